@@ -1,0 +1,105 @@
+"""The Starlette application: settings, adapters, routes and lifespan, wired together."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from resolvers.clock import Clock
+from schema import build_schema
+from schema.view import GraphQLView
+from services import check_ready, close_services, open_services
+from settings import Settings
+
+log = logging.getLogger("ephemera")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    status = await check_ready(request.app.state.services)
+    ready = all(value == "ok" for value in status.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", **status}, status_code=200 if ready else 503
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    settings = (settings or Settings.from_env()).with_secret()
+    settings.validate()
+    view = GraphQLView(
+        build_schema(),
+        graphql_ide=None if settings.is_production else "graphiql",
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.services = await open_services(settings, clock)
+        try:
+            yield
+        finally:
+            await close_services(app.state.services)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn app:app` builds the app on first access, not at import (tests import this module).
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)
+
+
+def main() -> None:
+    import asyncio
+
+    import uvicorn
+
+    from migrations.runner import NotMigrated
+    from settings import SettingsError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env().with_secret()
+        app = create_app(settings)
+        if not settings.should_migrate_on_start:
+            asyncio.run(_check_migrated(settings))
+    except (SettingsError, NotMigrated) as exc:
+        print(f"ephemera: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True, ws="websockets-sansio")
+
+
+async def _check_migrated(settings: Settings) -> None:
+    from migrations.runner import ensure_at_head
+    from models.database import Database
+
+    db = Database.open(settings.effective_database_url)
+    try:
+        await ensure_at_head(db.writer)
+    finally:
+        await db.close()
+
+
+if __name__ == "__main__":
+    main()

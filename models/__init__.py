@@ -1,0 +1,17 @@
+"""SQLAlchemy models, one module per domain. Importing this package registers every table."""
+
+from models.base import Base
+from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
+from models.users import AuthToken, User
+
+__all__ = [
+    "AuthToken",
+    "Base",
+    "Block",
+    "CloseFriend",
+    "Contact",
+    "Follow",
+    "FollowState",
+    "StoryHide",
+    "User",
+]

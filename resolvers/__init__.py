@@ -1,0 +1,1 @@
+"""The domain: rules and data access. Knows nothing of GraphQL."""

@@ -1,0 +1,156 @@
+"""Accounts and tokens: sign up, log in, log out, and resolving a bearer token to a viewer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import AuthToken, User
+from resolvers.context import RequestContext, Services, Viewer
+from resolvers.errors import BadInput, Conflict, Unauthenticated
+from resolvers.ratelimit import enforce
+from resolvers.text import clean_line
+
+USERNAME = re.compile(r"^[a-z0-9._]{3,30}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+TOKEN_PREFIX = "eph_"
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    user: User
+
+
+def normalize_username(raw: str) -> str:
+    name = raw.strip().lower()
+    if not USERNAME.fullmatch(name):
+        raise BadInput(
+            "Usernames are 3 to 30 characters: lowercase letters, digits, '.' and '_'.", field="username"
+        )
+    return name
+
+
+def check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise BadInput(f"Passwords are {MIN_PASSWORD} to {MAX_PASSWORD} characters.", field="password")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _issue_token(services: Services, session: AsyncSession, user_id: int) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = services.clock.now()
+    session.add(
+        AuthToken(
+            id=services.ids.next_id(),
+            user_id=user_id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=services.settings.token_ttl_seconds),
+        )
+    )
+    return token
+
+
+async def sign_up(ctx: RequestContext, username: str, password: str, display_name: str | None) -> Session:
+    services = ctx.services
+    name = normalize_username(username)
+    check_password(password)
+    shown = clean_line(display_name, field="displayName", max_length=64) if display_name else name
+    window = services.settings.login_window_seconds
+    await enforce(
+        services.limiter, f"signup:{ctx.client_addr}", 20, window, "Too many sign-ups; wait a little."
+    )
+    password_hash = await services.passwords.hash(password)
+    now = services.clock.now()
+    user = User(
+        id=services.ids.next_id(),
+        username=name,
+        display_name=shown,
+        bio="",
+        is_private=False,
+        password_hash=password_hash,
+        created_at=now,
+        last_active_at=now,
+    )
+    try:
+        async with services.db.write() as session:
+            session.add(user)
+            await session.flush()
+            token = await _issue_token(services, session, user.id)
+    except IntegrityError:
+        raise Conflict("That username is taken.", field="username") from None
+    await services.limiter.record(f"signup:{ctx.client_addr}", window)
+    return Session(token, user)
+
+
+async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
+    services = ctx.services
+    settings = services.settings
+    name = username.strip().lower()[:64]
+    keys = (f"login:user:{name}", f"login:addr:{ctx.client_addr}")
+    window, limit = settings.login_window_seconds, settings.login_attempts_per_window
+    for key in keys:
+        await enforce(services.limiter, key, limit, window, "Too many failed log-ins; wait a little.")
+    async with services.db.read() as session:
+        user = await session.scalar(select(User).where(User.username == name))
+    if not await services.passwords.verify(user.password_hash if user else None, password) or user is None:
+        for key in keys:
+            await services.limiter.record(key, window)
+        raise Unauthenticated("Wrong username or password.")
+    await services.limiter.reset(keys[0])
+    async with services.db.write() as session:
+        token = await _issue_token(services, session, user.id)
+        await session.execute(
+            update(User).where(User.id == user.id).values(last_active_at=services.clock.now())
+        )
+    return Session(token, user)
+
+
+async def log_out(ctx: RequestContext) -> bool:
+    if ctx.viewer is None:
+        raise Unauthenticated()
+    async with ctx.services.db.write() as session:
+        await session.execute(
+            update(AuthToken)
+            .where(AuthToken.id == ctx.viewer.token_id, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=ctx.services.clock.now())
+        )
+    return True
+
+
+async def authenticate(services: Services, authorization: str | None) -> Viewer | None:
+    """The viewer for an `Authorization: Bearer ...` value; None when absent, malformed or revoked.
+
+    Tokens are checked against the database on every request, so a revocation holds on every
+    instance at once.
+    """
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    now = services.clock.now()
+    async with services.db.read() as session:
+        row = (
+            await session.execute(
+                select(AuthToken.id, AuthToken.user_id).where(
+                    AuthToken.token_hash == token_hash(token),
+                    AuthToken.revoked_at.is_(None),
+                    AuthToken.expires_at > now,
+                )
+            )
+        ).first()
+    return Viewer(user_id=row.user_id, token_id=row.id) if row else None

@@ -1,0 +1,67 @@
+"""What a resolver works with: the app's services and one request's viewer and loaders."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from models.database import Database
+from resolvers.clock import Clock
+from resolvers.errors import Unauthenticated
+from resolvers.ids import IdGenerator
+from resolvers.passwords import Passwords
+from resolvers.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from settings import Settings
+
+
+@dataclass
+class Services:
+    """Built once per process by the app factory; shared by every request."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    ids: IdGenerator
+    passwords: Passwords
+    limiter: RateLimiter
+    redis: Redis | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Viewer:
+    user_id: int
+    token_id: int
+
+
+@dataclass
+class RequestContext:
+    services: Services
+    viewer: Viewer | None = None
+    client_addr: str = "unknown"
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    loaders: dict[type, Any] = field(default_factory=dict)
+    # Filled by strawberry with the graphql-transport-ws connection_init payload.
+    connection_params: dict[str, Any] | None = None
+
+    @property
+    def viewer_id(self) -> int | None:
+        return self.viewer.user_id if self.viewer else None
+
+    def require_viewer(self) -> int:
+        if self.viewer is None:
+            raise Unauthenticated()
+        return self.viewer.user_id
+
+    def forget_loaded(self) -> None:
+        """Drop every memoized load: called after a write so later fields see it."""
+        self.loaders.clear()
+
+    def fresh(self) -> RequestContext:
+        """The same viewer with empty loaders: one per subscription event (a socket lives long)."""
+        return RequestContext(self.services, self.viewer, self.client_addr, self.request_id)

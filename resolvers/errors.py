@@ -1,0 +1,50 @@
+"""Expected failures, one class per kind; each carries the code clients see in extensions.code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+
+class Unauthenticated(AppError):
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str = "Sign in to do this.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(AppError):
+    code = "FORBIDDEN"
+
+
+class NotFound(AppError):
+    code = "NOT_FOUND"
+
+    def __init__(self, what: str = "Object") -> None:
+        super().__init__(f"{what} not found.")
+
+
+class BadInput(AppError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message, **({"field": field} if field else {}))
+
+
+class Conflict(AppError):
+    code = "CONFLICT"
+
+
+class RateLimited(AppError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, retryAfter=max(1, round(retry_after)))

@@ -1,0 +1,56 @@
+"""Editing one's own profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from models import Follow, FollowState, User
+from resolvers.context import RequestContext
+from resolvers.errors import NotFound
+from resolvers.text import clean_line, clean_text
+
+MAX_DISPLAY_NAME = 64
+MAX_BIO = 150
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    display_name: str | None = None
+    bio: str | None = None
+    is_private: bool | None = None
+    avatar_media_id: int | None = None
+
+
+async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
+    viewer = ctx.require_viewer()
+    values: dict[str, object] = {}
+    if changes.display_name is not None:
+        values["display_name"] = clean_line(
+            changes.display_name, field="displayName", max_length=MAX_DISPLAY_NAME
+        )
+    if changes.bio is not None:
+        values["bio"] = clean_text(changes.bio, field="bio", max_length=MAX_BIO)
+    if changes.is_private is not None:
+        values["is_private"] = changes.is_private
+    if changes.avatar_media_id is not None:
+        attach = ctx.services.extras.get("attach_avatar")
+        if attach is None:
+            raise NotFound("Media")
+        values["avatar_media_id"] = await attach(ctx, changes.avatar_media_id)
+    async with ctx.services.db.write() as session:
+        if values:
+            await session.execute(update(User).where(User.id == viewer).values(**values))
+        if changes.is_private is False:
+            # Going public lets everyone in: pending requests become follows.
+            await session.execute(
+                update(Follow)
+                .where(Follow.followee_id == viewer, Follow.state == FollowState.PENDING)
+                .values(state=FollowState.ACCEPTED)
+            )
+        user = await session.scalar(select(User).where(User.id == viewer))
+    ctx.forget_loaded()
+    if user is None:
+        raise NotFound("User")
+    return user

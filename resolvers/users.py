@@ -1,0 +1,136 @@
+"""Users and the viewer's relationships to them, loaded in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, literal, select, union_all
+
+from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
+from resolvers.context import RequestContext
+from resolvers.loader import RequestLoader, unique
+from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
+
+
+class UserById(RequestLoader[int, User | None]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, User | None]:
+        async with self.ctx.services.db.read() as session:
+            rows = await session.scalars(select(User).where(User.id.in_(unique(keys))))
+            return {user.id: user for user in rows}
+
+    def default(self, key: int) -> User | None:
+        return None
+
+
+class RelationshipTo(RequestLoader[int, Relationship]):
+    """The viewer's edges to many users in one statement (every edge table, both directions)."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, Relationship]:
+        viewer = self.ctx.viewer_id
+        if viewer is None:
+            return {}
+        others = [key for key in unique(keys) if key != viewer]
+        result: dict[int, Relationship] = {viewer: SELF} if viewer in keys else {}
+        if not others:
+            return result
+        branches: list[Any] = [
+            select(literal("follow"), Follow.followee_id, Follow.state).where(
+                Follow.follower_id == viewer, Follow.followee_id.in_(others)
+            ),
+            select(literal("followed_by"), Follow.follower_id, Follow.state).where(
+                Follow.followee_id == viewer, Follow.follower_id.in_(others)
+            ),
+        ]
+        for name, table in (
+            ("blocking", Block),
+            ("close_friend", CloseFriend),
+            ("contact", Contact),
+            ("hiding_stories", StoryHide),
+        ):
+            branches.append(
+                select(literal(name), table.other_id, literal("")).where(
+                    table.user_id == viewer, table.other_id.in_(others)
+                )
+            )
+        for name, table in (
+            ("blocked_by", Block),
+            ("in_their_close_friends", CloseFriend),
+            ("their_contact", Contact),
+            ("stories_hidden_by_them", StoryHide),
+        ):
+            branches.append(
+                select(literal(name), table.user_id, literal("")).where(
+                    table.other_id == viewer, table.user_id.in_(others)
+                )
+            )
+        edges: dict[int, dict[str, object]] = {}
+        async with self.ctx.services.db.read() as session:
+            for kind, other, state in (await session.execute(union_all(*branches))).all():
+                edges.setdefault(other, {})[kind] = FollowState(state) if state else True
+        for other in others:
+            result[other] = Relationship(**edges[other]) if other in edges else STRANGER  # type: ignore[arg-type]
+        return result
+
+    def default(self, key: int) -> Relationship:
+        return STRANGER
+
+
+class FollowerCount(RequestLoader[int, int]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int]:
+        stmt = (
+            select(Follow.followee_id, func.count())
+            .where(Follow.followee_id.in_(unique(keys)), Follow.state == FollowState.ACCEPTED)
+            .group_by(Follow.followee_id)
+        )
+        async with self.ctx.services.db.read() as session:
+            return {user_id: count for user_id, count in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> int:
+        return 0
+
+
+class FollowingCount(RequestLoader[int, int]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int]:
+        stmt = (
+            select(Follow.follower_id, func.count())
+            .where(Follow.follower_id.in_(unique(keys)), Follow.state == FollowState.ACCEPTED)
+            .group_by(Follow.follower_id)
+        )
+        async with self.ctx.services.db.read() as session:
+            return {user_id: count for user_id, count in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> int:
+        return 0
+
+
+async def relationship(ctx: RequestContext, user_id: int) -> Relationship:
+    if ctx.viewer_id is None:
+        return STRANGER
+    return await RelationshipTo(ctx).load(user_id)
+
+
+async def relationships(ctx: RequestContext, user_ids: list[int]) -> list[Relationship]:
+    if ctx.viewer_id is None:
+        return [STRANGER] * len(user_ids)
+    return await RelationshipTo(ctx).load_many(user_ids)
+
+
+async def findable_user(ctx: RequestContext, user_id: int) -> User | None:
+    """The user if the viewer may find them at all (not when they blocked the viewer)."""
+    user = await UserById(ctx).load(user_id)
+    if user is None or not can_find_user(await relationship(ctx, user_id)):
+        return None
+    return user
+
+
+async def user_by_username(ctx: RequestContext, username: str) -> User | None:
+    name = username.strip().lower()
+    if not name or len(name) > 30:
+        return None
+    async with ctx.services.db.read() as session:
+        user = await session.scalar(select(User).where(User.username == name))
+    if user is None:
+        return None
+    UserById(ctx).prime(user.id, user)
+    return await findable_user(ctx, user.id)

@@ -1,0 +1,48 @@
+"""Error policy: expected failures keep their message and code; anything else is masked and logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from resolvers.errors import AppError
+
+log = logging.getLogger("ephemera.errors")
+
+UNEXPECTED = "Unexpected error."
+
+
+def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, AppError):
+        extensions: dict[str, Any] = {"code": original.code, **original.extensions}
+        message = original.message
+    elif original is None:
+        # Parse and validation errors: the client sent something the schema does not accept.
+        extensions = {"code": (error.extensions or {}).get("code", "BAD_USER_INPUT")}
+        message = error.message
+    else:
+        log.error("unexpected error in %s [request %s]", error.path, request_id, exc_info=original)
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        message = UNEXPECTED
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class ErrorPolicy(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            request_id = getattr(self.execution_context.context, "request_id", "-")
+            result.errors = [format_error(error, request_id) for error in result.errors]

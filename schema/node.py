@@ -1,0 +1,64 @@
+"""The Relay basics: Node, PageInfo, global ids, and `node(id:)` dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from resolvers.context import RequestContext
+from resolvers.errors import NotFound
+from resolvers.ids import from_global_id
+from resolvers.paging import Page
+
+
+@strawberry.interface
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> PageInfo:
+        cursors = [cursor for cursor, _ in page.items]
+        return cls(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
+
+
+NodeResolver = Callable[[RequestContext, int], Awaitable[Node | None]]
+# Filled by each domain module: type name -> loader of a visible object, or None.
+NODE_TYPES: dict[str, NodeResolver] = {}
+
+
+def node_type(name: str) -> Callable[[NodeResolver], NodeResolver]:
+    def register(resolver: NodeResolver) -> NodeResolver:
+        NODE_TYPES[name] = resolver
+        return resolver
+
+    return register
+
+
+def decode_id(global_id: strawberry.ID | str, type_name: str, what: str | None = None) -> int:
+    """The database id inside a global id of `type_name`; anything else is NOT_FOUND."""
+    parsed = from_global_id(str(global_id))
+    if parsed is None or parsed[0] != type_name:
+        raise NotFound(what or type_name)
+    return parsed[1]
+
+
+async def resolve_node(ctx: RequestContext, global_id: str) -> Node | None:
+    parsed = from_global_id(global_id)
+    if parsed is None or parsed[0] not in NODE_TYPES:
+        return None
+    return await NODE_TYPES[parsed[0]](ctx, parsed[1])

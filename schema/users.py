@@ -1,0 +1,153 @@
+"""The User type and its connection."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from models import FollowState
+from models import User as UserRow
+from resolvers.context import RequestContext
+from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
+from resolvers.ids import to_global_id
+from resolvers.paging import Page, page_args
+from resolvers.users import (
+    FollowerCount,
+    FollowingCount,
+    UserById,
+    findable_user,
+    relationship,
+    relationships,
+)
+from resolvers.visibility import Relationship, can_find_user, can_see_content
+from schema.node import Node, PageInfo, node_type
+
+
+@strawberry.enum
+class FollowStatus(Enum):
+    NONE = "NONE"
+    REQUESTED = "REQUESTED"
+    FOLLOWING = "FOLLOWING"
+
+
+@strawberry.type(name="User")
+class UserType(Node):
+    row: strawberry.Private[UserRow]
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserType:
+        return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row)
+
+    @strawberry.field
+    def username(self) -> str:
+        return self.row.username
+
+    @strawberry.field
+    def display_name(self) -> str:
+        return self.row.display_name
+
+    @strawberry.field
+    def bio(self) -> str:
+        return self.row.bio
+
+    @strawberry.field
+    def is_private(self) -> bool:
+        return self.row.is_private
+
+    @strawberry.field
+    async def follower_count(self, info: Info[RequestContext, None]) -> int:
+        return await FollowerCount(info.context).load(self.row.id)
+
+    @strawberry.field
+    async def following_count(self, info: Info[RequestContext, None]) -> int:
+        return await FollowingCount(info.context).load(self.row.id)
+
+    async def _rel(self, info: Info[RequestContext, None]) -> Relationship:
+        return await relationship(info.context, self.row.id)
+
+    @strawberry.field(description="Does the viewer follow this user.")
+    async def viewer_follow_status(self, info: Info[RequestContext, None]) -> FollowStatus:
+        follow = (await self._rel(info)).follow
+        if follow is FollowState.ACCEPTED:
+            return FollowStatus.FOLLOWING
+        return FollowStatus.REQUESTED if follow is FollowState.PENDING else FollowStatus.NONE
+
+    @strawberry.field
+    async def follows_viewer(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).followed_by is FollowState.ACCEPTED
+
+    @strawberry.field(description="In the viewer's close-friends list.")
+    async def is_close_friend(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).close_friend
+
+    @strawberry.field(description="In the viewer's contacts.")
+    async def is_contact(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).contact
+
+    @strawberry.field(description="Blocked by the viewer.")
+    async def is_blocked(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).blocking
+
+    @strawberry.field(description="The viewer hides their own stories from this user.")
+    async def stories_hidden(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).hiding_stories
+
+    async def can_see_content(self, info: Info[RequestContext, None]) -> bool:
+        return can_see_content(await self._rel(info), author_is_private=self.row.is_private)
+
+    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    async def followers(
+        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> UserConnection:
+        args = page_args(first, after)
+        if not await self.can_see_content(info):
+            return UserConnection.empty()
+        page = await FollowersPage(info.context).load(EdgeKey(self.row.id, args.first, args.after))
+        return await UserConnection.of(info.context, page)
+
+    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    async def following(
+        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> UserConnection:
+        args = page_args(first, after)
+        if not await self.can_see_content(info):
+            return UserConnection.empty()
+        page = await FollowingPage(info.context).load(EdgeKey(self.row.id, args.first, args.after))
+        return await UserConnection.of(info.context, page)
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: UserType
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def empty(cls) -> UserConnection:
+        return cls(edges=[], page_info=PageInfo.of(Page([], False)))
+
+    @classmethod
+    async def of(cls, ctx: RequestContext, page: Page[int]) -> UserConnection:
+        """Edges for the users of a page of ids; users that vanished meanwhile are left out."""
+        ids = [user_id for _, user_id in page.items]
+        users = await UserById(ctx).load_many(ids)
+        rels = await relationships(ctx, ids)
+        edges = [
+            UserEdge(cursor=cursor, node=UserType.of(user))
+            for (cursor, _), user, rel in zip(page.items, users, rels, strict=True)
+            if user is not None and can_find_user(rel)
+        ]
+        return cls(edges=edges, page_info=PageInfo.of(page))
+
+
+@node_type("User")
+async def user_node(ctx: RequestContext, user_id: int) -> UserType | None:
+    user = await findable_user(ctx, user_id)
+    return UserType.of(user) if user else None

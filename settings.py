@@ -1,0 +1,117 @@
+"""The one place that reads the environment. Everything else receives a `Settings`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+log = logging.getLogger("ephemera.settings")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    public_base_url: str | None = None
+    story_ttl_seconds: int = 86_400
+    token_ttl_seconds: int = 30 * 86_400
+    login_attempts_per_window: int = 10
+    login_window_seconds: int = 300
+    node_id: int | None = None
+    migrate_on_start: bool | None = None
+    # Lower argon2 cost is for tests only; production keeps the library defaults.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65_536
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            env=env.get("ENV", "development"),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            data_dir=Path(env.get("DATA_DIR", "data")),
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY") or None,
+            allowed_origins=_list(env, "ALLOWED_ORIGINS"),
+            public_base_url=env.get("PUBLIC_BASE_URL") or None,
+            story_ttl_seconds=_int(env, "STORY_TTL_SECONDS", 86_400),
+            token_ttl_seconds=_int(env, "TOKEN_TTL_SECONDS", 30 * 86_400),
+            login_attempts_per_window=_int(env, "LOGIN_ATTEMPTS_PER_WINDOW", 10),
+            login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
+            node_id=_int(env, "NODE_ID", -1) if env.get("NODE_ID") else None,
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'ephemera.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def should_migrate_on_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.database_url is None
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    def with_secret(self) -> Settings:
+        """Resolve SECRET_KEY: required in production, else generated once and kept in DATA_DIR."""
+        if self.secret_key:
+            return self
+        if self.is_production:
+            raise SettingsError("SECRET_KEY is required when ENV=production")
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return replace(self, secret_key=path.read_text().strip())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        log.warning("SECRET_KEY is not set: generated one and stored it in %s", path)
+        return replace(self, secret_key=key)
+
+    def validate(self) -> None:
+        if self.node_id is not None and not 0 <= self.node_id < 1024:
+            raise SettingsError("NODE_ID must be between 0 and 1023")
+        if self.story_ttl_seconds <= 0 or self.token_ttl_seconds <= 0:
+            raise SettingsError("STORY_TTL_SECONDS and TOKEN_TTL_SECONDS must be positive")

@@ -1,0 +1,119 @@
+"""Every test that takes `api` runs twice: on the embedded SQLite default, and on PostgreSQL
+(with Redis when reachable) as in production. Without those services the PostgreSQL runs skip
+with the reason; with CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from migrations.runner import upgrade_to_head
+from models import Base
+from tests.harness import Api, running_server, test_settings
+from tests.services import (
+    IN_CI,
+    PostgresDatabase,
+    postgres_admin_url,
+    redis_reachable,
+    redis_url,
+    run_blocking,
+    unavailable,
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "ephemera.db"
+    run_blocking(upgrade_to_head(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    admin = postgres_admin_url()
+    if admin is None:
+        unavailable("PostgreSQL tests disabled: TEST_DATABASE_URL=skip")
+    try:
+        db = PostgresDatabase.create(admin)  # type: ignore[arg-type]
+    except Exception as exc:
+        unavailable(f"PostgreSQL at {admin} is unreachable: {exc!r}")
+    run_blocking(upgrade_to_head(db.url))
+    yield db.url
+    db.drop()
+
+
+@pytest.fixture(scope="session")
+def test_redis_url() -> str | None:
+    """The Redis the production-like runs use, or None (the PostgreSQL runs then go without)."""
+    url = redis_url()
+    if url is None:
+        return None
+    if not run_blocking(redis_reachable(url)):
+        if IN_CI:
+            pytest.fail(f"Redis at {url} is unreachable (CI=true requires it)", pytrace=False)
+        return None
+    return url
+
+
+@pytest.fixture
+def redis_required(test_redis_url: str | None) -> str:
+    """For tests about Redis itself: skip (or fail under CI) without one."""
+    if test_redis_url is None:
+        unavailable(f"Redis is unreachable at {redis_url()}")
+    return test_redis_url  # type: ignore[return-value]
+
+
+async def _truncate_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await engine.dispose()
+
+
+async def _flush_redis(url: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "ephemera.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    await _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+async def app_redis_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """Production-like runs use Redis for limits, caches and pub/sub; the embedded default does not."""
+    if backend == "sqlite":
+        return None
+    url: str | None = request.getfixturevalue("test_redis_url")
+    if url:
+        await _flush_redis(url)
+    return url
+
+
+@pytest.fixture
+async def api(database_url: str, app_redis_url: str | None, tmp_path: Path) -> AsyncIterator[Api]:
+    async with running_server(test_settings(database_url, app_redis_url, tmp_path / "data")) as client:
+        yield client
