@@ -1,0 +1,73 @@
+"""The contract every object store implements, and the values it exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StorageError(Exception):
+    """An object store operation failed."""
+
+
+class StorageUnavailable(StorageError):
+    """The store cannot be used at all (missing bucket or directory, unreachable endpoint)."""
+
+
+class ObjectNotFound(StorageError):
+    """`get` or `read_prefix` asked for a key that does not exist."""
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """An HTML-form-style POST: send `fields` in order, then the bytes as a last field `file`."""
+
+    url: str
+    fields: list[tuple[str, str]]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    content_type: str | None
+
+
+class Storage(Protocol):
+    async def presign_upload(
+        self, key: str, content_type: str, max_size: int, expires_in: int
+    ) -> UploadTarget:
+        """A POST that only accepts `key`, exactly `content_type`, and 1..max_size bytes."""
+        ...
+
+    async def head(self, key: str) -> ObjectInfo | None: ...
+
+    async def read_prefix(self, key: str, n: int) -> bytes:
+        """The first `n` bytes (fewer if the object is shorter)."""
+        ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        """Delete in batches; keys that do not exist are not an error."""
+        ...
+
+    async def download_url(self, key: str, expires_in: int) -> str:
+        """A signed URL, or `{public_base_url}/{key}` unsigned when a CDN is configured."""
+        ...
+
+    async def check(self) -> None:
+        """Raise `StorageUnavailable` with a human message when the store cannot be used."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,55 @@
+"""Pub/sub for live delivery: channels, event payloads, and the PubSub hub."""
+
+from .channels import token_channel, user_channel
+from .errors import PublishFailed, PubSubError, SubscriptionOverflow
+from .events import (
+    ConversationRead,
+    EventPayload,
+    InvalidEvent,
+    MessageAdded,
+    Resync,
+    StoryReacted,
+    StoryReplied,
+    TokenRevoked,
+    TypingChanged,
+    conversation_read,
+    message_added,
+    parse_event,
+    resync,
+    story_reacted,
+    story_replied,
+    token_revoked,
+    typing_changed,
+)
+from .hub import Message, PubSub, Subscription, create_backend
+from .redis_backend import ResilientRedisBackend
+
+__all__ = [
+    "ConversationRead",
+    "EventPayload",
+    "InvalidEvent",
+    "Message",
+    "MessageAdded",
+    "PubSub",
+    "PubSubError",
+    "PublishFailed",
+    "ResilientRedisBackend",
+    "Resync",
+    "StoryReacted",
+    "StoryReplied",
+    "Subscription",
+    "SubscriptionOverflow",
+    "TokenRevoked",
+    "TypingChanged",
+    "conversation_read",
+    "create_backend",
+    "message_added",
+    "parse_event",
+    "resync",
+    "story_reacted",
+    "story_replied",
+    "token_channel",
+    "token_revoked",
+    "typing_changed",
+    "user_channel",
+]

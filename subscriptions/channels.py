@@ -1,0 +1,21 @@
+"""Channel names. Events go to users and tokens, never to conversations, so a socket
+needs only its user's channel plus its token's channel."""
+
+from __future__ import annotations
+
+
+def _check_id(value: int, what: str) -> int:
+    # bool is an int subclass; True would silently become channel "user:True".
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} must be a non-negative int, got {value!r}")
+    return value
+
+
+def user_channel(user_id: int) -> str:
+    """Everything addressed to one user: messages, reads, typing, story reactions."""
+    return f"user:{_check_id(user_id, 'user_id')}"
+
+
+def token_channel(token_id: int) -> str:
+    """Lifecycle of one auth token; a ``token_revoked`` here closes the sockets it opened."""
+    return f"token:{_check_id(token_id, 'token_id')}"

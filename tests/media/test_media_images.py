@@ -1,0 +1,143 @@
+"""Image re-encoding: metadata stripped, orientation applied, variants, and hostile inputs refused."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import ExifTags, Image
+
+from media import ImageRejected, can_process, process_image, process_image_off_loop
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+
+
+def _jpeg_with_gps(width: int, height: int, orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (52.0, 22.0, 10.0)
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "blue").save(out, "JPEG", exif=exif, xmp=XMP, comment=b"at home")
+    return out.getvalue()
+
+
+def _open(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))
+
+
+def test_original_loses_gps_exif_and_xmp() -> None:
+    data = _jpeg_with_gps(300, 200)
+    with _open(data) as before:
+        assert before.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the fixture really carries GPS
+
+    result = process_image(data)
+
+    assert result.original_content_type == "image/jpeg"
+    for encoded in [result.original, *(variant.data for variant in result.variants)]:
+        with _open(encoded) as after:
+            assert not after.getexif()
+            assert not {"exif", "xmp", "comment"} & after.info.keys()
+        assert b"PhoneCo" not in encoded
+        assert b"at home" not in encoded
+
+
+def test_orientation_is_applied_and_variants_are_smallest_first() -> None:
+    # Stored 1600x800 but EXIF says "rotate 90": people see it as 800x1600.
+    result = process_image(_jpeg_with_gps(1600, 800, orientation=6))
+
+    assert (result.width, result.height) == (800, 1600)
+    assert [(v.name, v.width, v.height) for v in result.variants] == [("w150", 150, 300), ("w640", 640, 1280)]
+    for variant in result.variants:
+        with _open(variant.data) as image:
+            assert (image.format, image.size) == ("JPEG", (variant.width, variant.height))
+        assert variant.content_type == "image/jpeg"
+
+
+def test_small_transparent_png_gets_one_variant_at_its_own_width_on_white() -> None:
+    image = Image.new("RGBA", (100, 50), (0, 0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+
+    result = process_image(out.getvalue())
+
+    assert result.original_content_type == "image/png"
+    assert [(v.name, v.width, v.height) for v in result.variants] == [("w100", 100, 50)]
+    with _open(result.variants[0].data) as variant:
+        assert variant.mode == "RGB"
+        red, green, blue = variant.getpixel((50, 25))  # type: ignore[misc]
+        assert min(red, green, blue) > 245
+
+
+def test_webp_keeps_its_format() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (200, 100), "green").save(out, "WEBP")
+
+    result = process_image(out.getvalue(), widths=(150,))
+
+    assert result.original_content_type == "image/webp"
+    with _open(result.original) as original:
+        assert original.format == "WEBP"
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "max_pixels"),
+    [
+        (_png_header_claiming(100_000, 100_000), 40_000_000),  # beyond Pillow's own bomb limit
+        (_png_header_claiming(8_000, 6_000), 40_000_000),  # below Pillow's limit, above ours
+        (_jpeg_with_gps(300, 200), 300 * 200 - 1),
+    ],
+    ids=["pillow-bomb", "over-max-pixels", "small-limit"],
+)
+def test_decompression_bombs_are_rejected(data: bytes, max_pixels: int) -> None:
+    with pytest.raises(ImageRejected, match=r"pixels|too large"):
+        process_image(data, max_pixels=max_pixels)
+
+
+def _half_of_a_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.effect_noise((300, 200), 50).convert("RGB").save(out, "JPEG")
+    return out.getvalue()[: out.tell() // 2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _half_of_a_jpeg(),
+        b"\xff\xd8\xff" + b"\x00" * 100,
+        b"<html></html>",
+        b"GIF89a\x01\x00\x01\x00",
+    ],
+    ids=["truncated-jpeg", "corrupt-jpeg", "html", "gif"],
+)
+def test_corrupt_or_unsupported_images_are_rejected(data: bytes) -> None:
+    with pytest.raises(ImageRejected):
+        process_image(data)
+
+
+async def test_process_image_off_loop_gives_the_same_result() -> None:
+    data = _jpeg_with_gps(700, 350)
+
+    result = await process_image_off_loop(data)
+
+    assert result == process_image(data)
+
+
+def test_can_process() -> None:
+    assert can_process("image/jpeg") and can_process("image/png") and can_process("image/webp")
+    assert not can_process("image/heic")
+    assert not can_process("video/mp4")
