@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -14,10 +15,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from resolvers.clock import Clock
+from media import local_media_routes
+from resolvers.clock import Clock, SystemClock
 from schema import build_schema
 from schema.view import GraphQLView
-from services import check_ready, close_services, open_services
+from services import (
+    background_jobs,
+    check_ready,
+    close_services,
+    local_storage,
+    open_services,
+    run_periodically,
+)
 from settings import Settings
 
 log = logging.getLogger("ephemera")
@@ -44,19 +53,30 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
 
+    local = None if settings.s3_bucket else local_storage(settings, clock or SystemClock())
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.services = await open_services(settings, clock)
+        services = await open_services(settings, clock, local)
+        app.state.services = services
+        jobs = [
+            asyncio.create_task(run_periodically(services, name, job, interval))
+            for name, job, interval in background_jobs(services)
+        ]
         try:
             yield
         finally:
-            await close_services(app.state.services)
+            for task in jobs:
+                task.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            await close_services(services)
 
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
+        *(local_media_routes(local) if local else []),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
@@ -71,8 +91,6 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    import asyncio
-
     import uvicorn
 
     from migrations.runner import NotMigrated

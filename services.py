@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from media import LocalStorage, S3Storage, Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
 from models.database import Database
 from resolvers.clock import Clock, SystemClock
 from resolvers.context import Services
 from resolvers.ids import IdGenerator
+from resolvers.media import sweep_abandoned_uploads
 from resolvers.passwords import Passwords
 from resolvers.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from settings import Settings
@@ -18,10 +23,46 @@ from settings import Settings
 log = logging.getLogger("ephemera")
 
 
-async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
+def local_storage(settings: Settings, clock: Clock) -> LocalStorage:
+    """The embedded media store: files under DATA_DIR/media, uploads and downloads through the app."""
+    (settings.data_dir / "media").mkdir(parents=True, exist_ok=True)
+    return LocalStorage(
+        settings.data_dir / "media",
+        secret=hashlib.sha256(f"media:{settings.secret_key}".encode()).digest(),
+        base_url=settings.base_url,
+        public_base_url=settings.media_public_base_url,
+        clock=clock.now,
+        max_upload_size=max(settings.media_max_image_bytes, settings.media_max_video_bytes),
+    )
+
+
+async def open_storage(settings: Settings, clock: Clock, local: LocalStorage | None) -> Storage:
+    storage: Storage
+    if settings.s3_bucket:
+        storage = await S3Storage.open(
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            endpoint_url=settings.s3_endpoint_url,
+            public_base_url=settings.media_public_base_url,
+            clock=clock.now,
+        )
+    else:
+        storage = local or local_storage(settings, clock)
+    try:
+        await storage.check()
+    except BaseException:
+        await storage.close()
+        raise
+    return storage
+
+
+async def open_services(
+    settings: Settings, clock: Clock | None = None, local: LocalStorage | None = None
+) -> Services:
     clock = clock or SystemClock()
     db = Database.open(settings.effective_database_url)
     redis: Redis | None = None
+    storage: Storage | None = None
     try:
         if settings.should_migrate_on_start:
             if db.is_sqlite:
@@ -33,6 +74,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             redis = Redis.from_url(settings.redis_url, health_check_interval=30)
             await redis.ping()
             limiter = RedisRateLimiter(redis, clock)
+        storage = await open_storage(settings, clock, local)
     except BaseException:
         await db.close()
         if redis is not None:
@@ -45,11 +87,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         ids=IdGenerator(settings.node_id),
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         limiter=limiter,
+        storage=storage,
         redis=redis,
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.storage.close()
     await services.db.close()
     if services.redis is not None:
         await services.redis.aclose()
@@ -70,3 +114,22 @@ async def check_ready(services: Services) -> dict[str, str]:
         except Exception as exc:
             status["redis"] = f"error: {type(exc).__name__}"
     return status
+
+
+Job = Callable[[Services], Awaitable[int]]
+
+
+def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
+    """Periodic maintenance each process runs; every job is idempotent and safe to run concurrently."""
+    return [("abandoned-uploads", sweep_abandoned_uploads, services.settings.cleanup_interval_seconds)]
+
+
+async def run_periodically(services: Services, name: str, job: Job, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            done = await job(services)
+            if done:
+                log.info("job %s processed %d items", name, done)
+        except Exception:
+            log.exception("job %s failed; will retry", name)

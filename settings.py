@@ -46,6 +46,16 @@ class Settings:
     login_attempts_per_window: int = 10
     login_window_seconds: int = 300
     node_id: int | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    media_public_base_url: str | None = None
+    media_upload_expires_seconds: int = 900
+    media_url_expires_seconds: int = 3600
+    media_abandoned_after_seconds: int = 86_400
+    media_max_image_bytes: int = 20 * 1024 * 1024
+    media_max_video_bytes: int = 100 * 1024 * 1024
+    cleanup_interval_seconds: int = 300
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -70,6 +80,16 @@ class Settings:
             login_attempts_per_window=_int(env, "LOGIN_ATTEMPTS_PER_WINDOW", 10),
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
             node_id=_int(env, "NODE_ID", -1) if env.get("NODE_ID") else None,
+            s3_bucket=env.get("S3_BUCKET") or None,
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            s3_region=env.get("S3_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            media_public_base_url=env.get("MEDIA_PUBLIC_BASE_URL") or None,
+            media_upload_expires_seconds=_int(env, "MEDIA_UPLOAD_EXPIRES_SECONDS", 900),
+            media_url_expires_seconds=_int(env, "MEDIA_URL_EXPIRES_SECONDS", 3600),
+            media_abandoned_after_seconds=_int(env, "MEDIA_ABANDONED_AFTER_SECONDS", 86_400),
+            media_max_image_bytes=_int(env, "MEDIA_MAX_IMAGE_BYTES", 20 * 1024 * 1024),
+            media_max_video_bytes=_int(env, "MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024),
+            cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
+from models.media import Media, MediaStatus
 from models.users import AuthToken, User
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "Contact",
     "Follow",
     "FollowState",
+    "Media",
+    "MediaStatus",
     "StoryHide",
     "User",
 ]

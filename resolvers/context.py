@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from media.storage import Storage
 from models.database import Database
 from resolvers.clock import Clock
 from resolvers.errors import Unauthenticated
@@ -29,6 +30,7 @@ class Services:
     ids: IdGenerator
     passwords: Passwords
     limiter: RateLimiter
+    storage: Storage
     redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 

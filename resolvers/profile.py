@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from models import Follow, FollowState, User
+from resolvers import media
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.text import clean_line, clean_text
@@ -35,10 +36,8 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
     if changes.is_private is not None:
         values["is_private"] = changes.is_private
     if changes.avatar_media_id is not None:
-        attach = ctx.services.extras.get("attach_avatar")
-        if attach is None:
-            raise NotFound("Media")
-        values["avatar_media_id"] = await attach(ctx, changes.avatar_media_id)
+        (avatar,) = await media.attach(ctx, [changes.avatar_media_id], "AVATAR")
+        values["avatar_media_id"] = avatar.id
     async with ctx.services.db.write() as session:
         if values:
             await session.execute(update(User).where(User.id == viewer).values(**values))

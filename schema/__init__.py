@@ -14,6 +14,7 @@ from resolvers.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
+from schema.media import MediaMutation, MediaType
 from schema.node import Node, resolve_node
 from schema.users import UserType
 
@@ -26,7 +27,7 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GraphMutation))
+Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation))
 
 
 class EphemeraSchema(strawberry.Schema):
@@ -40,7 +41,7 @@ def build_schema(
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType],
+        types=[UserType, MediaType],
         extensions=[*(extensions or []), ErrorPolicy],
     )
 

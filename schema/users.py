@@ -12,6 +12,7 @@ from models import User as UserRow
 from resolvers.context import RequestContext
 from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
 from resolvers.ids import to_global_id
+from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.users import (
     FollowerCount,
@@ -22,6 +23,7 @@ from resolvers.users import (
     relationships,
 )
 from resolvers.visibility import Relationship, can_find_user, can_see_content
+from schema.media import MediaType
 from schema.node import Node, PageInfo, node_type
 
 
@@ -55,6 +57,13 @@ class UserType(Node):
     @strawberry.field
     def is_private(self) -> bool:
         return self.row.is_private
+
+    @strawberry.field
+    async def avatar(self, info: Info[RequestContext, None]) -> MediaType | None:
+        if self.row.avatar_media_id is None:
+            return None
+        row = await MediaById(info.context).load(self.row.avatar_media_id)
+        return MediaType.of(row) if row else None
 
     @strawberry.field
     async def follower_count(self, info: Info[RequestContext, None]) -> int:

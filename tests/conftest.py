@@ -6,16 +6,20 @@ with the reason; with CI=true they fail instead.
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import aioboto3
 import pytest
+from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from migrations.runner import upgrade_to_head
 from models import Base
-from tests.harness import Api, running_server, test_settings
+from tests.harness import Api, free_port, running_server, test_settings
 from tests.services import (
     IN_CI,
     PostgresDatabase,
@@ -25,6 +29,20 @@ from tests.services import (
     run_blocking,
     unavailable,
 )
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
+
+
+@dataclass(frozen=True)
+class S3:
+    endpoint: str
+    bucket: str
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +131,37 @@ async def app_redis_url(backend: str, request: pytest.FixtureRequest) -> str | N
     return url
 
 
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[str]:
+    """moto's S3 as a real HTTP server on a loopback port, for the production-like runs."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-async def api(database_url: str, app_redis_url: str | None, tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_server(test_settings(database_url, app_redis_url, tmp_path / "data")) as client:
+async def s3_bucket(
+    backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> S3 | None:
+    """A fresh bucket on moto for the PostgreSQL runs; the SQLite runs use the embedded disk store."""
+    if backend == "sqlite":
+        return None
+    endpoint: str = request.getfixturevalue("moto_s3")
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"ephemera-{uuid.uuid4().hex[:12]}"
+    async with aioboto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1") as client:
+        await client.create_bucket(Bucket=bucket)
+    return S3(endpoint, bucket)
+
+
+@pytest.fixture
+async def api(
+    database_url: str, app_redis_url: str | None, s3_bucket: S3 | None, tmp_path: Path
+) -> AsyncIterator[Api]:
+    s3 = {"s3_bucket": s3_bucket.bucket, "s3_endpoint_url": s3_bucket.endpoint} if s3_bucket else {}
+    async with running_server(test_settings(database_url, app_redis_url, tmp_path / "data", **s3)) as client:
         yield client

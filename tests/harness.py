@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 import uvicorn
+from PIL import Image
 from sqlalchemy import event
 from starlette.applications import Starlette
 
@@ -34,6 +37,8 @@ class GraphQLErrors(AssertionError):
 
 @dataclass
 class TestUser:
+    __test__ = False  # not a test class, whatever pytest's name rules say
+
     id: str
     username: str
     token: str
@@ -93,6 +98,33 @@ class Api:
         payload = data["signUp"]
         return TestUser(payload["user"]["id"], payload["user"]["username"], payload["token"], password)
 
+    async def upload(
+        self,
+        user: TestUser,
+        purpose: str = "POST",
+        data: bytes | None = None,
+        content_type: str = "image/jpeg",
+        declared_size: int | None = None,
+    ) -> str:
+        """createUpload, then the form POST straight to storage, as a client does; the media's id."""
+        data = make_jpeg() if data is None else data
+        created = await self.gql(
+            CREATE_UPLOAD,
+            {
+                "input": {
+                    "contentType": content_type,
+                    "byteSize": declared_size or len(data),
+                    "purpose": purpose,
+                }
+            },
+            token=user.token,
+        )
+        target = created["createUpload"]["upload"]
+        response = await post_form(target, data, content_type)
+        assert response.status_code in (200, 201, 204), response.text
+        media_id: str = created["createUpload"]["media"]["id"]
+        return media_id
+
     @contextmanager
     def count_statements(self) -> Iterator[list[str]]:
         """Every SQL statement the server runs inside the block."""
@@ -111,6 +143,33 @@ class Api:
                 event.remove(engine, "before_cursor_execute", record)
 
 
+CREATE_UPLOAD = """
+mutation($input: CreateUploadInput!) {
+  createUpload(input: $input) { media { id status } upload { url fields { name value } expiresAt } }
+}
+"""
+
+
+def make_jpeg(width: int = 64, height: int = 48, color: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def post_form(target: dict[str, Any], data: bytes, content_type: str) -> httpx.Response:
+    """The upload as S3 expects it: the signed fields in order, then the bytes as `file`."""
+    fields = [(field["name"], (None, field["value"])) for field in target["fields"]]
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await client.post(target["url"], files=[*fields, ("file", ("upload", data, content_type))])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def test_settings(database_url: str, redis_url: str | None, data_dir: Any, **overrides: Any) -> Settings:
     return Settings(
         database_url=database_url,
@@ -124,12 +183,17 @@ def test_settings(database_url: str, redis_url: str | None, data_dir: Any, **ove
     )
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
 @asynccontextmanager
 async def running_server(settings: Settings, clock: ManualClock | None = None) -> AsyncIterator[Api]:
     clock = clock or ManualClock()
-    app = create_app(settings, clock=clock)
+    # The port is known up front because the embedded media store puts it in the URLs it signs.
+    port = free_port()
+    app = create_app(replace(settings, host="127.0.0.1", port=port), clock=clock)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, id_column
+
+
+class MediaStatus(enum.StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Media(Base):
+    """Metadata of one uploaded object; the bytes live in object storage under `storage_key`."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        Index(None, "owner_id"),
+        # The cleanup job scans abandoned uploads by status and age.
+        Index(None, "status", "created_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(64))
+    # Declared at upload (the upper bound storage enforces); the real size once verified.
+    byte_size: Mapped[int]
+    status: Mapped[MediaStatus] = mapped_column(
+        Enum(MediaStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    storage_key: Mapped[str] = mapped_column(String(255))
+    width: Mapped[int | None] = mapped_column(default=None)
+    height: Mapped[int | None] = mapped_column(default=None)
+    alt_text: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # [{"name": "w150", "width": 150, "height": 100, "key": "post/1/2_w150.jpg"}, ...] smallest first
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    failure: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,164 @@
+"""Media and uploads: the Media type, and createUpload handing out a direct-to-storage target."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from media import UploadTarget as StorageTarget
+from models import Media as MediaRow
+from models import MediaStatus as RowStatus
+from resolvers import media as media_resolvers
+from resolvers.context import RequestContext
+from resolvers.ids import to_global_id
+from schema.node import Node, node_type
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.enum
+class MediaKind(Enum):
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+
+
+@strawberry.enum
+class MediaStatus(Enum):
+    PENDING = strawberry.enum_value("PENDING", description="Upload URL issued; nothing verified yet.")
+    READY = strawberry.enum_value(
+        "READY", description="Uploaded and verified; usable in posts, stories and messages."
+    )
+    FAILED = strawberry.enum_value(
+        "FAILED", description="Upload missing, too large, or not the declared type."
+    )
+
+
+@strawberry.enum
+class MediaPurpose(Enum):
+    POST = "POST"
+    STORY = "STORY"
+    MESSAGE = "MESSAGE"
+    AVATAR = "AVATAR"
+
+
+@strawberry.type
+class MediaVariant:
+    name: str
+    width: int
+    height: int
+    url: str
+
+
+@strawberry.type(name="Media")
+class MediaType(Node):
+    row: strawberry.Private[MediaRow]
+
+    @classmethod
+    def of(cls, row: MediaRow) -> MediaType:
+        return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row)
+
+    @strawberry.field
+    def kind(self) -> MediaKind:
+        return MediaKind(self.row.kind)
+
+    @strawberry.field
+    def content_type(self) -> str:
+        return self.row.content_type
+
+    @strawberry.field
+    def byte_size(self) -> int:
+        return self.row.byte_size
+
+    @strawberry.field
+    def status(self) -> MediaStatus:
+        return MediaStatus[RowStatus(self.row.status).name]
+
+    @strawberry.field
+    def width(self) -> int | None:
+        return self.row.width
+
+    @strawberry.field
+    def height(self) -> int | None:
+        return self.row.height
+
+    @strawberry.field
+    def alt_text(self) -> str | None:
+        return self.row.alt_text
+
+    @strawberry.field(description="Where a client downloads the original; null until READY.")
+    async def url(self, info: Ctx) -> str | None:
+        if self.row.status is not RowStatus.READY:
+            return None
+        return await media_resolvers.download_url(info.context.services, self.row.storage_key)
+
+    @strawberry.field(description="Resized renditions of an image, smallest first.")
+    async def variants(self, info: Ctx) -> list[MediaVariant]:
+        if self.row.status is not RowStatus.READY:
+            return []
+        services = info.context.services
+        return [
+            MediaVariant(
+                name=str(v["name"]),
+                width=int(v["width"]),
+                height=int(v["height"]),
+                url=await media_resolvers.download_url(services, str(v["key"])),
+            )
+            for v in self.row.variants
+        ]
+
+
+@strawberry.type
+class UploadField:
+    name: str
+    value: str
+
+
+@strawberry.type(
+    description="Where and how the client uploads the bytes: an HTML-form style POST of `fields` plus "
+    "the file (as S3 pre-signed POST), straight to object storage."
+)
+class UploadTarget:
+    url: str
+    fields: list[UploadField]
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, target: StorageTarget) -> UploadTarget:
+        fields = [UploadField(name=name, value=value) for name, value in target.fields]
+        return cls(url=target.url, fields=fields, expires_at=target.expires_at)
+
+
+@strawberry.type
+class CreateUploadPayload:
+    media: MediaType
+    upload: UploadTarget
+
+
+@strawberry.input
+class CreateUploadInput:
+    content_type: str
+    byte_size: int
+    purpose: MediaPurpose
+    alt_text: str | None = None
+
+
+@strawberry.type
+class MediaMutation:
+    @strawberry.mutation
+    async def create_upload(self, info: Ctx, input: CreateUploadInput) -> CreateUploadPayload:
+        row, target = await media_resolvers.create_upload(
+            info.context, input.content_type, input.byte_size, input.purpose.value, input.alt_text
+        )
+        return CreateUploadPayload(media=MediaType.of(row), upload=UploadTarget.of(target))
+
+
+@node_type("Media")
+async def media_node(ctx: RequestContext, media_id: int) -> MediaType | None:
+    """Only the owner reaches media by id; others see it through the post, story or message."""
+    row = await media_resolvers.MediaById(ctx).load(media_id)
+    if row is None or row.owner_id != ctx.viewer_id:
+        return None
+    return MediaType.of(row)
