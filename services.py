@@ -19,6 +19,7 @@ from resolvers.media import sweep_abandoned_uploads
 from resolvers.passwords import Passwords
 from resolvers.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from settings import Settings
+from subscriptions import PubSub
 
 log = logging.getLogger("ephemera")
 
@@ -63,6 +64,7 @@ async def open_services(
     db = Database.open(settings.effective_database_url)
     redis: Redis | None = None
     storage: Storage | None = None
+    pubsub = PubSub(settings.redis_url or "memory://", queue_size=settings.subscription_queue_size)
     try:
         if settings.should_migrate_on_start:
             if db.is_sqlite:
@@ -75,7 +77,10 @@ async def open_services(
             await redis.ping()
             limiter = RedisRateLimiter(redis, clock)
         storage = await open_storage(settings, clock, local)
+        await pubsub.connect()
     except BaseException:
+        if storage is not None:
+            await storage.close()
         await db.close()
         if redis is not None:
             await redis.aclose()
@@ -88,11 +93,13 @@ async def open_services(
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         limiter=limiter,
         storage=storage,
+        pubsub=pubsub,
         redis=redis,
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.pubsub.disconnect()
     await services.storage.close()
     await services.db.close()
     if services.redis is not None:

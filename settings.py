@@ -56,6 +56,7 @@ class Settings:
     media_max_image_bytes: int = 20 * 1024 * 1024
     media_max_video_bytes: int = 100 * 1024 * 1024
     cleanup_interval_seconds: int = 300
+    subscription_queue_size: int = 256
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -90,6 +91,7 @@ class Settings:
             media_max_image_bytes=_int(env, "MEDIA_MAX_IMAGE_BYTES", 20 * 1024 * 1024),
             media_max_video_bytes=_int(env, "MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
+            subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
         )
 
     @property

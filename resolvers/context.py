@@ -13,6 +13,7 @@ from resolvers.errors import Unauthenticated
 from resolvers.ids import IdGenerator
 from resolvers.passwords import Passwords
 from resolvers.ratelimit import RateLimiter
+from subscriptions import PubSub
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -31,6 +32,7 @@ class Services:
     passwords: Passwords
     limiter: RateLimiter
     storage: Storage
+    pubsub: PubSub
     redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
