@@ -7,9 +7,12 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -18,6 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from media import local_media_routes
 from resolvers.clock import Clock, SystemClock
 from schema import build_schema
+from schema.body_limit import BodyLimit
 from schema.view import GraphQLView
 from services import (
     background_jobs,
@@ -48,9 +52,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = (settings or Settings.from_env()).with_secret()
     settings.validate()
     view = GraphQLView(
-        build_schema(),
-        graphql_ide=None if settings.is_production else "graphiql",
+        build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        keep_alive=True,
+        keep_alive_interval=settings.ws_keepalive_seconds,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.allowed_origins or (() if settings.is_production else ("*",)),
     )
 
     local = None if settings.s3_bucket else local_storage(settings, clock or SystemClock())
@@ -74,11 +83,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/graphql", BodyLimit(view, settings.max_body_bytes), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         *(local_media_routes(local) if local else []),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    origins = list(settings.allowed_origins) or ([] if settings.is_production else ["*"])
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app
 
@@ -105,7 +123,15 @@ def main() -> None:
     except (SettingsError, NotMigrated) as exc:
         print(f"ephemera: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True, ws="websockets-sansio")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_message_bytes,
+        timeout_graceful_shutdown=10,
+    )
 
 
 async def _check_migrated(settings: Settings) -> None:

@@ -26,6 +26,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -57,6 +68,17 @@ class Settings:
     media_max_video_bytes: int = 100 * 1024 * 1024
     cleanup_interval_seconds: int = 300
     subscription_queue_size: int = 256
+    graphiql: bool | None = None
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_batch_operations: int = 5
+    max_body_bytes: int = 256 * 1024
+    max_query_cost: int = 5000
+    max_subscriptions_per_connection: int = 20
+    ws_init_timeout_seconds: int = 10
+    ws_max_message_bytes: int = 64 * 1024
+    ws_keepalive_seconds: int = 15
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -92,6 +114,17 @@ class Settings:
             media_max_video_bytes=_int(env, "MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
+            graphiql=_bool(env, "GRAPHIQL"),
+            max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
+            max_aliases=_int(env, "MAX_ALIASES", 15),
+            max_tokens=_int(env, "MAX_TOKENS", 2000),
+            max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 5),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
+            max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+            max_subscriptions_per_connection=_int(env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20),
+            ws_init_timeout_seconds=_int(env, "WS_INIT_TIMEOUT_SECONDS", 10),
+            ws_max_message_bytes=_int(env, "WS_MAX_MESSAGE_BYTES", 64 * 1024),
+            ws_keepalive_seconds=_int(env, "WS_KEEPALIVE_SECONDS", 15),
         )
 
     @property
@@ -111,6 +144,10 @@ class Settings:
         if self.migrate_on_start is not None:
             return self.migrate_on_start
         return self.database_url is None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
 
     @property
     def base_url(self) -> str:

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -14,9 +21,11 @@ from resolvers.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
+from schema.limits import CostLimiter
 from schema.media import MediaMutation, MediaType
 from schema.node import Node, resolve_node
 from schema.users import UserType
+from settings import Settings
 
 
 @strawberry.type
@@ -28,6 +37,7 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation))
+TYPES = [UserType, MediaType]
 
 
 class EphemeraSchema(strawberry.Schema):
@@ -35,14 +45,26 @@ class EphemeraSchema(strawberry.Schema):
         """ErrorPolicy logs what is unexpected (with the request id); expected errors are not logged."""
 
 
-def build_schema(
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] | None = None,
-) -> EphemeraSchema:
+def build_schema(settings: Settings | None = None) -> EphemeraSchema:
+    """The schema with every limit of `settings`; extensions are factories, never shared instances."""
+    settings = settings or Settings()
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: CostLimiter(max_cost=settings.max_query_cost),
+    ]
+    if settings.is_production:
+        extensions.append(DisableIntrospection)
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType, MediaType],
-        extensions=[*(extensions or []), ErrorPolicy],
+        types=TYPES,
+        extensions=[*extensions, ErrorPolicy],
+        config=StrawberryConfig(
+            disable_field_suggestions=settings.is_production,
+            batching_config={"max_operations": settings.max_batch_operations},
+        ),
     )
 
 

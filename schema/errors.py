@@ -23,7 +23,7 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
         message = original.message
     elif original is None:
         # Parse and validation errors: the client sent something the schema does not accept.
-        extensions = {"code": (error.extensions or {}).get("code", "BAD_USER_INPUT")}
+        extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
         message = error.message
     else:
         log.error("unexpected error in %s [request %s]", error.path, request_id, exc_info=original)
