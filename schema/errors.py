@@ -36,6 +36,7 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         extensions=extensions,
+        original_error=original,
     )
 
 

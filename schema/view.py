@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from resolvers.auth import authenticate
@@ -18,12 +22,84 @@ from resolvers.context import RequestContext, Services
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def _accepts_graphql_response(request: Request) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
 def _services(request: Request | WebSocket) -> Services:
     services: Services = request.app.state.services
     return services
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Parsing, validation, coercion or a limit refused the request: nothing was executed."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.original_error is None for error in result.errors or ())
+    )
+
+
 class GraphQLView(GraphQL[RequestContext, None]):
+    """GraphQL over HTTP as the spec asks: with `Accept: application/graphql-response+json`,
+    requests that cannot execute get 4xx and no `data` entry; responses use that media type."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            # The only 405 this view answers is a mutation sent with GET: say which method works.
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                message = {**message, "headers": [*message.get("headers", []), (b"allow", b"POST")]}
+            await send(message)
+
+        await super().__call__(scope, receive, send_with_allow)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response
+        if isinstance(request, Request) and _accepts_graphql_response(request):
+            sub_response.graphql_response_type = True  # type: ignore[attr-defined]
+        return sub_response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and "not allowed when using GET" in exc.reason:
+                raise HTTPException(405, exc.reason) from exc
+            raise
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if _accepts_graphql_response(request) and is_request_error(result):
+            request.state.sub_response.status_code = 400
+            processed.pop("data", None)
+        return processed
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response_type", False):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
