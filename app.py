@@ -10,16 +10,18 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from media import local_media_routes
 from resolvers.clock import Clock, SystemClock
+from resolvers.observability import REGISTRY, configure_logging
 from schema import build_schema
 from schema.body_limit import BodyLimit
 from schema.view import GraphQLView
@@ -38,6 +40,10 @@ log = logging.getLogger("ephemera")
 
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def readyz(request: Request) -> JSONResponse:
@@ -83,6 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/graphql", BodyLimit(view, settings.max_body_bytes), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         *(local_media_routes(local) if local else []),
@@ -114,7 +121,7 @@ def main() -> None:
     from migrations.runner import NotMigrated
     from settings import SettingsError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     try:
         settings = Settings.from_env().with_secret()
         app = create_app(settings)
@@ -131,6 +138,7 @@ def main() -> None:
         ws="websockets-sansio",
         ws_max_size=settings.ws_max_message_bytes,
         timeout_graceful_shutdown=10,
+        log_config=None,
     )
 
 

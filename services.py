@@ -16,6 +16,7 @@ from resolvers.clock import Clock, SystemClock
 from resolvers.context import Services
 from resolvers.ids import IdGenerator
 from resolvers.media import sweep_abandoned_uploads
+from resolvers.observability import JOB_ITEMS, JOB_RUNS
 from resolvers.passwords import Passwords
 from resolvers.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from settings import Settings
@@ -136,7 +137,11 @@ async def run_periodically(services: Services, name: str, job: Job, interval: fl
         await asyncio.sleep(interval)
         try:
             done = await job(services)
-            if done:
-                log.info("job %s processed %d items", name, done)
         except Exception:
+            JOB_RUNS.labels(name, "error").inc()
             log.exception("job %s failed; will retry", name)
+            continue
+        JOB_RUNS.labels(name, "ok").inc()
+        JOB_ITEMS.labels(name).inc(done)
+        if done:
+            log.info("job %s processed %d items", name, done)

@@ -23,6 +23,7 @@ from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
 from schema.limits import CostLimiter
 from schema.media import MediaMutation, MediaType
+from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
 from schema.users import UserType
 from settings import Settings
@@ -49,6 +50,7 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
     """The schema with every limit of `settings`; extensions are factories, never shared instances."""
     settings = settings or Settings()
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        OperationMetrics,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

@@ -18,6 +18,7 @@ from strawberry.types.unset import UnsetType
 
 from resolvers.auth import authenticate
 from resolvers.context import RequestContext, Services
+from resolvers.observability import WEBSOCKETS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -48,6 +49,13 @@ class GraphQLView(GraphQL[RequestContext, None]):
     requests that cannot execute get 4xx and no `data` entry; responses use that media type."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            WEBSOCKETS.inc()
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                WEBSOCKETS.dec()
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return

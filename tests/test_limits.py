@@ -40,9 +40,8 @@ async def test_depth_aliases_and_tokens_are_capped(api: Api) -> None:
 async def test_page_sizes_outside_1_to_100_are_bad_input(api: Api) -> None:
     alice = await api.sign_up()
     for first in (0, 101, -1):
-        errors = await api.gql_error(
-            "query($n: Int) { viewer { followers(first: $n) { edges { cursor } } } }", {"n": first}, alice.token
-        )
+        query = "query($n: Int) { viewer { followers(first: $n) { edges { cursor } } } }"
+        errors = await api.gql_error(query, {"n": first}, alice.token)
         assert errors.codes == ["BAD_USER_INPUT"], first
 
 

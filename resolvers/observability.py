@@ -1,0 +1,64 @@
+"""Structured logs carrying the request id, and the Prometheus metrics every layer reports to."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "ephemera_graphql_requests_total", "GraphQL operations", ["operation", "type"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "ephemera_graphql_request_seconds",
+    "GraphQL operation latency",
+    ["operation", "type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
+ERRORS = Counter("ephemera_graphql_errors_total", "GraphQL errors by code", ["code"], registry=REGISTRY)
+WEBSOCKETS = Gauge("ephemera_websockets_open", "Open GraphQL WebSocket connections", registry=REGISTRY)
+SUBSCRIPTIONS = Gauge("ephemera_subscriptions_active", "Active GraphQL subscriptions", registry=REGISTRY)
+DELIVERY_LAG = Histogram(
+    "ephemera_pubsub_delivery_seconds",
+    "From publish to hand-over to a subscriber",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+    registry=REGISTRY,
+)
+JOB_RUNS = Counter("ephemera_job_runs_total", "Periodic job runs", ["job", "outcome"], registry=REGISTRY)
+JOB_ITEMS = Counter(
+    "ephemera_job_items_total", "Items processed by periodic jobs", ["job"], registry=REGISTRY
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id of the request being served."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

@@ -1,0 +1,41 @@
+"""Per-operation metrics: counts, latency by operation name, and errors by code."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+from strawberry.extensions import SchemaExtension
+
+from resolvers.observability import ERRORS, LATENCY, REQUESTS, request_id_var
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_NAMES = 500
+_seen: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """Client-chosen names become labels only up to a bound, so no client can explode cardinality."""
+    if not name or not _NAME.fullmatch(name):
+        return "anonymous"
+    if name not in _seen:
+        if len(_seen) >= MAX_OPERATION_NAMES:
+            return "other"
+        _seen.add(name)
+    return name
+
+
+class OperationMetrics(SchemaExtension):
+    """Listed first, so it sees the final error codes that ErrorPolicy assigns."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        ctx = self.execution_context
+        request_id_var.set(getattr(ctx.context, "request_id", "-"))
+        yield
+        labels = (operation_label(ctx.operation_name), ctx.operation_type.value if ctx.result else "invalid")
+        REQUESTS.labels(*labels).inc()
+        LATENCY.labels(*labels).observe(time.perf_counter() - started)
+        for error in (ctx.result.errors if ctx.result else None) or ():
+            ERRORS.labels((error.extensions or {}).get("code", "UNKNOWN")).inc()

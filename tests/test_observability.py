@@ -1,0 +1,40 @@
+"""What an operator sees: /metrics, /readyz, and JSON log lines carrying the request id."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from resolvers.observability import JsonFormatter, request_id_var
+from tests.harness import Api
+
+
+async def test_metrics_count_operations_and_error_codes(api: Api) -> None:
+    await api.post("query ViewerProbe { viewer { id } }")
+    await api.post("mutation LogOutProbe { logOut }")
+    text = (await api.http.get("/metrics")).text
+    assert 'ephemera_graphql_requests_total{operation="ViewerProbe",type="query"}' in text
+    assert 'ephemera_graphql_errors_total{code="UNAUTHENTICATED"}' in text
+    assert "ephemera_graphql_request_seconds_bucket" in text
+    assert "ephemera_websockets_open" in text
+
+
+async def test_readyz_reports_each_dependency(api: Api, backend: str) -> None:
+    body = (await api.http.get("/readyz")).json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    if api.services.redis is not None:
+        assert body["redis"] == "ok"
+
+
+def test_log_lines_are_json_with_the_request_id(caplog: pytest.LogCaptureFixture) -> None:
+    token = request_id_var.set("req-123")
+    try:
+        record = logging.LogRecord("ephemera", logging.WARNING, __file__, 1, "hello %s", ("world",), None)
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id_var.reset(token)
+    assert line["message"] == "hello world"
+    assert line["request_id"] == "req-123"
+    assert line["level"] == "warning"
