@@ -75,6 +75,8 @@ class Settings:
     max_batch_operations: int = 5
     max_body_bytes: int = 256 * 1024
     max_query_cost: int = 5000
+    mutations_per_minute_per_user: int = 120
+    mutations_per_minute_per_address: int = 600
     max_subscriptions_per_connection: int = 20
     ws_init_timeout_seconds: int = 10
     ws_max_message_bytes: int = 64 * 1024
@@ -121,6 +123,8 @@ class Settings:
             max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 5),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
             max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+            mutations_per_minute_per_user=_int(env, "MUTATIONS_PER_MINUTE_PER_USER", 120),
+            mutations_per_minute_per_address=_int(env, "MUTATIONS_PER_MINUTE_PER_ADDRESS", 600),
             max_subscriptions_per_connection=_int(env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20),
             ws_init_timeout_seconds=_int(env, "WS_INIT_TIMEOUT_SECONDS", 10),
             ws_max_message_bytes=_int(env, "WS_MAX_MESSAGE_BYTES", 64 * 1024),

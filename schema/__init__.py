@@ -25,6 +25,7 @@ from schema.limits import CostLimiter
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
+from schema.rate_limits import MutationRateLimit
 from schema.users import UserType
 from settings import Settings
 
@@ -55,6 +56,7 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: CostLimiter(max_cost=settings.max_query_cost),
+        MutationRateLimit,
     ]
     if settings.is_production:
         extensions.append(DisableIntrospection)
