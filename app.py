@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -105,7 +107,33 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
+    app.state.graphql = view
     return app
+
+
+class DrainingServer(uvicorn.Server):
+    """On shutdown, closes GraphQL WebSockets with 1001 before uvicorn's own (1012) teardown."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        view = getattr(getattr(app, "state", None), "graphql", None)
+        if isinstance(view, GraphQLView):
+            await view.drain()
+        await super().shutdown(sockets)
+
+
+def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_message_bytes,
+        timeout_graceful_shutdown=10,
+        log_config=None,
+        **options,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -116,8 +144,6 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    import uvicorn
-
     from migrations.runner import NotMigrated
     from settings import SettingsError
 
@@ -130,16 +156,7 @@ def main() -> None:
     except (SettingsError, NotMigrated) as exc:
         print(f"ephemera: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        ws="websockets-sansio",
-        ws_max_size=settings.ws_max_message_bytes,
-        timeout_graceful_shutdown=10,
-        log_config=None,
-    )
+    DrainingServer(server_config(app, settings)).run()
 
 
 async def _check_migrated(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -50,11 +51,13 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
+            self.open_sockets.add(send)
             WEBSOCKETS.inc()
             try:
                 await super().__call__(scope, receive, send)
             finally:
                 WEBSOCKETS.dec()
+                self.open_sockets.discard(send)
             return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -67,6 +70,16 @@ class GraphQLView(GraphQL[RequestContext, None]):
             await send(message)
 
         await super().__call__(scope, receive, send_with_allow)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set[Send] = set()
+
+    async def drain(self) -> None:
+        """Close every WebSocket with 1001 (going away) so clients reconnect to another instance."""
+        for send in list(self.open_sockets):
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1001, "reason": "server shutting down"})
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

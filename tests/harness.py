@@ -12,12 +12,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
-import uvicorn
 from PIL import Image
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from app import create_app
+from app import DrainingServer, create_app, server_config
 from resolvers.clock import ManualClock
 from resolvers.context import Services
 from settings import Settings
@@ -191,11 +190,9 @@ async def running_server(settings: Settings, clock: ManualClock | None = None) -
     clock = clock or ManualClock()
     # The port is known up front because the embedded media store puts it in the URLs it signs.
     port = free_port()
-    app = create_app(replace(settings, host="127.0.0.1", port=port), clock=clock)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
+    settings = replace(settings, host="127.0.0.1", port=port)
+    app = create_app(settings, clock=clock)
+    server = DrainingServer(server_config(app, settings, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -1,0 +1,85 @@
+"""Production mode and WebSocket limits: what an operator exposes to the internet."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from settings import Settings, SettingsError
+from tests.harness import running_server, test_settings
+
+PROTOCOL = ["graphql-transport-ws"]
+
+
+@pytest.fixture
+def production(database_url: str, app_redis_url: str | None, tmp_path: Path) -> Settings:
+    return replace(
+        test_settings(database_url, app_redis_url, tmp_path / "data"),
+        env="production",
+        allowed_origins=("https://app.example",),
+    )
+
+
+async def test_production_hides_the_schema_and_masks_errors(production: Settings) -> None:
+    async with running_server(production) as api:
+        introspection = await api.post("{ __schema { types { name } } }")
+        assert introspection.get("errors") and not introspection.get("data")
+        typo = await api.post("{ viewr { id } }")
+        assert "Did you mean" not in json.dumps(typo)
+        page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+        assert "graphiql" not in page.text.lower()
+
+
+def test_production_requires_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        Settings(env="production", data_dir=tmp_path).with_secret()
+
+
+async def test_cross_origin_websockets_need_an_allowed_origin(production: Settings) -> None:
+    async with running_server(production) as api:
+        with pytest.raises(Exception, match="403"):
+            async with connect(api.ws_url, subprotocols=PROTOCOL, origin="https://evil.example"):  # type: ignore[arg-type]
+                pass
+        async with connect(api.ws_url, subprotocols=PROTOCOL, origin="https://app.example") as ws:  # type: ignore[arg-type]
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+
+async def test_a_socket_that_never_inits_is_closed(
+    database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    settings = replace(test_settings(database_url, app_redis_url, tmp_path / "d"), ws_init_timeout_seconds=1)
+    async with running_server(settings) as api, connect(api.ws_url, subprotocols=PROTOCOL) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+
+
+async def test_oversized_websocket_messages_close_the_socket(
+    database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    settings = replace(test_settings(database_url, app_redis_url, tmp_path / "d"), ws_max_message_bytes=1024)
+    async with running_server(settings) as api, connect(api.ws_url, subprotocols=PROTOCOL) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"pad": "x" * 5000}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_shutdown_closes_sockets_with_going_away(
+    database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    settings = test_settings(database_url, app_redis_url, tmp_path / "d")
+    async with running_server(settings) as api:
+        ws = await connect(api.ws_url, subprotocols=PROTOCOL)
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
