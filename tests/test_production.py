@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin, Subprotocol
 
 from settings import Settings, SettingsError
 from tests.harness import running_server, test_settings
 
-PROTOCOL = ["graphql-transport-ws"]
+PROTOCOL = [Subprotocol("graphql-transport-ws")]
 
 
 @pytest.fixture
@@ -44,9 +45,9 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
 async def test_cross_origin_websockets_need_an_allowed_origin(production: Settings) -> None:
     async with running_server(production) as api:
         with pytest.raises(Exception, match="403"):
-            async with connect(api.ws_url, subprotocols=PROTOCOL, origin="https://evil.example"):  # type: ignore[arg-type]
+            async with connect(api.ws_url, subprotocols=PROTOCOL, origin=Origin("https://evil.example")):
                 pass
-        async with connect(api.ws_url, subprotocols=PROTOCOL, origin="https://app.example") as ws:  # type: ignore[arg-type]
+        async with connect(api.ws_url, subprotocols=PROTOCOL, origin=Origin("https://app.example")) as ws:
             await ws.send(json.dumps({"type": "connection_init"}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
 
