@@ -21,7 +21,7 @@ from resolvers.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
-from schema.limits import CostLimiter
+from schema.limits import CostLimiter, RefuseNulBytes
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
@@ -56,6 +56,7 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: CostLimiter(max_cost=settings.max_query_cost),
+        RefuseNulBytes,
         MutationRateLimit,
     ]
     if settings.is_production:

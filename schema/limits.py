@@ -20,8 +20,11 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
+    Visitor,
     get_named_type,
+    visit,
 )
 from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
@@ -129,3 +132,39 @@ class CostLimiter(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": {"requested": self.cost, "limit": self.max_cost}} if self.cost is not None else {}
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _string_literals(document: Any) -> Iterator[StringValueNode]:
+    found: list[StringValueNode] = []
+
+    class Collect(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            found.append(node)
+
+    if document is not None:
+        visit(document, Collect())
+    yield from found
+
+
+class RefuseNulBytes(SchemaExtension):
+    """No input string may carry a NUL byte: PostgreSQL cannot store one, and no user types one."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        literals = (node.value for node in _string_literals(ctx.graphql_document) if "\x00" in node.value)
+        if next(literals, None) is not None or _has_nul(ctx.variables or {}):
+            error = GraphQLError(
+                "Input text may not contain NUL characters.", extensions={"code": "BAD_USER_INPUT"}
+            )
+            ctx.result = ExecutionResult(data=None, errors=[error])
+        yield

@@ -52,3 +52,10 @@ async def test_request_bodies_and_batches_are_capped(api: Api) -> None:
     response = await api.http.post("/graphql", json=batch)
     assert response.status_code == 200 and len(response.json()) == 5
     assert (await api.http.post("/graphql", json=batch + batch[:1])).status_code == 400
+
+
+async def test_nul_bytes_in_input_are_bad_input(api: Api) -> None:
+    errors = await api.gql_error("query($u: String!) { user(username: $u) { id } }", {"u": "al\x00ice"})
+    assert errors.codes == ["BAD_USER_INPUT"]
+    errors = await api.gql_error('{ user(username: "al\\u0000ice") { id } }')
+    assert errors.codes == ["BAD_USER_INPUT"]
