@@ -3,7 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate schema
+.PHONY: run test lint migrate graphiql
+
+GRAPHIQL := schema/graphiql/node_modules/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +19,21 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# GraphiQL's assets come from the npm registry at build time; without npm the explorer
+# falls back to loading them from a CDN.
+$(GRAPHIQL): schema/graphiql/package.json schema/graphiql/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd schema/graphiql && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
+	else echo "npm not found: GraphiQL will load from a CDN"; fi
+
+graphiql: $(GRAPHIQL)
+
 ## Install what the server needs and start it on the embedded default (SQLite, no services).
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(GRAPHIQL)
 	$(BIN)/python app.py
 
 ## Install everything and run lint, types and the whole test suite.
-test: $(VENV)/.dev lint
+test: $(VENV)/.dev $(GRAPHIQL) lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev

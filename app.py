@@ -26,6 +26,7 @@ from resolvers.clock import Clock, SystemClock
 from resolvers.observability import REGISTRY, configure_logging
 from schema import build_schema
 from schema.body_limit import BodyLimit
+from schema.explorer import explorer_routes
 from schema.view import GraphQLView
 from services import (
     background_jobs,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/graphql", BodyLimit(view, settings.max_body_bytes), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         *(local_media_routes(local) if local else []),
+        *(explorer_routes() if settings.graphiql_enabled else []),
     ]
     origins = list(settings.allowed_origins) or ([] if settings.is_production else ["*"])
     middleware = [

@@ -8,7 +8,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -20,6 +20,7 @@ from strawberry.types.unset import UnsetType
 from resolvers.auth import authenticate
 from resolvers.context import RequestContext, Services
 from resolvers.observability import WEBSOCKETS
+from schema import explorer
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -80,6 +81,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         for send in list(self.open_sockets):
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1001, "reason": "server shutting down"})
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if explorer.assets_installed():
+            return HTMLResponse(explorer.page())
+        return await super().render_graphql_ide(request)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -1,0 +1,62 @@
+"""GraphiQL served by the app itself, driven in headless Chromium with no internet."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import pytest
+from playwright.async_api import Page, Route, async_playwright
+
+from schema.explorer import assets_installed
+from tests.harness import Api
+from tests.services import unavailable
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium's background traffic would be refused by this closed network; the explorer needs none.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    if not assets_installed():
+        unavailable("GraphiQL assets are not installed (make graphiql)")
+    if not shutil.which("chromium"):
+        unavailable("Debian's chromium package is not installed")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = await browser.new_context()
+        # Nothing but the app itself may be fetched: a CDN request would fail the page.
+        external: list[str] = []
+
+        async def only_local(route: Route) -> None:
+            if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1")):
+                await route.continue_()
+            else:
+                external.append(route.request.url)
+                await route.abort()
+
+        await context.route("**/*", only_local)
+        yield await context.new_page()
+        await browser.close()
+        assert external == [], f"the explorer fetched from outside: {external}"
+
+
+async def test_graphiql_runs_a_query_offline(api: Api, page: Page, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the page is the same on both backends")
+    alice = await api.sign_up("alice_explorer")
+    query = "{ viewer { username } }"
+    url = f"{api.base_url}/graphql?{urlencode({'token': alice.token, 'q': query})}"
+    await page.goto(url)
+    await page.click(".graphiql-execute-button", timeout=30_000)
+    result = page.locator(".result-window")
+    await result.get_by_text("alice_explorer").wait_for(timeout=30_000)
