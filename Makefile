@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate graphiql
+.PHONY: run test lint migrate graphiql browser
 
 GRAPHIQL := schema/graphiql/node_modules/.installed
 
@@ -28,12 +28,19 @@ $(GRAPHIQL): schema/graphiql/package.json schema/graphiql/package-lock.json
 
 graphiql: $(GRAPHIQL)
 
+# The explorer test drives Debian's Chromium; installed when missing and possible (best effort).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) ; } || \
+		echo "chromium not installed: the browser test will be skipped"
+
 ## Install what the server needs and start it on the embedded default (SQLite, no services).
 run: $(VENV)/.runtime $(GRAPHIQL)
 	$(BIN)/python app.py
 
 ## Install everything and run lint, types and the whole test suite.
-test: $(VENV)/.dev $(GRAPHIQL) lint
+test: $(VENV)/.dev $(GRAPHIQL) browser lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
