@@ -70,4 +70,5 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
     type_name, sep, number = raw.partition(":")
     if not sep or not type_name.isalpha() or not number.isdigit() or len(number) > 19:
         return None
-    return type_name, int(number)
+    value = int(number)
+    return (type_name, value) if value < 1 << 63 else None

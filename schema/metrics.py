@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from resolvers.observability import ERRORS, LATENCY, REQUESTS, request_id_var
 
@@ -26,6 +27,15 @@ def operation_label(name: str | None) -> str:
     return name
 
 
+def _operation_type(ctx: ExecutionContext) -> str:
+    if ctx.graphql_document is None:
+        return "invalid"  # the document did not parse
+    try:
+        return ctx.operation_type.value
+    except RuntimeError:  # no operation of that name
+        return "invalid"
+
+
 class OperationMetrics(SchemaExtension):
     """Listed first, so it sees the final error codes that ErrorPolicy assigns."""
 
@@ -34,7 +44,7 @@ class OperationMetrics(SchemaExtension):
         ctx = self.execution_context
         request_id_var.set(getattr(ctx.context, "request_id", "-"))
         yield
-        labels = (operation_label(ctx.operation_name), ctx.operation_type.value if ctx.result else "invalid")
+        labels = (operation_label(ctx.operation_name), _operation_type(ctx))
         REQUESTS.labels(*labels).inc()
         LATENCY.labels(*labels).observe(time.perf_counter() - started)
         for error in (ctx.result.errors if ctx.result else None) or ():
