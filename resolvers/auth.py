@@ -67,7 +67,7 @@ async def sign_up(ctx: RequestContext, username: str, password: str, display_nam
     services = ctx.services
     name = normalize_username(username)
     check_password(password)
-    shown = clean_line(display_name, field="displayName", max_length=64) if display_name else name
+    shown = clean_line(display_name or "", field="displayName", max_length=64) or name
     window = services.settings.login_window_seconds
     await enforce(
         services.limiter, f"signup:{ctx.client_addr}", 20, window, "Too many sign-ups; wait a little."

@@ -11,6 +11,7 @@ from resolvers.errors import BadInput
 
 T = TypeVar("T")
 MAX_PAGE = 100
+MAX_KEY = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def page_args(first: int | None, after: str | None) -> PageArgs:
     if not after:  # None, or UNSET when the client left it out
         return PageArgs(size)
     key = decode_cursor(after)
-    if not key.isdigit():
+    # Keys are 64-bit ids: a larger number would overflow the database's integer.
+    if not key.isdigit() or int(key) > MAX_KEY:
         raise BadInput("Malformed cursor.", field="after")
     return PageArgs(size, int(key))
 

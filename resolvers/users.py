@@ -12,11 +12,17 @@ from resolvers.context import RequestContext
 from resolvers.loader import RequestLoader, unique
 from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
 
+MAX_ID = 2**63 - 1
+
 
 class UserById(RequestLoader[int, User | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, User | None]:
+        # A global id may carry any 19-digit number; past 64 bits the database would fail, not miss.
+        keys = [key for key in unique(keys) if 0 <= key <= MAX_ID]
+        if not keys:
+            return {}
         async with self.ctx.services.db.read() as session:
-            rows = await session.scalars(select(User).where(User.id.in_(unique(keys))))
+            rows = await session.scalars(select(User).where(User.id.in_(keys)))
             return {user.id: user for user in rows}
 
     def default(self, key: int) -> User | None:

@@ -1,0 +1,87 @@
+"""Migrations: an empty database goes up, down and up again, and ends exactly where the models are."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from migrations.runner import NotMigrated, alembic_config, head_revision
+from models import Base
+from services import open_services
+from tests.harness import test_settings
+from tests.services import PostgresDatabase, postgres_admin_url, unavailable
+
+
+@pytest.fixture
+async def empty_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with no tables at all: a new SQLite file, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = postgres_admin_url()
+    if admin is None:
+        unavailable("PostgreSQL tests disabled: TEST_DATABASE_URL=skip")
+    try:
+        db = await asyncio.to_thread(PostgresDatabase.create, admin)  # type: ignore[arg-type]
+    except Exception as exc:
+        unavailable(f"PostgreSQL at {admin} is unreachable: {exc!r}")
+    try:
+        yield db.url
+    finally:
+        await asyncio.to_thread(db.drop)
+
+
+def _schema_of(conn: Connection) -> tuple[str | None, list[str], list[Any]]:
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    tables = sorted(inspect(conn).get_table_names())
+    return context.get_current_revision(), tables, compare_metadata(context, Base.metadata)
+
+
+async def schema_of(url: str) -> tuple[str | None, list[str], list[Any]]:
+    """(revision, tables, differences from the models) of the database at `url`."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_schema_of)
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_go_up_down_and_up_and_match_the_models(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
+    model_tables = sorted(Base.metadata.tables)
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+    revision, tables, diff = await schema_of(empty_database_url)
+    assert revision == head_revision()
+    assert tables == sorted([*model_tables, "alembic_version"])
+    assert diff == []
+
+    await asyncio.to_thread(command.downgrade, config, "base")
+    revision, tables, _ = await schema_of(empty_database_url)
+    assert revision is None
+    assert tables == ["alembic_version"]
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+    revision, tables, diff = await schema_of(empty_database_url)
+    assert revision == head_revision()
+    assert diff == []
+
+
+async def test_the_server_refuses_an_unmigrated_database(empty_database_url: str, tmp_path: Path) -> None:
+    settings = test_settings(empty_database_url, None, tmp_path / "data")
+    assert settings.migrate_on_start is False
+    with pytest.raises(NotMigrated, match="alembic upgrade head"):
+        await open_services(settings)
+    _, tables, _ = await schema_of(empty_database_url)
+    assert tables == []
