@@ -16,6 +16,7 @@ from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
 from schema.media import MediaMutation, MediaType
 from schema.node import Node, resolve_node
+from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.users import UserType
 
 
@@ -26,8 +27,8 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation))
+Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, StoryQuery))
+Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation, StoryMutation))
 
 
 class EphemeraSchema(strawberry.Schema):
@@ -41,7 +42,7 @@ def build_schema(
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType, MediaType],
+        types=[UserType, MediaType, StoryType, StoryReacted],
         extensions=[*(extensions or []), ErrorPolicy],
     )
 
