@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers.context import RequestContext
@@ -34,11 +34,14 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         result: dict[int, Relationship] = {viewer: SELF} if viewer in keys else {}
         if not others:
             return result
+        # Plain strings: the union takes its column types from the first branch, and the edge
+        # branches put "" in this column, which the FollowState enum type would refuse.
+        state_text = type_coerce(Follow.state, String(16))
         branches: list[Any] = [
-            select(literal("follow"), Follow.followee_id, Follow.state).where(
+            select(literal("follow"), Follow.followee_id, state_text).where(
                 Follow.follower_id == viewer, Follow.followee_id.in_(others)
             ),
-            select(literal("followed_by"), Follow.follower_id, Follow.state).where(
+            select(literal("followed_by"), Follow.follower_id, state_text).where(
                 Follow.followee_id == viewer, Follow.follower_id.in_(others)
             ),
         ]
