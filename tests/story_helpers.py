@@ -1,4 +1,4 @@
-"""Shared steps of the story tests: stories through the API, graph rows and bulk data straight in the database."""
+"""Shared steps of the story tests: stories through the API, graph rows straight in the database."""
 
 from __future__ import annotations
 
