@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import Story, StoryEvent
+from models import Story, StoryEvent, User
 from resolvers.context import RequestContext
 from resolvers.errors import BadInput, Forbidden, NotFound
 from resolvers.loader import RequestLoader, unique
@@ -73,14 +73,12 @@ async def filter_visible(ctx: RequestContext, stories: Iterable[Story]) -> list[
         return []
     users, rels = await asyncio.gather(UserById(ctx).load_many(authors), _relationships(ctx, authors))
     by_author = {author: (user, rel) for author, user, rel in zip(authors, users, rels, strict=True)}
-    visible = []
-    for story in live:
-        user, rel = by_author[story.author_id]
-        if user is not None and can_see_story(
-            rel, audience=story.audience, author_is_private=user.is_private
-        ):
-            visible.append(story)
-    return visible
+    return [s for s in live if admits(*by_author[s.author_id], s.audience)]
+
+
+def admits(author: User | None, rel: Relationship, audience: str) -> bool:
+    """Whether a live story of `author` with `audience` is for the viewer related to them by `rel`."""
+    return author is not None and can_see_story(rel, audience=audience, author_is_private=author.is_private)
 
 
 async def _relationships(ctx: RequestContext, user_ids: list[int]) -> list[Relationship]:

@@ -10,23 +10,28 @@ mark: only stories and views with ids below it count for an owner's group and po
 What an item shows (its stories, hasUnseen, latestStoryAt) is current. Owners whose first
 story came after the mark are left for the next refresh; stories that expire or become
 invisible meanwhile simply drop out, which never makes another owner repeat or vanish.
+
+Cost: one statement for every candidate story with the viewer's view of it, one each for the
+owners and the relationships (through their loaders, primed), one for the page's stories.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import select, union
+from sqlalchemy import and_, select, union
 
-from models import CloseFriend, Contact, Follow, FollowState, Media, Story, User
+from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
 from resolvers.context import RequestContext
 from resolvers.errors import BadInput
-from resolvers.media import MediaById
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
-from resolvers.stories import StoryById, filter_visible
+from resolvers.stories import StoryById, admits, is_live
 from resolvers.story_activity import ViewIdOf
 from resolvers.users import RelationshipTo, UserById
+from resolvers.visibility import Relationship
 
 OWN, UNSEEN, SEEN = 0, 1, 2
 
@@ -48,6 +53,13 @@ class TrayKey:
     owner_id: int
 
 
+class Candidate(NamedTuple):
+    id: int
+    author_id: int
+    audience: str
+    view_id: int | None
+
+
 def _cursor(mark: int, key: TrayKey) -> str:
     return encode_cursor(f"{mark}.{key.group}.{-key.newest_first}.{key.owner_id}")
 
@@ -62,54 +74,59 @@ def _parse_cursor(after: str | None) -> tuple[int, TrayKey] | None:
     return mark, TrayKey(group, -latest, owner)
 
 
+def _unseen_at(view_id: int | None, mark: int) -> bool:
+    return view_id is None or view_id >= mark
+
+
 async def stories_tray(ctx: RequestContext, first: int | None, after: str | None) -> Page[TrayItem]:
     viewer = ctx.require_viewer()
     size = check_size(first, "first", default=50)
     parsed = _parse_cursor(after)
     mark = parsed[0] if parsed else ctx.services.ids.next_id()
-    stories = await _candidates(ctx, viewer)
-    await _preload(ctx, stories)
-    visible = await filter_visible(ctx, stories)
-    views = await ViewIdOf(ctx).load_many([s.id for s in visible])
-    view_of = {s.id: view for s, view in zip(visible, views, strict=True)}
+    candidates = await _candidates(ctx, viewer)
+    owners = await _owners(ctx, list(dict.fromkeys(c.author_id for c in candidates)))
 
-    by_owner: dict[int, list[Story]] = {}
-    for story in visible:
-        by_owner.setdefault(story.author_id, []).append(story)
-    keyed: list[tuple[TrayKey, TrayItem]] = []
+    by_owner: dict[int, list[Candidate]] = {}
+    for candidate in candidates:
+        user, rel = owners[candidate.author_id]
+        if admits(user, rel, candidate.audience):
+            by_owner.setdefault(candidate.author_id, []).append(candidate)
+    keyed: list[tuple[TrayKey, int]] = []
     for owner_id, owned in by_owner.items():
-        at_mark = [s for s in owned if s.id < mark]
+        at_mark = [c for c in owned if c.id < mark]
         if not at_mark:
             continue
-        unseen_at_mark = any(_unseen_at(view_of[s.id], mark) for s in at_mark)
-        group = OWN if owner_id == viewer else UNSEEN if unseen_at_mark else SEEN
-        key = TrayKey(group, -max(s.id for s in at_mark), owner_id)
-        if parsed and key <= parsed[1]:
-            continue
-        owner = await UserById(ctx).load(owner_id)
-        if owner is None:
+        unseen = any(_unseen_at(c.view_id, mark) for c in at_mark)
+        key = TrayKey(OWN if owner_id == viewer else UNSEEN if unseen else SEEN, -at_mark[-1].id, owner_id)
+        if parsed is None or key > parsed[1]:
+            keyed.append((key, owner_id))
+    keyed.sort()
+    page = keyed[:size]
+
+    shown = [c for _, owner_id in page for c in by_owner[owner_id]]
+    rows = await StoryById(ctx).load_many([c.id for c in shown])
+    now = ctx.services.clock.now()
+    story_of = {row.id: row for row in rows if row is not None and is_live(row, now)}
+    for candidate in shown:
+        ViewIdOf(ctx).prime(candidate.id, candidate.view_id)
+    items = []
+    for key, owner_id in page:
+        stories = [story_of[c.id] for c in by_owner[owner_id] if c.id in story_of]
+        user = owners[owner_id][0]
+        if not stories or user is None:
             continue
         item = TrayItem(
-            owner=owner,
-            stories=owned,
-            has_unseen=any(view_of[s.id] is None for s in owned),
-            latest_story_at=owned[-1].created_at,
+            owner=user,
+            stories=stories,
+            has_unseen=any(c.view_id is None for c in by_owner[owner_id]),
+            latest_story_at=stories[-1].created_at,
         )
-        keyed.append((key, item))
-    keyed.sort(key=lambda pair: pair[0])
-    return Page(
-        items=[(_cursor(mark, key), item) for key, item in keyed[:size]],
-        has_next=len(keyed) > size,
-        has_previous=parsed is not None,
-    )
+        items.append((_cursor(mark, key), item))
+    return Page(items=items, has_next=len(keyed) > size, has_previous=parsed is not None)
 
 
-def _unseen_at(view_id: int | None, mark: int) -> bool:
-    return view_id is None or view_id >= mark
-
-
-async def _candidates(ctx: RequestContext, viewer: int) -> list[Story]:
-    """One statement: live stories of the viewer and of everyone who could admit them.
+async def _candidates(ctx: RequestContext, viewer: int) -> list[Candidate]:
+    """One statement: live stories of the viewer and of everyone who could admit them, oldest first.
 
     That is accounts the viewer follows, and accounts that list the viewer as a close friend
     or a contact. Public stories of strangers are visible on profiles, not in the tray.
@@ -120,34 +137,28 @@ async def _candidates(ctx: RequestContext, viewer: int) -> list[Story]:
         select(Contact.user_id).where(Contact.other_id == viewer),
     )
     stmt = (
-        select(Story, Media)
-        .join(Media, Media.id == Story.media_id)
+        select(Story.id, Story.author_id, Story.audience, StoryView.id)
+        .outerjoin(StoryView, and_(StoryView.story_id == Story.id, StoryView.viewer_id == viewer))
         .where(
             Story.expires_at > ctx.services.clock.now(),
             Story.deleted_at.is_(None),
+            Story.media_id.is_not(None),
             (Story.author_id == viewer) | Story.author_id.in_(related),
         )
         .order_by(Story.id)
     )
     async with ctx.services.db.read() as session:
-        rows = (await session.execute(stmt)).all()
-    for story, media in rows:
-        StoryById(ctx).prime(story.id, story)
-        MediaById(ctx).prime(media.id, media)
-    return [story for story, _ in rows]
+        return [Candidate(*row) for row in (await session.execute(stmt)).all()]
 
 
-async def _preload(ctx: RequestContext, stories: list[Story]) -> None:
-    """Owners, relationships and seen marks in one statement each, whatever the tray's size.
-
-    The loaders would split batches above their max size; the tray fetches directly and primes them.
-    """
-    owners = list(dict.fromkeys(s.author_id for s in stories))
-    users = await UserById(ctx).fetch(owners)
-    rels = await RelationshipTo(ctx).fetch(owners)
-    views = await ViewIdOf(ctx).fetch([s.id for s in stories])
-    for owner in owners:
-        UserById(ctx).prime(owner, users.get(owner))
-        RelationshipTo(ctx).prime(owner, rels.get(owner, RelationshipTo(ctx).default(owner)))
-    for story in stories:
-        ViewIdOf(ctx).prime(story.id, views.get(story.id))
+async def _owners(ctx: RequestContext, owner_ids: list[int]) -> dict[int, tuple[User | None, Relationship]]:
+    """Owners and the viewer's relationships to them, one statement each however many (then primed)."""
+    users_loader, rels_loader = UserById(ctx), RelationshipTo(ctx)
+    users, rels = await asyncio.gather(users_loader.fetch(owner_ids), rels_loader.fetch(owner_ids))
+    found: dict[int, tuple[User | None, Relationship]] = {}
+    for owner in owner_ids:
+        user, rel = users.get(owner), rels.get(owner, rels_loader.default(owner))
+        users_loader.prime(owner, user)
+        rels_loader.prime(owner, rel)
+        found[owner] = (user, rel)
+    return found

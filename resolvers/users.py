@@ -9,14 +9,16 @@ from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers.context import RequestContext
+from resolvers.db_helpers import id_in
 from resolvers.loader import RequestLoader, unique
 from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
 
 
 class UserById(RequestLoader[int, User | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, User | None]:
+        postgres = not self.ctx.services.db.is_sqlite
         async with self.ctx.services.db.read() as session:
-            rows = await session.scalars(select(User).where(User.id.in_(unique(keys))))
+            rows = await session.scalars(select(User).where(id_in(User.id, unique(keys), postgres=postgres)))
             return {user.id: user for user in rows}
 
     def default(self, key: int) -> User | None:
@@ -31,6 +33,7 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         if viewer is None:
             return {}
         others = [key for key in unique(keys) if key != viewer]
+        postgres = not self.ctx.services.db.is_sqlite
         result: dict[int, Relationship] = {viewer: SELF} if viewer in keys else {}
         if not others:
             return result
@@ -39,10 +42,10 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         state_text = type_coerce(Follow.state, String(16))
         branches: list[Any] = [
             select(literal("follow"), Follow.followee_id, state_text).where(
-                Follow.follower_id == viewer, Follow.followee_id.in_(others)
+                Follow.follower_id == viewer, id_in(Follow.followee_id, others, postgres=postgres)
             ),
             select(literal("followed_by"), Follow.follower_id, state_text).where(
-                Follow.followee_id == viewer, Follow.follower_id.in_(others)
+                Follow.followee_id == viewer, id_in(Follow.follower_id, others, postgres=postgres)
             ),
         ]
         for name, table in (
@@ -53,7 +56,7 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         ):
             branches.append(
                 select(literal(name), table.other_id, literal("")).where(
-                    table.user_id == viewer, table.other_id.in_(others)
+                    table.user_id == viewer, id_in(table.other_id, others, postgres=postgres)
                 )
             )
         for name, table in (
@@ -64,7 +67,7 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         ):
             branches.append(
                 select(literal(name), table.user_id, literal("")).where(
-                    table.other_id == viewer, table.user_id.in_(others)
+                    table.other_id == viewer, id_in(table.user_id, others, postgres=postgres)
                 )
             )
         edges: dict[int, dict[str, object]] = {}
