@@ -211,8 +211,8 @@ class StoryMutation:
 
     @strawberry.mutation
     async def delete_story(self, info: Ctx, id: strawberry.ID) -> strawberry.ID:
-        await stories.delete_story(info.context, _story_id(id))
-        return id
+        deleted = await stories.delete_story(info.context, _story_id(id))
+        return strawberry.ID(to_global_id("Story", deleted))
 
     @strawberry.mutation
     async def mark_stories_seen(self, info: Ctx, ids: list[strawberry.ID]) -> list[StoryType]:
