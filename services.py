@@ -19,6 +19,7 @@ from resolvers.media import sweep_abandoned_uploads
 from resolvers.observability import JOB_ITEMS, JOB_RUNS
 from resolvers.passwords import Passwords
 from resolvers.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
 from subscriptions import PubSub
 
@@ -129,7 +130,11 @@ Job = Callable[[Services], Awaitable[int]]
 
 def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
     """Periodic maintenance each process runs; every job is idempotent and safe to run concurrently."""
-    return [("abandoned-uploads", sweep_abandoned_uploads, services.settings.cleanup_interval_seconds)]
+    settings = services.settings
+    return [
+        ("abandoned-uploads", sweep_abandoned_uploads, settings.cleanup_interval_seconds),
+        ("expired-stories", sweep_expired_stories, settings.story_sweep_interval_seconds),
+    ]
 
 
 async def run_periodically(services: Services, name: str, job: Job, interval: float) -> None:

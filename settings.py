@@ -53,6 +53,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     public_base_url: str | None = None
     story_ttl_seconds: int = 86_400
+    story_media_retention_seconds: int = 3_600
+    story_sweep_interval_seconds: int = 60
     token_ttl_seconds: int = 30 * 86_400
     login_attempts_per_window: int = 10
     login_window_seconds: int = 300
@@ -101,6 +103,8 @@ class Settings:
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
             public_base_url=env.get("PUBLIC_BASE_URL") or None,
             story_ttl_seconds=_int(env, "STORY_TTL_SECONDS", 86_400),
+            story_media_retention_seconds=_int(env, "STORY_MEDIA_RETENTION_SECONDS", 3_600),
+            story_sweep_interval_seconds=_int(env, "STORY_SWEEP_INTERVAL_SECONDS", 60),
             token_ttl_seconds=_int(env, "TOKEN_TTL_SECONDS", 30 * 86_400),
             login_attempts_per_window=_int(env, "LOGIN_ATTEMPTS_PER_WINDOW", 10),
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
@@ -178,3 +182,7 @@ class Settings:
             raise SettingsError("NODE_ID must be between 0 and 1023")
         if self.story_ttl_seconds <= 0 or self.token_ttl_seconds <= 0:
             raise SettingsError("STORY_TTL_SECONDS and TOKEN_TTL_SECONDS must be positive")
+        if self.story_media_retention_seconds < 0 or self.story_sweep_interval_seconds <= 0:
+            raise SettingsError(
+                "STORY_MEDIA_RETENTION_SECONDS must be >= 0 and STORY_SWEEP_INTERVAL_SECONDS positive"
+            )

@@ -3,6 +3,7 @@
 from models.base import Base
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.media import Media, MediaStatus
+from models.stories import Story, StoryEvent, StoryReaction, StoryView
 from models.users import AuthToken, User
 
 __all__ = [
@@ -15,6 +16,10 @@ __all__ = [
     "FollowState",
     "Media",
     "MediaStatus",
+    "Story",
+    "StoryEvent",
     "StoryHide",
+    "StoryReaction",
+    "StoryView",
     "User",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -16,3 +18,36 @@ async def insert_ignore(session: AsyncSession, model: type[DeclarativeBase], **v
     stmt = module.insert(model).values(**values).on_conflict_do_nothing()
     result: Any = await session.execute(stmt)
     return bool(result.rowcount)
+
+
+async def insert_ignore_many(
+    session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]
+) -> int:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING; how many rows were written."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    result: Any = await session.execute(module.insert(model).values(rows).on_conflict_do_nothing())
+    return int(result.rowcount or 0)
+
+
+async def upsert(session: AsyncSession, model: type[DeclarativeBase], keys: list[str], **values: Any) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE the other columns: the last write wins."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(model).values(**values)
+    changes = {name: stmt.excluded[name] for name in values if name not in keys}
+    await session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
+def id_in(column: Any, ids: Iterable[int], *, postgres: bool) -> ColumnElement[bool]:
+    """`column IN ids`: on PostgreSQL one array parameter (`= ANY($1)`) instead of one per id.
+
+    Large batches (a tray of hundreds of owners) otherwise spend more time rendering and binding
+    thousands of parameters than PostgreSQL spends running the statement.
+    """
+    values = list(ids)
+    if postgres:
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]

@@ -9,20 +9,20 @@ from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers.context import RequestContext
+from resolvers.db_helpers import id_in
 from resolvers.loader import RequestLoader, unique
 from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
-
-MAX_ID = 2**63 - 1
 
 
 class UserById(RequestLoader[int, User | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, User | None]:
         # A global id may carry any 19-digit number; past 64 bits the database would fail, not miss.
-        keys = [key for key in unique(keys) if 0 <= key <= MAX_ID]
-        if not keys:
+        ids = [key for key in unique(keys) if 0 <= key < 1 << 63]
+        if not ids:
             return {}
+        postgres = not self.ctx.services.db.is_sqlite
         async with self.ctx.services.db.read() as session:
-            rows = await session.scalars(select(User).where(User.id.in_(keys)))
+            rows = await session.scalars(select(User).where(id_in(User.id, ids, postgres=postgres)))
             return {user.id: user for user in rows}
 
     def default(self, key: int) -> User | None:
@@ -37,17 +37,19 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         if viewer is None:
             return {}
         others = [key for key in unique(keys) if key != viewer]
+        postgres = not self.ctx.services.db.is_sqlite
         result: dict[int, Relationship] = {viewer: SELF} if viewer in keys else {}
         if not others:
             return result
-        # The union's third column is plain text: as an Enum it would reject the '' of edge rows.
-        state = type_coerce(Follow.state, String())
+        # Plain strings: the union takes its column types from the first branch, and the edge
+        # branches put "" in this column, which the FollowState enum type would refuse.
+        state_text = type_coerce(Follow.state, String(16))
         branches: list[Any] = [
-            select(literal("follow"), Follow.followee_id, state).where(
-                Follow.follower_id == viewer, Follow.followee_id.in_(others)
+            select(literal("follow"), Follow.followee_id, state_text).where(
+                Follow.follower_id == viewer, id_in(Follow.followee_id, others, postgres=postgres)
             ),
-            select(literal("followed_by"), Follow.follower_id, state).where(
-                Follow.followee_id == viewer, Follow.follower_id.in_(others)
+            select(literal("followed_by"), Follow.follower_id, state_text).where(
+                Follow.followee_id == viewer, id_in(Follow.follower_id, others, postgres=postgres)
             ),
         ]
         for name, table in (
@@ -58,7 +60,7 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         ):
             branches.append(
                 select(literal(name), table.other_id, literal("")).where(
-                    table.user_id == viewer, table.other_id.in_(others)
+                    table.user_id == viewer, id_in(table.other_id, others, postgres=postgres)
                 )
             )
         for name, table in (
@@ -69,7 +71,7 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         ):
             branches.append(
                 select(literal(name), table.user_id, literal("")).where(
-                    table.other_id == viewer, table.user_id.in_(others)
+                    table.other_id == viewer, id_in(table.user_id, others, postgres=postgres)
                 )
             )
         edges: dict[int, dict[str, object]] = {}

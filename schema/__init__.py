@@ -26,6 +26,7 @@ from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
 from schema.rate_limits import MutationRateLimit
+from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.users import UserType
 from settings import Settings
 
@@ -37,9 +38,9 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation))
-TYPES = [UserType, MediaType]
+Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, StoryQuery))
+Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation, StoryMutation))
+TYPES = [UserType, MediaType, StoryType, StoryReacted]
 
 
 class EphemeraSchema(strawberry.Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +15,7 @@ from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
 from resolvers.ids import to_global_id
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
+from resolvers.stories import user_stories
 from resolvers.users import (
     FollowerCount,
     FollowingCount,
@@ -25,6 +27,9 @@ from resolvers.users import (
 from resolvers.visibility import Relationship, can_find_user, can_see_content
 from schema.media import MediaType
 from schema.node import Node, PageInfo, node_type
+
+if TYPE_CHECKING:
+    from schema.stories import StoryType
 
 
 @strawberry.enum
@@ -102,6 +107,18 @@ class UserType(Node):
     @strawberry.field(description="The viewer hides their own stories from this user.")
     async def stories_hidden(self, info: Info[RequestContext, None]) -> bool:
         return (await self._rel(info)).hiding_stories
+
+    @strawberry.field(description="Has active stories that the viewer may see.")
+    async def has_active_stories(self, info: Info[RequestContext, None]) -> bool:
+        return bool(await user_stories(info.context, self.row.id))
+
+    @strawberry.field(description="Active stories the viewer may see, oldest first.")
+    async def stories(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[StoryType, strawberry.lazy("schema.stories")]]:
+        from schema.stories import StoryType
+
+        return [StoryType.of(row) for row in await user_stories(info.context, self.row.id)]
 
     async def can_see_content(self, info: Info[RequestContext, None]) -> bool:
         return can_see_content(await self._rel(info), author_is_private=self.row.is_private)

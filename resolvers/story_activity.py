@@ -1,0 +1,186 @@
+"""Who saw a story and how they reacted: marking seen, reacting, and the author's viewers list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import and_, func, select
+
+from models import Story, StoryReaction, StoryView
+from resolvers.context import RequestContext
+from resolvers.db_helpers import insert_ignore_many, upsert
+from resolvers.emoji import is_single_emoji
+from resolvers.errors import BadInput, NotFound
+from resolvers.loader import RequestLoader, unique
+from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.stories import visible_stories, visible_story
+from subscriptions import PubSubError, story_reacted, user_channel
+
+log = logging.getLogger("ephemera.stories")
+MAX_SEEN_IDS = 100
+
+
+class ViewIdOf(RequestLoader[int, int | None]):
+    """The id of the viewer's first view of each story (ids are time-ordered), or None."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int | None]:
+        viewer = self.ctx.viewer_id
+        if viewer is None:
+            return {}
+        stmt = select(StoryView.story_id, StoryView.id).where(
+            StoryView.viewer_id == viewer, StoryView.story_id.in_(unique(keys))
+        )
+        async with self.ctx.services.db.read() as session:
+            return {story_id: view_id for story_id, view_id in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> int | None:
+        return None
+
+
+class ViewerReaction(RequestLoader[int, str | None]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, str | None]:
+        viewer = self.ctx.viewer_id
+        if viewer is None:
+            return {}
+        stmt = select(StoryReaction.story_id, StoryReaction.emoji).where(
+            StoryReaction.user_id == viewer, StoryReaction.story_id.in_(unique(keys))
+        )
+        async with self.ctx.services.db.read() as session:
+            return {story_id: emoji for story_id, emoji in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> str | None:
+        return None
+
+
+class ViewCount(RequestLoader[int, int]):
+    """Views by others: the author's own views count for their tray, never in their audience."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int]:
+        stmt = (
+            select(StoryView.story_id, func.count())
+            .join(Story, Story.id == StoryView.story_id)
+            .where(StoryView.story_id.in_(unique(keys)), StoryView.viewer_id != Story.author_id)
+            .group_by(StoryView.story_id)
+        )
+        async with self.ctx.services.db.read() as session:
+            return {story_id: count for story_id, count in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> int:
+        return 0
+
+
+class ViewerRow(NamedTuple):
+    user_id: int
+    viewed_at: datetime
+    reaction: str | None
+
+
+class ViewersKey(NamedTuple):
+    story_id: int
+    first: int
+    after: int | None
+
+
+class ViewersPage(RequestLoader[ViewersKey, Page[ViewerRow]]):
+    """Most recent view first, with each viewer's reaction; one statement per page shape."""
+
+    async def fetch(self, keys: Sequence[ViewersKey]) -> Mapping[ViewersKey, Page[ViewerRow]]:
+        groups: dict[tuple[int, int | None], list[int]] = {}
+        for key in unique(keys):
+            groups.setdefault((key.first, key.after), []).append(key.story_id)
+        found: dict[ViewersKey, Page[ViewerRow]] = {}
+        async with self.ctx.services.db.read() as session:
+            for (first, after), story_ids in groups.items():
+                rank = func.row_number().over(partition_by=StoryView.story_id, order_by=StoryView.id.desc())
+                inner = (
+                    select(
+                        StoryView.id,
+                        StoryView.story_id,
+                        StoryView.viewer_id,
+                        StoryView.viewed_at,
+                        StoryReaction.emoji,
+                        rank.label("rank"),
+                    )
+                    .join(Story, Story.id == StoryView.story_id)
+                    .outerjoin(
+                        StoryReaction,
+                        and_(
+                            StoryReaction.story_id == StoryView.story_id,
+                            StoryReaction.user_id == StoryView.viewer_id,
+                        ),
+                    )
+                    .where(StoryView.story_id.in_(story_ids), StoryView.viewer_id != Story.author_id)
+                )
+                if after is not None:
+                    inner = inner.where(StoryView.id < after)
+                sub = inner.subquery()
+                stmt = (
+                    select(sub.c.id, sub.c.story_id, sub.c.viewer_id, sub.c.viewed_at, sub.c.emoji)
+                    .where(sub.c.rank <= first + 1)
+                    .order_by(sub.c.id.desc())
+                )
+                rows: dict[int, list[tuple[int, ViewerRow]]] = {story_id: [] for story_id in story_ids}
+                for view_id, story_id, viewer_id, viewed_at, emoji in (await session.execute(stmt)).all():
+                    rows[story_id].append((view_id, ViewerRow(viewer_id, viewed_at, emoji)))
+                for story_id in story_ids:
+                    found[ViewersKey(story_id, first, after)] = page_from_rows(
+                        rows[story_id], PageArgs(first, after)
+                    )
+        return found
+
+
+async def mark_seen(ctx: RequestContext, story_ids: list[int]) -> list[Story]:
+    """Idempotent: the first view time is kept. Any story the viewer may not see fails the whole call."""
+    viewer = ctx.require_viewer()
+    if not 1 <= len(story_ids) <= MAX_SEEN_IDS:
+        raise BadInput(f"Mark between 1 and {MAX_SEEN_IDS} stories at once.", field="ids")
+    ids = unique(story_ids)
+    visible = await visible_stories(ctx, ids)
+    if len(visible) != len(ids):
+        raise NotFound("Story")
+    services = ctx.services
+    now = services.clock.now()
+    rows = [
+        {"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}
+        for story_id in ids
+    ]
+    async with services.db.write() as session:
+        await insert_ignore_many(session, StoryView, rows)
+    ctx.forget_loaded()
+    return [visible[story_id] for story_id in ids]
+
+
+async def react(ctx: RequestContext, story_id: int, emoji: str) -> Story:
+    """One reaction per user per story, replaced by a new one; reacting also counts as a view."""
+    viewer = ctx.require_viewer()
+    if not is_single_emoji(emoji):
+        raise BadInput("A reaction is a single emoji.", field="emoji")
+    story = await visible_story(ctx, story_id)
+    services = ctx.services
+    now = services.clock.now()
+    async with services.db.write() as session:
+        await insert_ignore_many(
+            session,
+            StoryView,
+            [{"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}],
+        )
+        await upsert(
+            session,
+            StoryReaction,
+            ["story_id", "user_id"],
+            story_id=story_id,
+            user_id=viewer,
+            emoji=emoji,
+            reacted_at=now,
+        )
+    ctx.forget_loaded()
+    if story.author_id != viewer:
+        event = story_reacted(story_id, viewer, emoji, now.isoformat())
+        try:
+            await services.pubsub.publish(user_channel(story.author_id), event)
+        except PubSubError:
+            log.warning("could not publish story_reacted for story %s", story_id, exc_info=True)
+    return story

@@ -1,0 +1,71 @@
+"""The story sweeper: soft-deletes stories past expiry plus the retention window and purges their media.
+
+Expiry itself is a read-time filter; this is lazy cleanup. It runs in batches, each batch one
+transaction that locks its rows with FOR UPDATE SKIP LOCKED on PostgreSQL, so sweepers in
+several processes share the work and each story is swept once. Storage deletes of keys
+already gone are not errors, so a batch that fails after deleting objects can simply rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+
+from models import Media, Story, StoryEvent
+from resolvers.context import Services
+from resolvers.media import object_keys
+
+log = logging.getLogger("ephemera.sweeper")
+
+
+async def sweep_expired_stories(services: Services, batch: int = 200) -> int:
+    """Sweep every story due now; how many were swept by this call."""
+    swept = 0
+    while True:
+        done = await _sweep_batch(services, batch)
+        swept += done
+        if done < batch:
+            return swept
+
+
+async def _sweep_batch(services: Services, batch: int) -> int:
+    now = services.clock.now()
+    cutoff = now - timedelta(seconds=services.settings.story_media_retention_seconds)
+    async with services.db.write() as session:
+        stmt = (
+            select(Story)
+            .where(Story.expires_at <= cutoff, Story.media_id.is_not(None))
+            .order_by(Story.expires_at)
+            .limit(batch)
+        )
+        if not services.db.is_sqlite:
+            stmt = stmt.with_for_update(skip_locked=True)
+        stories = list(await session.scalars(stmt))
+        if not stories:
+            return 0
+        story_ids = [s.id for s in stories]
+        media_ids = [s.media_id for s in stories if s.media_id is not None]
+        media = list(await session.scalars(select(Media).where(Media.id.in_(media_ids))))
+        await session.execute(
+            update(Story)
+            .where(Story.id.in_(story_ids))
+            .values(media_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        # Author-deleted stories keep their first deletion time.
+        await session.execute(
+            update(Story)
+            .where(Story.id.in_(story_ids), Story.deleted_at.is_(None))
+            .values(deleted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(delete(Media).where(Media.id.in_(media_ids)))
+        session.add_all(
+            StoryEvent(id=services.ids.next_id(), story_id=story_id, kind="story_expired", created_at=now)
+            for story_id in story_ids
+        )
+        await services.storage.delete([key for row in media for key in object_keys(row)])
+    log.info("swept %d expired stories", len(stories))
+    return len(stories)
