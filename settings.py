@@ -26,6 +26,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -57,6 +67,7 @@ class Settings:
     media_max_video_bytes: int = 100 * 1024 * 1024
     cleanup_interval_seconds: int = 300
     subscription_queue_size: int = 256
+    typing_ttl_seconds: float = 5.0
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -92,6 +103,7 @@ class Settings:
             media_max_video_bytes=_int(env, "MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
+            typing_ttl_seconds=_float(env, "TYPING_TTL_SECONDS", 5.0),
         )
 
     @property
@@ -137,3 +149,5 @@ class Settings:
             raise SettingsError("NODE_ID must be between 0 and 1023")
         if self.story_ttl_seconds <= 0 or self.token_ttl_seconds <= 0:
             raise SettingsError("STORY_TTL_SECONDS and TOKEN_TTL_SECONDS must be positive")
+        if self.typing_ttl_seconds <= 0:
+            raise SettingsError("TYPING_TTL_SECONDS must be positive")

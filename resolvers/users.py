@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers.context import RequestContext
@@ -35,10 +35,11 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         if not others:
             return result
         branches: list[Any] = [
-            select(literal("follow"), Follow.followee_id, Follow.state).where(
+            # Plain strings: the other branches put "" in this column, which the Enum type refuses.
+            select(literal("follow"), Follow.followee_id, type_coerce(Follow.state, String)).where(
                 Follow.follower_id == viewer, Follow.followee_id.in_(others)
             ),
-            select(literal("followed_by"), Follow.follower_id, Follow.state).where(
+            select(literal("followed_by"), Follow.follower_id, type_coerce(Follow.state, String)).where(
                 Follow.followee_id == viewer, Follow.follower_id.in_(others)
             ),
         ]

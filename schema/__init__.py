@@ -12,6 +12,13 @@ from strawberry.types import Info
 
 from resolvers.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
+from schema.conversations import (
+    ConversationMutation,
+    ConversationQuery,
+    ConversationSubscription,
+    ConversationType,
+    MessageType,
+)
 from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
 from schema.media import MediaMutation, MediaType
@@ -26,8 +33,9 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation))
+Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, ConversationQuery))
+Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation, ConversationMutation))
+Subscription = merge_types("Subscription", (ConversationSubscription,))
 
 
 class EphemeraSchema(strawberry.Schema):
@@ -41,7 +49,8 @@ def build_schema(
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType, MediaType],
+        subscription=Subscription,
+        types=[UserType, MediaType, ConversationType, MessageType],
         extensions=[*(extensions or []), ErrorPolicy],
     )
 
