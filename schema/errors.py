@@ -46,3 +46,11 @@ class ErrorPolicy(SchemaExtension):
         if result is not None and result.errors:
             request_id = getattr(self.execution_context.context, "request_id", "-")
             result.errors = [format_error(error, request_id) for error in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Subscriptions: each result sent over the socket gets the same policy."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", "-")
+            result.errors = [format_error(error, request_id) for error in errors]
+        yield
