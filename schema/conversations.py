@@ -240,6 +240,7 @@ class ConversationQuery:
         self, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> ConversationConnection:
         page = await conversations.conversations_page(info.context, page_args(first, after))
+        await messages.prefetch_conversations(info.context, [row for _, row in page.items])
         edges = [ConversationEdge(cursor=cursor, node=ConversationType.of(row)) for cursor, row in page.items]
         return ConversationConnection(edges=edges, page_info=PageInfo.of(page))
 
