@@ -37,6 +37,16 @@ def _bool(env: Mapping[str, str], name: str) -> bool | None:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -83,6 +93,7 @@ class Settings:
     ws_init_timeout_seconds: int = 10
     ws_max_message_bytes: int = 64 * 1024
     ws_keepalive_seconds: int = 15
+    typing_ttl_seconds: float = 5.0
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -133,6 +144,7 @@ class Settings:
             ws_init_timeout_seconds=_int(env, "WS_INIT_TIMEOUT_SECONDS", 10),
             ws_max_message_bytes=_int(env, "WS_MAX_MESSAGE_BYTES", 64 * 1024),
             ws_keepalive_seconds=_int(env, "WS_KEEPALIVE_SECONDS", 15),
+            typing_ttl_seconds=_float(env, "TYPING_TTL_SECONDS", 5.0),
         )
 
     @property
@@ -186,3 +198,5 @@ class Settings:
             raise SettingsError(
                 "STORY_MEDIA_RETENTION_SECONDS must be >= 0 and STORY_SWEEP_INTERVAL_SECONDS positive"
             )
+        if self.typing_ttl_seconds <= 0:
+            raise SettingsError("TYPING_TTL_SECONDS must be positive")

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per domain. Importing this package registers every table."""
 
 from models.base import Base
+from models.conversations import Conversation, ConversationMember, Message
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.media import Media, MediaStatus
 from models.stories import Story, StoryEvent, StoryReaction, StoryView
@@ -12,10 +13,13 @@ __all__ = [
     "Block",
     "CloseFriend",
     "Contact",
+    "Conversation",
+    "ConversationMember",
     "Follow",
     "FollowState",
     "Media",
     "MediaStatus",
+    "Message",
     "Story",
     "StoryEvent",
     "StoryHide",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from resolvers.context import RequestContext, Services, Viewer
 from resolvers.errors import BadInput, Conflict, Unauthenticated
 from resolvers.ratelimit import enforce
 from resolvers.text import clean_line
+from subscriptions import PublishFailed, token_channel, token_revoked
+
+log = logging.getLogger("ephemera.auth")
 
 USERNAME = re.compile(r"^[a-z0-9._]{3,30}$")
 MIN_PASSWORD = 8
@@ -119,14 +123,21 @@ async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
 
 
 async def log_out(ctx: RequestContext) -> bool:
+    """Revoke the token; every instance closes the WebSockets it authenticated."""
     if ctx.viewer is None:
         raise Unauthenticated()
+    token_id = ctx.viewer.token_id
     async with ctx.services.db.write() as session:
         await session.execute(
             update(AuthToken)
-            .where(AuthToken.id == ctx.viewer.token_id, AuthToken.revoked_at.is_(None))
+            .where(AuthToken.id == token_id, AuthToken.revoked_at.is_(None))
             .values(revoked_at=ctx.services.clock.now())
         )
+    try:
+        await ctx.services.pubsub.publish(token_channel(token_id), token_revoked(token_id))
+    except PublishFailed as exc:
+        # The sockets re-check their token when the broker comes back (resync).
+        log.warning("%s", exc)
     return True
 
 

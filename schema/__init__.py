@@ -19,7 +19,14 @@ from strawberry.types import Info
 
 from resolvers.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
-from schema.errors import ErrorPolicy
+from schema.conversations import (
+    ConversationMutation,
+    ConversationQuery,
+    ConversationSubscription,
+    ConversationType,
+    MessageType,
+)
+from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
 from schema.limits import CostLimiter, RefuseNulBytes
 from schema.media import MediaMutation, MediaType
@@ -38,14 +45,19 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, StoryQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation, StoryMutation))
-TYPES = [UserType, MediaType, StoryType, StoryReacted]
+Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, StoryQuery, ConversationQuery))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, GraphMutation, MediaMutation, StoryMutation, ConversationMutation)
+)
+Subscription = merge_types("Subscription", (ConversationSubscription,))
+TYPES = [UserType, MediaType, StoryType, StoryReacted, ConversationType, MessageType]
 
 
 class EphemeraSchema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
-        """ErrorPolicy logs what is unexpected (with the request id); expected errors are not logged."""
+        """Mask and code errors where strawberry reports them, so none escapes the policy (even one
+        raised by an extension); unexpected ones are logged with the request id, expected ones not."""
+        format_in_place(errors, execution_context)
 
 
 def build_schema(settings: Settings | None = None) -> EphemeraSchema:
@@ -65,6 +77,7 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=TYPES,
         extensions=[*extensions, ErrorPolicy],
         config=StrawberryConfig(

@@ -17,6 +17,9 @@ UNEXPECTED = "Unexpected error."
 
 
 def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    """The client-facing form of an error; errors that already carry a code are left as they are."""
+    if (error.extensions or {}).get("code"):
+        return error
     original = error.original_error
     if isinstance(original, AppError):
         extensions: dict[str, Any] = {"code": original.code, **original.extensions}
@@ -40,6 +43,12 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
     )
 
 
+def format_in_place(errors: list[GraphQLError], execution_context: Any) -> None:
+    """For errors strawberry reports outside the operation hooks (e.g. an exception in an extension)."""
+    request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
+    errors[:] = [format_error(error, request_id) for error in errors]
+
+
 class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
@@ -47,3 +56,11 @@ class ErrorPolicy(SchemaExtension):
         if result is not None and result.errors:
             request_id = getattr(self.execution_context.context, "request_id", "-")
             result.errors = [format_error(error, request_id) for error in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Subscriptions: each result sent over the socket gets the same policy."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", "-")
+            result.errors = [format_error(error, request_id) for error in errors]
+        yield

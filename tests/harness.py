@@ -178,6 +178,9 @@ def test_settings(database_url: str, redis_url: str | None, data_dir: Any, **ove
         migrate_on_start=False,
         password_time_cost=1,
         password_memory_kib=1024,
+        # Tests send bursts (50 concurrent senders); the limits themselves are tested with low values.
+        mutations_per_minute_per_user=100_000,
+        mutations_per_minute_per_address=100_000,
         **overrides,
     )
 

@@ -1,0 +1,200 @@
+"""conversationEvents: a replay from the database, then live events, with no gap and no repeat.
+
+The order of operations is what makes it gapless:
+1. subscribe to the viewer's channel (returns once the broker confirmed it);
+2. note, per conversation, the highest seq already delivered (afterSeq, or the current last seq);
+3. replay from the database everything above it;
+4. for each live MessageAdded: skip it if its seq was delivered; otherwise read from the database
+   every seq up to it. A seq N is only committed after N-1 (the conversation row serializes
+   senders), so this also puts messages published out of order back in seq order.
+A ``resync`` from the broker (it reconnected; events may be lost) reloads what is missing the
+same way. Membership and blocks are checked again for every event with fresh loaders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from models import Conversation, Message
+from resolvers.context import RequestContext
+from resolvers.conversations import ConversationById, last_seqs, member_conversation, visible_conversation
+from resolvers.errors import BadInput, RateLimited
+from resolvers.messages import messages_after, visible_messages
+from resolvers.users import relationship
+from resolvers.visibility import can_interact
+from subscriptions import InvalidEvent, Subscription, SubscriptionOverflow, parse_event, user_channel
+from subscriptions import Message as PubSubMessage
+
+REPLAY_BATCH = 100
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    message: Message
+
+
+@dataclass(frozen=True)
+class ReadEvent:
+    conversation: Conversation
+    reader_id: int
+    up_to_seq: int
+
+
+@dataclass(frozen=True)
+class TypingEvent:
+    conversation: Conversation
+    user_id: int
+    is_typing: bool
+
+
+LiveEvent = MessageEvent | ReadEvent | TypingEvent
+
+
+class FellBehind(RateLimited):
+    """The client read too slowly and its bounded queue overflowed: it resubscribes with afterSeq."""
+
+    def __init__(self, after_seq: int | None) -> None:
+        super().__init__("This subscription fell behind; subscribe again with afterSeq.", retry_after=1)
+        self.extensions["resubscribe"] = True
+        if after_seq is not None:
+            self.extensions["afterSeq"] = after_seq
+
+
+async def conversation_events(
+    ctx: RequestContext, conversation_id: int | None, after_seq: int | None
+) -> AsyncIterator[LiveEvent]:
+    viewer = ctx.require_viewer()
+    if after_seq is not None:
+        if conversation_id is None:
+            raise BadInput("`afterSeq` needs `conversationId`.", field="afterSeq")
+        if after_seq < 0:
+            raise BadInput("`afterSeq` cannot be negative.", field="afterSeq")
+    if conversation_id is not None:
+        await member_conversation(ctx.fresh(), conversation_id)
+    stream = _Stream(ctx, viewer, conversation_id)
+    async with ctx.services.pubsub.subscribe(user_channel(viewer)) as subscription:
+        try:
+            async for event in stream.run(subscription, after_seq):
+                yield event
+        except SubscriptionOverflow:
+            raise FellBehind(stream.delivered.get(conversation_id) if conversation_id else None) from None
+
+
+class _Stream:
+    def __init__(self, ctx: RequestContext, viewer: int, conversation_id: int | None) -> None:
+        self.ctx = ctx
+        self.viewer = viewer
+        self.only = conversation_id
+        self.delivered: dict[int, int] = {}
+        self.typing: dict[tuple[int, int], float] = {}  # (conversation, user) -> lapses at (loop time)
+        self.ttl = ctx.services.settings.typing_ttl_seconds
+
+    async def run(self, subscription: Subscription, after_seq: int | None) -> AsyncIterator[LiveEvent]:
+        services = self.ctx.services
+        if self.only is None:
+            self.delivered = await last_seqs(services, self.viewer)
+        elif after_seq is not None:
+            self.delivered = {self.only: after_seq}
+            async for event in self.catch_up(self.only, None):
+                yield event
+        else:
+            conversation = await ConversationById(self.ctx.fresh()).load(self.only)
+            self.delivered = {self.only: conversation.last_seq if conversation else 0}
+        loop = asyncio.get_running_loop()
+        while True:
+            timeout = max(0.0, min(self.typing.values()) - loop.time()) if self.typing else None
+            try:
+                received = await asyncio.wait_for(anext(subscription), timeout)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                async for event in self.lapse_typing(loop.time()):
+                    yield event
+                continue
+            async for event in self.handle(received):
+                yield event
+
+    async def handle(self, received: PubSubMessage) -> AsyncIterator[LiveEvent]:
+        try:
+            event = parse_event(received.event)
+        except InvalidEvent:
+            return
+        if event["type"] == "resync":
+            async for live in self.resync():
+                yield live
+            return
+        if event["type"] not in ("message_added", "conversation_read", "typing_changed"):
+            return
+        cid = event["conversation_id"]
+        if self.only is not None and cid != self.only:
+            return
+        if event["type"] == "message_added":
+            if event["seq"] > self.delivered.get(cid, 0):
+                async for live in self.catch_up(cid, event["seq"]):
+                    yield live
+        elif event["type"] == "conversation_read":
+            ctx = self.ctx.fresh()
+            conversation = await self.shared(ctx, cid, event["reader_id"])
+            if conversation is not None:
+                yield ReadEvent(conversation, event["reader_id"], event["up_to_seq"])
+        elif event["type"] == "typing_changed":
+            async for live in self.typing_changed(cid, event["user_id"], event["is_typing"]):
+                yield live
+
+    async def shared(self, ctx: RequestContext, conversation_id: int, user_id: int) -> Conversation | None:
+        """The conversation, if the viewer is still a member and no block stands with that user."""
+        conversation = await visible_conversation(ctx, conversation_id)
+        if conversation is None or not can_interact(await relationship(ctx, user_id)):
+            return None
+        return conversation
+
+    async def catch_up(self, conversation_id: int, up_to: int | None) -> AsyncIterator[LiveEvent]:
+        """Every message above the delivered seq (up to `up_to`), in seq order, batch by batch."""
+        while True:
+            ctx = self.ctx.fresh()
+            if await visible_conversation(ctx, conversation_id) is None:
+                return
+            after = self.delivered.get(conversation_id, 0)
+            rows = await messages_after(ctx.services, conversation_id, after, up_to, REPLAY_BATCH)
+            shown = await visible_messages(ctx, rows)
+            for row, show in zip(rows, shown, strict=True):
+                self.delivered[conversation_id] = row.seq
+                if show:
+                    yield MessageEvent(row)
+            if len(rows) < REPLAY_BATCH:
+                return
+
+    async def resync(self) -> AsyncIterator[LiveEvent]:
+        """The broker reconnected and may have dropped events: reload whatever is newer."""
+        current = await last_seqs(self.ctx.services, self.viewer)
+        for conversation_id, last in sorted(current.items()):
+            if self.only is not None and conversation_id != self.only:
+                continue
+            if last > self.delivered.get(conversation_id, 0):
+                async for event in self.catch_up(conversation_id, None):
+                    yield event
+
+    async def typing_changed(
+        self, conversation_id: int, user_id: int, is_typing: bool
+    ) -> AsyncIterator[LiveEvent]:
+        if user_id == self.viewer:
+            return
+        key = (conversation_id, user_id)
+        was_typing = key in self.typing
+        if is_typing:
+            self.typing[key] = asyncio.get_running_loop().time() + self.ttl
+        else:
+            self.typing.pop(key, None)
+        if is_typing == was_typing:
+            return  # a refresh, or a stop of a lapsed indicator: nothing changes for the client
+        conversation = await self.shared(self.ctx.fresh(), conversation_id, user_id)
+        if conversation is not None:
+            yield TypingEvent(conversation, user_id, is_typing)
+
+    async def lapse_typing(self, now: float) -> AsyncIterator[LiveEvent]:
+        for key, deadline in sorted(self.typing.items()):
+            if deadline <= now:
+                async for event in self.typing_changed(*key, False):
+                    yield event

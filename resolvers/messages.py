@@ -1,0 +1,272 @@
+"""Messages: sending (ordered by seq, idempotent by clientId) and paging through history."""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import literal, select, union_all, update
+from sqlalchemy.exc import IntegrityError
+
+from models import Conversation, Message
+from resolvers.context import RequestContext, Services
+from resolvers.conversations import MemberIds, member_conversation, publish, visible_conversation
+from resolvers.errors import BadInput, Conflict
+from resolvers.loader import RequestLoader, unique
+from resolvers.media import attach
+from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
+from resolvers.text import clean_text
+from resolvers.users import UserById, relationship, relationships
+from resolvers.visibility import can_interact
+from subscriptions import message_added
+
+MAX_BODY = 2000
+MAX_CLIENT_ID = 64
+
+
+class MessageById(RequestLoader[int, Message | None]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, Message | None]:
+        async with self.ctx.services.db.read() as session:
+            return {
+                m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(unique(keys))))
+            }
+
+    def default(self, key: int) -> Message | None:
+        return None
+
+
+@dataclass(frozen=True)
+class MessagePageKey:
+    """One page of one conversation: `size` messages after `after` (forward) or before `before`."""
+
+    conversation_id: int
+    size: int
+    after: int | None = None
+    before: int | None = None
+    backward: bool = False
+
+
+class MessagesPage(RequestLoader[MessagePageKey, Page[Message]]):
+    """Pages of several conversations in two statements (ids per page, then the rows)."""
+
+    async def fetch(self, keys: Sequence[MessagePageKey]) -> Mapping[MessagePageKey, Page[Message]]:
+        keys = unique(keys)
+        branches: list[Any] = []
+        for index, key in enumerate(keys):
+            stmt = select(Message.id.label("id"), Message.seq.label("seq")).where(
+                Message.conversation_id == key.conversation_id
+            )
+            if key.after is not None:
+                stmt = stmt.where(Message.seq > key.after)
+            if key.before is not None:
+                stmt = stmt.where(Message.seq < key.before)
+            order = Message.seq.desc() if key.backward else Message.seq.asc()
+            sub = stmt.order_by(order).limit(key.size + 1).subquery()
+            branches.append(select(literal(index).label("k"), sub.c.id, sub.c.seq))
+        async with self.ctx.services.db.read() as session:
+            statement: Any = union_all(*branches) if len(branches) > 1 else branches[0]
+            hits: list[Any] = list((await session.execute(statement)).all())
+            ids = [hit.id for hit in hits]
+            rows = {m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(ids)))}
+        found: dict[int, list[Message]] = {}
+        for hit in hits:
+            if hit.id in rows:
+                found.setdefault(hit.k, []).append(rows[hit.id])
+        return {key: _page(found.get(index, []), key) for index, key in enumerate(keys)}
+
+
+def _page(rows: list[Message], key: MessagePageKey) -> Page[Message]:
+    rows = sorted(rows, key=lambda m: m.seq, reverse=key.backward)
+    more = len(rows) > key.size
+    rows = rows[: key.size]
+    if key.backward:
+        rows.reverse()
+    items = [(encode_cursor(m.seq), m) for m in rows]
+    if key.backward:
+        return Page(items, has_next=key.before is not None, has_previous=more)
+    return Page(items, has_next=more, has_previous=key.after is not None)
+
+
+def page_key(
+    conversation_id: int, first: int | None, after: str | None, last: int | None, before: str | None
+) -> MessagePageKey:
+    """Relay arguments to a page: `first`/`after` forward, `last`/`before` back (the default: last 20)."""
+    if first is not None and last is not None:
+        raise BadInput("Pass `first` or `last`, not both.", field="first")
+    after_seq = _seq_cursor(after, "after")
+    before_seq = _seq_cursor(before, "before")
+    if first is not None or (after_seq is not None and last is None):
+        return MessagePageKey(
+            conversation_id, check_size(first, "first", 20), after=after_seq, before=before_seq
+        )
+    return MessagePageKey(
+        conversation_id, check_size(last, "last", 20), after=after_seq, before=before_seq, backward=True
+    )
+
+
+def _seq_cursor(cursor: str | None, name: str) -> int | None:
+    if not cursor:
+        return None
+    key = decode_cursor(cursor)
+    if not key.isdigit():
+        raise BadInput("Malformed cursor.", field=name)
+    return int(key)
+
+
+async def visible_messages(ctx: RequestContext, messages: list[Message]) -> list[bool]:
+    """Nothing flows between a blocked pair: a message shows if the viewer may interact with its sender."""
+    rels = await relationships(ctx, [m.sender_id for m in messages])
+    return [can_interact(rel) for rel in rels]
+
+
+async def prefetch_conversations(ctx: RequestContext, rows: list[Conversation]) -> None:
+    """Load what a conversation list shows (members, last messages, their users and the viewer's
+    relationships to them) in one batch each, so the statement count does not depend on which
+    field resolver happens to run first."""
+    member_lists, last = await asyncio.gather(
+        MemberIds(ctx).load_many([row.id for row in rows]),
+        MessageById(ctx).load_many([row.last_message_id for row in rows if row.last_message_id is not None]),
+    )
+    users = unique(
+        [*(user for members in member_lists for user in members), *(m.sender_id for m in last if m)]
+    )
+    await asyncio.gather(UserById(ctx).load_many(users), relationships(ctx, users))
+
+
+async def visible_message(ctx: RequestContext, message_id: int) -> Message | None:
+    """A message the viewer may see: a member of its conversation, no block with its sender."""
+    message = await MessageById(ctx).load(message_id)
+    if message is None or ctx.viewer_id is None:
+        return None
+    if await visible_conversation(ctx, message.conversation_id) is None:
+        return None
+    return message if can_interact(await relationship(ctx, message.sender_id)) else None
+
+
+def _clean_client_id(client_id: str) -> str:
+    value = client_id.strip()
+    if not 1 <= len(value) <= MAX_CLIENT_ID or any(
+        unicodedata.category(char).startswith(("C", "Z")) for char in value
+    ):
+        raise BadInput(
+            f"`clientId` is 1 to {MAX_CLIENT_ID} characters without spaces or controls.", field="clientId"
+        )
+    return value
+
+
+async def _by_client_id(services: Services, sender_id: int, client_id: str) -> Message | None:
+    async with services.db.read() as session:
+        found: Message | None = await session.scalar(
+            select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
+        )
+        return found
+
+
+def _same_send(existing: Message, conversation_id: int) -> Message:
+    if existing.conversation_id != conversation_id:
+        raise Conflict(
+            "This clientId was already used for a message in another conversation.", field="clientId"
+        )
+    return existing
+
+
+async def send_message(
+    ctx: RequestContext,
+    conversation_id: int,
+    body: str,
+    client_id: str,
+    media_id: int | None = None,
+    reply_to_story_id: int | None = None,
+) -> Message:
+    """Send as the viewer. A retry with the same clientId returns the first message, even when racing."""
+    viewer = ctx.require_viewer()
+    client_id = _clean_client_id(client_id)
+    text = clean_text(body or "", field="body", max_length=MAX_BODY)
+    conversation = await member_conversation(ctx, conversation_id)
+    existing = await _by_client_id(ctx.services, viewer, client_id)
+    if existing is not None:
+        return _same_send(existing, conversation_id)
+    if not text and media_id is None:
+        raise BadInput("A message needs a body or media.", field="body")
+    if not conversation.is_group:
+        others = [user_id for user_id in await MemberIds(ctx).load(conversation_id) if user_id != viewer]
+        if not all(can_interact(rel) for rel in await relationships(ctx, others)):
+            raise BadInput("Messages cannot be sent between blocked accounts.", field="conversationId")
+    media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
+    try:
+        message = await _insert(
+            ctx, conversation_id, text, client_id, media.id if media else None, reply_to_story_id
+        )
+    except IntegrityError:
+        # A concurrent request with the same clientId committed first; ours rolled back
+        # whole, seq included, so the conversation has no gap.
+        existing = await _by_client_id(ctx.services, viewer, client_id)
+        if existing is None:
+            raise
+        return _same_send(existing, conversation_id)
+    ctx.forget_loaded()
+    members = await MemberIds(ctx).load(conversation_id)
+    await publish(ctx.services, members, message_added(conversation_id, message.id, message.seq))
+    return message
+
+
+async def _insert(
+    ctx: RequestContext,
+    conversation_id: int,
+    body: str,
+    client_id: str,
+    media_id: int | None,
+    reply_to_story_id: int | None,
+) -> Message:
+    services = ctx.services
+    message_id = services.ids.next_id()
+    now = services.clock.now()
+    async with services.db.write() as session:
+        # The row lock (PostgreSQL) or the single writer (SQLite) orders concurrent senders:
+        # each transaction gets the next seq and commits before the next one can take its own.
+        seq = await session.scalar(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(
+                last_seq=Conversation.last_seq + 1,
+                last_message_id=message_id,
+                activity_id=message_id,
+                updated_at=now,
+            )
+            .returning(Conversation.last_seq)
+        )
+        if seq is None:
+            raise BadInput("This conversation no longer exists.", field="conversationId")
+        message = Message(
+            id=message_id,
+            conversation_id=conversation_id,
+            seq=seq,
+            sender_id=ctx.require_viewer(),
+            client_id=client_id,
+            body=body,
+            media_id=media_id,
+            reply_to_story_id=reply_to_story_id,
+            sent_at=now,
+        )
+        session.add(message)
+        await session.flush()
+    return message
+
+
+async def messages_after(
+    services: Services, conversation_id: int, after_seq: int, up_to: int | None, limit: int
+) -> list[Message]:
+    """Messages with seq in (after_seq, up_to], oldest first: what a subscriber replays."""
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    if up_to is not None:
+        stmt = stmt.where(Message.seq <= up_to)
+    async with services.db.read() as session:
+        return list(await session.scalars(stmt))
