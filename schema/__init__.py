@@ -34,6 +34,7 @@ from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
+from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
 from schema.users import UserType
 from settings import Settings
 
@@ -47,10 +48,11 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, StoryQuery, ConversationQuery))
 Mutation = merge_types(
-    "Mutation", (AccountMutation, GraphMutation, MediaMutation, StoryMutation, ConversationMutation)
+    "Mutation",
+    (AccountMutation, GraphMutation, MediaMutation, StoryMutation, StoryReplyMutation, ConversationMutation),
 )
-Subscription = merge_types("Subscription", (ConversationSubscription,))
-TYPES = [UserType, MediaType, StoryType, StoryReacted, ConversationType, MessageType]
+Subscription = merge_types("Subscription", (ConversationSubscription, StoryActivitySubscription))
+TYPES = [UserType, MediaType, StoryType, StoryReacted, StoryReplied, ConversationType, MessageType]
 
 
 class EphemeraSchema(strawberry.Schema):

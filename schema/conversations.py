@@ -17,10 +17,12 @@ from resolvers.errors import BadInput
 from resolvers.ids import to_global_id
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
+from resolvers.stories import visible_stories
 from resolvers.users import UserById, relationships
 from resolvers.visibility import can_find_user
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type
+from schema.stories import StoryType
 from schema.users import UserType
 
 Ctx = Info[RequestContext, None]
@@ -118,6 +120,14 @@ class MessageType(Node):
     @strawberry.field
     def body(self) -> str:
         return self.row.body
+
+    @strawberry.field(description="null once the story has expired or is not visible to the viewer.")
+    async def reply_to_story(self, info: Ctx) -> StoryType | None:
+        story_id = self.row.reply_to_story_id
+        if story_id is None:
+            return None
+        story = (await visible_stories(info.context, [story_id])).get(story_id)
+        return StoryType.of(story) if story else None
 
     @strawberry.field
     async def media(self, info: Ctx) -> MediaType | None:
