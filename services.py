@@ -16,7 +16,7 @@ from resolvers.clock import Clock, SystemClock
 from resolvers.context import Services
 from resolvers.ids import IdGenerator
 from resolvers.media import sweep_abandoned_uploads
-from resolvers.observability import JOB_ITEMS, JOB_RUNS
+from resolvers.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from resolvers.passwords import Passwords
 from resolvers.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from resolvers.sweeper import sweep_expired_stories
@@ -67,6 +67,7 @@ async def open_services(
     redis: Redis | None = None
     storage: Storage | None = None
     pubsub = PubSub(settings.redis_url or "memory://", queue_size=settings.subscription_queue_size)
+    pubsub.on_delivery = DELIVERY_LAG.observe
     try:
         if settings.should_migrate_on_start:
             if db.is_sqlite:

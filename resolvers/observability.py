@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+T = TypeVar("T")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -62,3 +65,13 @@ def configure_logging(level: int = logging.INFO) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+async def tracked(events: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Counts a subscription in `ephemera_subscriptions_active` for as long as it streams."""
+    SUBSCRIPTIONS.inc()
+    try:
+        async for event in events:
+            yield event
+    finally:
+        SUBSCRIPTIONS.dec()

@@ -16,6 +16,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import BadInput
 from resolvers.ids import to_global_id
 from resolvers.media import MediaById
+from resolvers.observability import tracked
 from resolvers.paging import Page, page_args
 from resolvers.stories import visible_stories
 from resolvers.users import UserById, relationships
@@ -302,7 +303,7 @@ class ConversationSubscription:
     ) -> AsyncGenerator[ConversationEvent, None]:
         ctx = info.context
         cid = _conversation_id(conversation_id) if conversation_id else None
-        async for event in live.conversation_events(ctx, cid, _given(after_seq)):
+        async for event in tracked(live.conversation_events(ctx, cid, _given(after_seq))):
             # The socket's context lives long: each event resolves its fields with new loaders.
             ctx.forget_loaded()
             yield _event_type(event)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import story_replies
 from resolvers.context import RequestContext
+from resolvers.observability import tracked
 from schema.conversations import MessageType
 from schema.node import decode_id
 from schema.stories import StoryReacted, StoryType
@@ -45,7 +46,7 @@ class StoryReplyMutation:
 class StoryActivitySubscription:
     @strawberry.subscription(description="Reactions and replies to the viewer's own stories.")
     async def story_activity(self, info: Ctx) -> AsyncGenerator[StoryActivity, None]:
-        async for event in story_replies.story_activity(info.context):
+        async for event in tracked(story_replies.story_activity(info.context)):
             if isinstance(event, story_replies.Reacted):
                 yield StoryReacted(
                     story=StoryType.of(event.story),

@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,10 @@ def create_backend(url: str) -> BroadcastBackend:
     raise ValueError(f"unsupported pub/sub URL scheme {scheme!r} (use memory:// or redis://)")
 
 
+# Stamped on every published event and removed before delivery: the publish time, for lag metrics.
+SENT_AT = "_sent_at"
+
+
 class PubSub:
     def __init__(self, url: str, *, queue_size: int = 256, backend: BroadcastBackend | None = None) -> None:
         if queue_size < 1:
@@ -129,6 +134,8 @@ class PubSub:
         self.published = 0
         self.delivered = 0
         self.overflows = 0
+        # Called with the seconds from publish to hand-over, once per delivered event (metrics).
+        self.on_delivery: Callable[[float], None] | None = None
 
     async def __aenter__(self) -> PubSub:
         await self.connect()
@@ -159,7 +166,7 @@ class PubSub:
 
     async def publish(self, channel: str, event: Mapping[str, Any]) -> None:
         """Publish one JSON event; raises PublishFailed when the broker is unreachable."""
-        data = json.dumps(event, separators=(",", ":"))
+        data = json.dumps({**event, SENT_AT: time.time()}, separators=(",", ":"))
         try:
             await self.backend.publish(channel, data)
         except PublishFailed:
@@ -242,6 +249,9 @@ class PubSub:
         if not isinstance(payload, dict):
             log.warning("dropping non-object event on %r", event.channel)
             return
+        sent_at = payload.pop(SENT_AT, None)
+        if self.on_delivery is not None and isinstance(sent_at, float):
+            self.on_delivery(max(0.0, time.time() - sent_at))
         for subscription in list(local):
             was_overflowed = subscription.overflowed
             if subscription._offer(Message(event.channel, dict(payload))):

@@ -38,3 +38,30 @@ def test_log_lines_are_json_with_the_request_id(caplog: pytest.LogCaptureFixture
     assert line["message"] == "hello world"
     assert line["request_id"] == "req-123"
     assert line["level"] == "warning"
+
+
+async def test_metrics_follow_subscriptions_and_delivery_lag(api: Api) -> None:
+    from tests.ws_client import graphql_socket
+
+    alice = await api.sign_up()
+    async with graphql_socket(api.ws_url, alice.token) as socket:
+        op = await socket.subscribe("subscription { conversationEvents { __typename } }")
+        bob = await api.sign_up()
+        started = await api.gql(
+            "mutation($ids: [ID!]!) { startConversation(input: {memberIds: $ids}) { id } }",
+            {"ids": [alice.id]},
+            bob.token,
+        )
+        cid = started["startConversation"]["id"]
+        send = 'mutation($c: ID!) { sendMessage(input: {conversationId: $c, body: "hi", clientId: "1"}) { seq } }'
+        await api.gql(send, {"c": cid}, bob.token)
+        assert (await socket.next(op))["conversationEvents"]["__typename"] == "MessageAdded"
+        text = (await api.http.get("/metrics")).text
+        assert "ephemera_subscriptions_active 1.0" in text
+        assert "ephemera_websockets_open 1.0" in text
+        await socket.complete(op)
+    text = (await api.http.get("/metrics")).text
+    count = next(
+        line for line in text.splitlines() if line.startswith("ephemera_pubsub_delivery_seconds_count")
+    )
+    assert float(count.split()[-1]) >= 1
