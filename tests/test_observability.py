@@ -10,6 +10,10 @@ import pytest
 from resolvers.observability import JsonFormatter, request_id_var
 from tests.harness import Api
 
+SEND = """
+mutation($c: ID!, $b: String!) { sendMessage(input: {conversationId: $c, body: $b, clientId: $b}) { id } }
+"""
+
 
 async def test_metrics_count_operations_and_error_codes(api: Api) -> None:
     await api.post("query ViewerProbe { viewer { id } }")
@@ -53,8 +57,7 @@ async def test_metrics_follow_subscriptions_and_delivery_lag(api: Api) -> None:
             bob.token,
         )
         cid = started["startConversation"]["id"]
-        send = 'mutation($c: ID!) { sendMessage(input: {conversationId: $c, body: "hi", clientId: "1"}) { seq } }'
-        await api.gql(send, {"c": cid}, bob.token)
+        await api.gql(SEND, {"c": cid, "b": "hi"}, bob.token)
         assert (await socket.next(op))["conversationEvents"]["__typename"] == "MessageAdded"
         text = (await api.http.get("/metrics")).text
         assert "ephemera_subscriptions_active 1.0" in text
