@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers.context import RequestContext
@@ -34,11 +34,13 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         result: dict[int, Relationship] = {viewer: SELF} if viewer in keys else {}
         if not others:
             return result
+        # The union's third column is plain text: as an Enum it would reject the '' of edge rows.
+        state = type_coerce(Follow.state, String())
         branches: list[Any] = [
-            select(literal("follow"), Follow.followee_id, Follow.state).where(
+            select(literal("follow"), Follow.followee_id, state).where(
                 Follow.follower_id == viewer, Follow.followee_id.in_(others)
             ),
-            select(literal("followed_by"), Follow.follower_id, Follow.state).where(
+            select(literal("followed_by"), Follow.follower_id, state).where(
                 Follow.followee_id == viewer, Follow.follower_id.in_(others)
             ),
         ]
