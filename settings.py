@@ -57,6 +57,11 @@ class Settings:
     media_max_video_bytes: int = 100 * 1024 * 1024
     cleanup_interval_seconds: int = 300
     subscription_queue_size: int = 256
+    # Hybrid feed (with Redis): authors below this many followers are pushed, larger ones pulled.
+    fanout_threshold: int = 10_000
+    feed_cache_size: int = 800
+    feed_inactive_days: int = 30
+    fanout_interval_seconds: float = 1.0
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -92,6 +97,10 @@ class Settings:
             media_max_video_bytes=_int(env, "MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
+            fanout_threshold=_int(env, "FANOUT_THRESHOLD", 10_000),
+            feed_cache_size=_int(env, "FEED_CACHE_SIZE", 800),
+            feed_inactive_days=_int(env, "FEED_INACTIVE_DAYS", 30),
+            fanout_interval_seconds=float(_int(env, "FANOUT_INTERVAL_SECONDS", 1)),
         )
 
     @property
@@ -137,3 +146,7 @@ class Settings:
             raise SettingsError("NODE_ID must be between 0 and 1023")
         if self.story_ttl_seconds <= 0 or self.token_ttl_seconds <= 0:
             raise SettingsError("STORY_TTL_SECONDS and TOKEN_TTL_SECONDS must be positive")
+        if self.fanout_threshold < 0 or self.feed_cache_size < 1 or self.feed_inactive_days < 1:
+            raise SettingsError("FANOUT_THRESHOLD >= 0, FEED_CACHE_SIZE >= 1 and FEED_INACTIVE_DAYS >= 1")
+        if self.fanout_interval_seconds <= 0:
+            raise SettingsError("FANOUT_INTERVAL_SECONDS must be positive")

@@ -3,6 +3,7 @@
 from models.base import Base
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.media import Media, MediaStatus
+from models.posts import FeedOutbox, Post, PostLike, PostMedia
 from models.users import AuthToken, User
 
 __all__ = [
@@ -11,10 +12,14 @@ __all__ = [
     "Block",
     "CloseFriend",
     "Contact",
+    "FeedOutbox",
     "Follow",
     "FollowState",
     "Media",
     "MediaStatus",
+    "Post",
+    "PostLike",
+    "PostMedia",
     "StoryHide",
     "User",
 ]

@@ -16,6 +16,7 @@ from schema.errors import ErrorPolicy
 from schema.graph import GraphMutation, GraphQuery
 from schema.media import MediaMutation, MediaType
 from schema.node import Node, resolve_node
+from schema.posts import PostMutation, PostQuery, PostType
 from schema.users import UserType
 
 
@@ -26,8 +27,8 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation))
+Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, PostQuery))
+Mutation = merge_types("Mutation", (AccountMutation, GraphMutation, MediaMutation, PostMutation))
 
 
 class EphemeraSchema(strawberry.Schema):
@@ -41,7 +42,7 @@ def build_schema(
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,
-        types=[UserType, MediaType],
+        types=[UserType, MediaType, PostType],
         extensions=[*(extensions or []), ErrorPolicy],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +15,7 @@ from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
 from resolvers.ids import to_global_id
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
+from resolvers.posts import PostCount, author_posts
 from resolvers.users import (
     FollowerCount,
     FollowingCount,
@@ -25,6 +27,9 @@ from resolvers.users import (
 from resolvers.visibility import Relationship, can_find_user, can_see_content
 from schema.media import MediaType
 from schema.node import Node, PageInfo, node_type
+
+if TYPE_CHECKING:
+    from schema.posts import PostConnection
 
 
 @strawberry.enum
@@ -102,6 +107,18 @@ class UserType(Node):
     @strawberry.field(description="The viewer hides their own stories from this user.")
     async def stories_hidden(self, info: Info[RequestContext, None]) -> bool:
         return (await self._rel(info)).hiding_stories
+
+    @strawberry.field
+    async def post_count(self, info: Info[RequestContext, None]) -> int:
+        return await PostCount(info.context).load(self.row.id)
+
+    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    async def posts(
+        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
+        from schema.posts import PostConnection
+
+        return PostConnection.of(await author_posts(info.context, self.row, page_args(first, after)))
 
     async def can_see_content(self, info: Info[RequestContext, None]) -> bool:
         return can_see_content(await self._rel(info), author_is_private=self.row.is_private)
