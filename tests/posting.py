@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models import Media, MediaStatus
 from resolvers import fanout
+from resolvers.context import Services
 from resolvers.ids import from_global_id, to_global_id
 from tests.harness import Api, TestUser
 
@@ -22,17 +23,21 @@ def user_id(user: TestUser) -> int:
 
 async def ready_media(api: Api, user: TestUser, count: int = 1, purpose: str = "POST") -> list[str]:
     """READY media rows as an upload would leave them (the upload path has its own tests)."""
-    services = api.services
+    ids = await ready_media_rows(api.services, user_id(user), count, purpose)
+    return [to_global_id("Media", media_id) for media_id in ids]
+
+
+async def ready_media_rows(services: Services, owner: int, count: int, purpose: str = "POST") -> list[int]:
     rows = [
         Media(
             id=services.ids.next_id(),
-            owner_id=user_id(user),
+            owner_id=owner,
             purpose=purpose,
             kind="IMAGE",
             content_type="image/jpeg",
             byte_size=1000,
             status=MediaStatus.READY,
-            storage_key=f"post/{user_id(user)}/{n}.jpg",
+            storage_key=f"post/{owner}/{n}.jpg",
             variants=[],
             created_at=services.clock.now(),
         )
@@ -40,7 +45,7 @@ async def ready_media(api: Api, user: TestUser, count: int = 1, purpose: str = "
     ]
     async with services.db.write() as session:
         session.add_all(rows)
-    return [to_global_id("Media", row.id) for row in rows]
+    return [row.id for row in rows]
 
 
 async def create_post(api: Api, user: TestUser, caption: str = "") -> str:
