@@ -65,7 +65,7 @@ def feed_cache(api: Api) -> FeedCache:
 
 
 async def cached_post_ids(api: Api, user: int) -> list[int]:
-    members: list[bytes] = await feed_cache(api).redis.zrange(FeedCache.key(user), 0, -1)
+    members = [bytes(m) for m in await feed_cache(api).redis.zrange(FeedCache.key(user), 0, -1)]  # type: ignore[arg-type]
     return sorted(int(m[:20]) for m in members if not m.startswith(b"!"))
 
 
