@@ -24,6 +24,7 @@ from resolvers.auth import authenticate
 from resolvers.context import RequestContext, Services
 from resolvers.observability import WEBSOCKETS
 from schema import explorer
+from schema.ws_keepalive import KeepAliveHandler
 from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
 
 log = logging.getLogger("ephemera.ws")
@@ -67,6 +68,8 @@ def is_request_error(result: ExecutionResult) -> bool:
 class GraphQLView(GraphQL[RequestContext, None]):
     """GraphQL over HTTP as the spec asks: with `Accept: application/graphql-response+json`,
     requests that cannot execute get 4xx and no `data` entry; responses use that media type."""
+
+    graphql_transport_ws_handler_class = KeepAliveHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

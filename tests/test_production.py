@@ -84,3 +84,34 @@ async def test_shutdown_closes_sockets_with_going_away(
     with pytest.raises(ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+
+
+async def test_subscriptions_per_connection_are_capped(
+    database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    from tests.ws_client import graphql_socket
+
+    settings = replace(
+        test_settings(database_url, app_redis_url, tmp_path / "d"), max_subscriptions_per_connection=2
+    )
+    async with running_server(settings) as api:
+        alice = await api.sign_up()
+        async with graphql_socket(api.ws_url, alice.token) as socket:
+            query = "subscription { conversationEvents { __typename } }"
+            await socket.subscribe(query)
+            await socket.subscribe(query)
+            third = await socket.subscribe(query)
+            refused = await socket.message(third)
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["message"] == "Subscription limit reached"
+
+
+async def test_the_server_pings_idle_sockets(
+    database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    from tests.ws_client import graphql_socket
+
+    settings = replace(test_settings(database_url, app_redis_url, tmp_path / "d"), ws_keepalive_seconds=1)
+    async with running_server(settings) as api, graphql_socket(api.ws_url, None) as socket:
+        message = await asyncio.wait_for(socket.other.get(), timeout=5)
+    assert message["type"] == "ping"
