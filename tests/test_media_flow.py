@@ -170,3 +170,20 @@ async def test_cleanup_removes_abandoned_uploads_and_keeps_attached_media(api: A
     assert avatar["id"] == kept
     async with httpx.AsyncClient() as client:
         assert (await client.get(avatar["url"])).status_code == 200
+
+
+async def test_a_video_attached_to_a_post_downloads_unchanged(api: Api) -> None:
+    alice = await api.sign_up()
+    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 4
+    media_id = await api.upload(alice, "POST", video, "video/mp4")
+    post = await api.gql(
+        """mutation($m: ID!) { createPost(input: {caption: "clip", mediaIds: [$m]}) {
+             media { id kind status contentType byteSize url variants { name } } } }""",
+        {"m": media_id},
+        alice.token,
+    )
+    (media,) = post["createPost"]["media"]
+    assert (media["kind"], media["status"], media["contentType"]) == ("VIDEO", "READY", "video/mp4")
+    assert media["byteSize"] == len(video) and media["variants"] == []
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(media["url"])).content == video
