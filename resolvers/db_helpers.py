@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+from models.database import Database
 
 
 async def insert_ignore(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
@@ -51,3 +53,8 @@ def id_in(column: Any, ids: Iterable[int], *, postgres: bool) -> ColumnElement[b
     if postgres:
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
+
+
+def skip_locked(stmt: Select[Any], db: Database) -> Select[Any]:
+    """Rows a concurrent worker has claimed are skipped (PostgreSQL); SQLite has one writer anyway."""
+    return stmt if db.is_sqlite else stmt.with_for_update(skip_locked=True)

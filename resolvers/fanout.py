@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import FeedOutbox, Follow, FollowState, Post, User
 from resolvers.context import Services
+from resolvers.db_helpers import skip_locked
 from resolvers.feed_cache import FeedCache, member
 
 log = logging.getLogger("ephemera.fanout")
@@ -89,8 +90,7 @@ async def drain_outbox(services: Services) -> int:
     while True:
         async with services.db.write() as session:
             stmt = select(FeedOutbox).order_by(FeedOutbox.id).limit(BATCH)
-            if not services.db.is_sqlite:
-                stmt = stmt.with_for_update(skip_locked=True)
+            stmt = skip_locked(stmt, services.db)
             items = list(await session.scalars(stmt))
             if not items:
                 return done

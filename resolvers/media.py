@@ -25,6 +25,7 @@ from media import (
 )
 from models import Media, MediaStatus
 from resolvers.context import RequestContext, Services
+from resolvers.db_helpers import skip_locked
 from resolvers.errors import BadInput, NotFound
 from resolvers.loader import RequestLoader, unique
 from resolvers.text import clean_line
@@ -181,8 +182,7 @@ async def sweep_abandoned_uploads(services: Services, batch: int = 200) -> int:
                 .order_by(Media.created_at)
                 .limit(batch)
             )
-            if not services.db.is_sqlite:
-                stmt = stmt.with_for_update(skip_locked=True)
+            stmt = skip_locked(stmt, services.db)
             rows = list(await session.scalars(stmt))
             if not rows:
                 return removed

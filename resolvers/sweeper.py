@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 
 from models import Media, Story, StoryEvent
 from resolvers.context import Services
+from resolvers.db_helpers import skip_locked
 from resolvers.media import object_keys
 
 log = logging.getLogger("ephemera.sweeper")
@@ -40,8 +41,7 @@ async def _sweep_batch(services: Services, batch: int) -> int:
             .order_by(Story.expires_at)
             .limit(batch)
         )
-        if not services.db.is_sqlite:
-            stmt = stmt.with_for_update(skip_locked=True)
+        stmt = skip_locked(stmt, services.db)
         stories = list(await session.scalars(stmt))
         if not stories:
             return 0

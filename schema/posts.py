@@ -10,14 +10,13 @@ from strawberry.types import Info
 from models import Post as PostRow
 from resolvers import posts
 from resolvers.context import RequestContext
-from resolvers.errors import BadInput, NotFound
+from resolvers.errors import BadInput
 from resolvers.feed import feed_page
 from resolvers.ids import to_global_id
 from resolvers.paging import Page, page_args
-from resolvers.users import UserById
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type
-from schema.users import UserType
+from schema.users import UserType, author_of
 
 Ctx = Info[RequestContext, None]
 
@@ -32,10 +31,7 @@ class PostType(Node):
 
     @strawberry.field
     async def author(self, info: Ctx) -> UserType:
-        user = await UserById(info.context).load(self.row.author_id)
-        if user is None:
-            raise NotFound("User")
-        return UserType.of(user)
+        return await author_of(info.context, self.row.author_id)
 
     @strawberry.field
     def caption(self) -> str:

@@ -20,7 +20,7 @@ from resolvers.users import UserById, relationships
 from resolvers.visibility import can_find_user
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type
-from schema.users import UserType
+from schema.users import UserType, author_of
 
 Ctx = Info[RequestContext, None]
 
@@ -69,10 +69,7 @@ class StoryType(Node):
 
     @strawberry.field
     async def author(self, info: Ctx) -> UserType:
-        user = await UserById(info.context).load(self.row.author_id)
-        if user is None:
-            raise NotFound("User")
-        return UserType.of(user)
+        return await author_of(info.context, self.row.author_id)
 
     @strawberry.field
     async def media(self, info: Ctx) -> MediaType:

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from models import FollowState
 from models import User as UserRow
 from resolvers.context import RequestContext
+from resolvers.errors import NotFound
 from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
 from resolvers.ids import to_global_id
 from resolvers.media import MediaById
@@ -191,3 +192,11 @@ class UserConnection:
 async def user_node(ctx: RequestContext, user_id: int) -> UserType | None:
     user = await findable_user(ctx, user_id)
     return UserType.of(user) if user else None
+
+
+async def author_of(ctx: RequestContext, user_id: int) -> UserType:
+    """The author of a post or story the viewer already may see."""
+    user = await UserById(ctx).load(user_id)
+    if user is None:
+        raise NotFound("User")
+    return UserType.of(user)
