@@ -14,6 +14,7 @@ from migrations.runner import ensure_at_head, upgrade_to_head
 from models.database import Database
 from resolvers.clock import Clock, SystemClock
 from resolvers.context import Services
+from resolvers.fanout import drain_outbox
 from resolvers.ids import IdGenerator
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.observability import JOB_ITEMS, JOB_RUNS
@@ -131,10 +132,13 @@ Job = Callable[[Services], Awaitable[int]]
 def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
     """Periodic maintenance each process runs; every job is idempotent and safe to run concurrently."""
     settings = services.settings
-    return [
+    jobs: list[tuple[str, Job, float]] = [
         ("abandoned-uploads", sweep_abandoned_uploads, settings.cleanup_interval_seconds),
         ("expired-stories", sweep_expired_stories, settings.story_sweep_interval_seconds),
     ]
+    if services.redis is not None:
+        jobs.append(("feed-fanout", drain_outbox, settings.fanout_interval_seconds))
+    return jobs
 
 
 async def run_periodically(services: Services, name: str, job: Job, interval: float) -> None:

@@ -4,6 +4,7 @@ from models.base import Base
 from models.conversations import Conversation, ConversationMember, Message
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.media import Media, MediaStatus
+from models.posts import FeedOutbox, Post, PostLike, PostMedia
 from models.stories import Story, StoryEvent, StoryReaction, StoryView
 from models.users import AuthToken, User
 
@@ -15,11 +16,15 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationMember",
+    "FeedOutbox",
     "Follow",
     "FollowState",
     "Media",
     "MediaStatus",
     "Message",
+    "Post",
+    "PostLike",
+    "PostMedia",
     "Story",
     "StoryEvent",
     "StoryHide",

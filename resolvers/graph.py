@@ -6,6 +6,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
+from resolvers import fanout
 from resolvers.context import RequestContext
 from resolvers.db_helpers import insert_ignore
 from resolvers.errors import BadInput, NotFound
@@ -39,16 +40,19 @@ async def follow(ctx: RequestContext, user_id: int) -> User:
         raise BadInput("Unblock this account before following it.", field="userId")
     state = FollowState.PENDING if target.is_private else FollowState.ACCEPTED
     services = ctx.services
+    viewer = ctx.require_viewer()
     async with services.db.write() as session:
-        await insert_ignore(
+        created = await insert_ignore(
             session,
             Follow,
             id=services.ids.next_id(),
-            follower_id=ctx.require_viewer(),
+            follower_id=viewer,
             followee_id=user_id,
             state=state,
             created_at=services.clock.now(),
         )
+    if created and state is FollowState.ACCEPTED:
+        await fanout.on_follow(services, viewer, user_id)
     return await _done(ctx, user_id)
 
 
@@ -58,6 +62,7 @@ async def unfollow(ctx: RequestContext, user_id: int) -> User:
         await session.execute(
             delete(Follow).where(Follow.follower_id == ctx.require_viewer(), Follow.followee_id == user_id)
         )
+    await fanout.on_unfollow(ctx.services, [(ctx.require_viewer(), user_id)])
     return await _done(ctx, user_id)
 
 
@@ -76,6 +81,8 @@ async def approve_follow_request(ctx: RequestContext, user_id: int) -> User:
             .where(Follow.follower_id == user_id, Follow.followee_id == ctx.require_viewer())
             .values(state=FollowState.ACCEPTED)
         )
+    if state is FollowState.PENDING:
+        await fanout.on_follow(ctx.services, user_id, ctx.require_viewer())
     return await _done(ctx, user_id)
 
 
@@ -106,6 +113,7 @@ async def block(ctx: RequestContext, user_id: int) -> User:
                 )
             )
         )
+    await fanout.on_unfollow(services, [(viewer, user_id), (user_id, viewer)])
     return await _done(ctx, user_id)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from models import Follow, FollowState, User
-from resolvers import media
+from resolvers import fanout, media
 from resolvers.context import RequestContext
 from resolvers.errors import NotFound
 from resolvers.text import clean_line, clean_text
@@ -38,17 +38,21 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
     if changes.avatar_media_id is not None:
         (avatar,) = await media.attach(ctx, [changes.avatar_media_id], "AVATAR")
         values["avatar_media_id"] = avatar.id
+    accepted: list[int] = []
     async with ctx.services.db.write() as session:
         if values:
             await session.execute(update(User).where(User.id == viewer).values(**values))
         if changes.is_private is False:
             # Going public lets everyone in: pending requests become follows.
-            await session.execute(
+            result = await session.execute(
                 update(Follow)
                 .where(Follow.followee_id == viewer, Follow.state == FollowState.PENDING)
                 .values(state=FollowState.ACCEPTED)
+                .returning(Follow.follower_id)
             )
+            accepted = list(result.scalars())
         user = await session.scalar(select(User).where(User.id == viewer))
+    await fanout.on_followers_accepted(ctx.services, viewer, accepted)
     ctx.forget_loaded()
     if user is None:
         raise NotFound("User")

@@ -32,6 +32,7 @@ from schema.limits import CostLimiter, RefuseNulBytes
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
+from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
@@ -46,13 +47,21 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, StoryQuery, ConversationQuery))
+Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, PostQuery, StoryQuery, ConversationQuery))
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, GraphMutation, MediaMutation, StoryMutation, StoryReplyMutation, ConversationMutation),
+    (
+        AccountMutation,
+        GraphMutation,
+        MediaMutation,
+        PostMutation,
+        StoryMutation,
+        StoryReplyMutation,
+        ConversationMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (ConversationSubscription, StoryActivitySubscription))
-TYPES = [UserType, MediaType, StoryType, StoryReacted, StoryReplied, ConversationType, MessageType]
+TYPES = [UserType, MediaType, PostType, StoryType, StoryReacted, StoryReplied, ConversationType, MessageType]
 
 
 class EphemeraSchema(strawberry.Schema):

@@ -15,6 +15,7 @@ from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
 from resolvers.ids import to_global_id
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
+from resolvers.posts import PostCount, author_posts
 from resolvers.stories import user_stories
 from resolvers.users import (
     FollowerCount,
@@ -29,6 +30,7 @@ from schema.media import MediaType
 from schema.node import Node, PageInfo, node_type
 
 if TYPE_CHECKING:
+    from schema.posts import PostConnection
     from schema.stories import StoryType
 
 
@@ -119,6 +121,18 @@ class UserType(Node):
         from schema.stories import StoryType
 
         return [StoryType.of(row) for row in await user_stories(info.context, self.row.id)]
+
+    @strawberry.field
+    async def post_count(self, info: Info[RequestContext, None]) -> int:
+        return await PostCount(info.context).load(self.row.id)
+
+    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    async def posts(
+        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
+        from schema.posts import PostConnection
+
+        return PostConnection.of(await author_posts(info.context, self.row, page_args(first, after)))
 
     async def can_see_content(self, info: Info[RequestContext, None]) -> bool:
         return can_see_content(await self._rel(info), author_is_private=self.row.is_private)

@@ -1,0 +1,240 @@
+"""Posts: creating, deleting and liking them, and the loaders a page of posts is built from."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from sqlalchemy import delete, func, select, update
+
+from models import FeedOutbox, Media, Post, PostLike, PostMedia, User
+from resolvers import fanout
+from resolvers.context import RequestContext
+from resolvers.db_helpers import insert_ignore
+from resolvers.errors import BadInput, Forbidden, NotFound
+from resolvers.loader import RequestLoader, unique
+from resolvers.media import attach, object_keys
+from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.text import clean_text
+from resolvers.users import UserById, relationship
+from resolvers.visibility import can_see_content
+
+log = logging.getLogger("ephemera.posts")
+
+MAX_CAPTION = 2200
+MAX_MEDIA = 10
+
+
+class PostById(RequestLoader[int, Post | None]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, Post | None]:
+        async with self.ctx.services.db.read() as session:
+            return {p.id: p for p in await session.scalars(select(Post).where(Post.id.in_(unique(keys))))}
+
+    def default(self, key: int) -> Post | None:
+        return None
+
+
+class PostMediaRows(RequestLoader[int, list[Media]]):
+    """A post's media in the order the author gave."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, list[Media]]:
+        stmt = (
+            select(PostMedia.post_id, Media)
+            .join(Media, Media.id == PostMedia.media_id)
+            .where(PostMedia.post_id.in_(unique(keys)))
+            .order_by(PostMedia.post_id, PostMedia.position)
+        )
+        found: dict[int, list[Media]] = {}
+        async with self.ctx.services.db.read() as session:
+            for post_id, media in (await session.execute(stmt)).all():
+                found.setdefault(post_id, []).append(media)
+        return found
+
+    def default(self, key: int) -> list[Media]:
+        return []
+
+
+class ViewerLiked(RequestLoader[int, bool]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, bool]:
+        viewer = self.ctx.viewer_id
+        if viewer is None:
+            return {}
+        stmt = select(PostLike.post_id).where(PostLike.user_id == viewer, PostLike.post_id.in_(unique(keys)))
+        async with self.ctx.services.db.read() as session:
+            return {post_id: True for post_id in await session.scalars(stmt)}
+
+    def default(self, key: int) -> bool:
+        return False
+
+
+class PostCount(RequestLoader[int, int]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int]:
+        stmt = (
+            select(Post.author_id, func.count())
+            .where(Post.author_id.in_(unique(keys)))
+            .group_by(Post.author_id)
+        )
+        async with self.ctx.services.db.read() as session:
+            return {author: count for author, count in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> int:
+        return 0
+
+
+class AuthorPageKey(NamedTuple):
+    author_id: int
+    first: int
+    after: int | None
+
+
+class PostsByAuthor(RequestLoader[AuthorPageKey, Page[Post]]):
+    """Profile pages, newest first; several authors' pages in one statement per page shape."""
+
+    async def fetch(self, keys: Sequence[AuthorPageKey]) -> Mapping[AuthorPageKey, Page[Post]]:
+        groups: dict[tuple[int, int | None], list[int]] = {}
+        for key in unique(keys):
+            groups.setdefault((key.first, key.after), []).append(key.author_id)
+        found: dict[AuthorPageKey, Page[Post]] = {}
+        async with self.ctx.services.db.read() as session:
+            for (first, after), authors in groups.items():
+                rank = func.row_number().over(partition_by=Post.author_id, order_by=Post.id.desc())
+                inner = select(Post.id, rank.label("rank")).where(Post.author_id.in_(authors))
+                if after is not None:
+                    inner = inner.where(Post.id < after)
+                sub = inner.subquery()
+                stmt = select(Post).join(sub, sub.c.id == Post.id).where(sub.c.rank <= first + 1)
+                rows: dict[int, list[tuple[int, Post]]] = {author: [] for author in authors}
+                for post in await session.scalars(stmt.order_by(Post.id.desc())):
+                    rows[post.author_id].append((post.id, post))
+                for author in authors:
+                    found[AuthorPageKey(author, first, after)] = page_from_rows(
+                        rows[author], PageArgs(first, after)
+                    )
+        return found
+
+
+async def can_see_post(ctx: RequestContext, post: Post) -> bool:
+    author = await UserById(ctx).load(post.author_id)
+    if author is None:
+        return False
+    return can_see_content(await relationship(ctx, author.id), author_is_private=author.is_private)
+
+
+async def visible_post(ctx: RequestContext, post_id: int) -> Post | None:
+    post = await PostById(ctx).load(post_id)
+    return post if post is not None and await can_see_post(ctx, post) else None
+
+
+async def author_posts(ctx: RequestContext, author: User, args: PageArgs) -> Page[Post]:
+    """Empty for a private account the viewer does not follow, and across a block."""
+    rel = await relationship(ctx, author.id)
+    if not can_see_content(rel, author_is_private=author.is_private):
+        return Page([], False)
+    page = await PostsByAuthor(ctx).load(AuthorPageKey(author.id, args.first, args.after))
+    for _, post in page.items:
+        PostById(ctx).prime(post.id, post)
+    return page
+
+
+async def create_post(ctx: RequestContext, caption: str | None, media_ids: Sequence[int]) -> Post:
+    viewer = ctx.require_viewer()
+    services = ctx.services
+    text = clean_text(caption or "", field="caption", max_length=MAX_CAPTION)
+    if not 1 <= len(media_ids) <= MAX_MEDIA:
+        raise BadInput(f"A post has 1 to {MAX_MEDIA} photos or videos.", field="mediaIds")
+    media = await attach(ctx, media_ids, "POST")
+    post = Post(
+        id=services.ids.next_id(),
+        author_id=viewer,
+        caption=text,
+        like_count=0,
+        created_at=services.clock.now(),
+    )
+    async with services.db.write() as session:
+        used = await session.scalar(
+            select(PostMedia.media_id).where(PostMedia.media_id.in_([m.id for m in media])).limit(1)
+        )
+        if used is not None:
+            raise BadInput("This media is already in a post.", field="mediaIds")
+        post.pushed = await fanout.should_push(services, session, viewer)
+        session.add(post)
+        await session.flush()
+        session.add_all(PostMedia(post_id=post.id, position=i, media_id=m.id) for i, m in enumerate(media))
+        if services.redis is not None:
+            session.add(_outbox(ctx, "post", post))
+    fanout.kick(services)
+    ctx.forget_loaded()
+    return post
+
+
+async def delete_post(ctx: RequestContext, post_id: int) -> int:
+    """The author only; the post, its likes and its media go at once (feeds filter it on read)."""
+    viewer = ctx.require_viewer()
+    post = await visible_post(ctx, post_id)
+    if post is None:
+        raise NotFound("Post")
+    if post.author_id != viewer:
+        raise Forbidden("Only the author can delete a post.")
+    services = ctx.services
+    async with services.db.write() as session:
+        media = list(
+            await session.scalars(
+                select(Media)
+                .join(PostMedia, PostMedia.media_id == Media.id)
+                .where(PostMedia.post_id == post_id)
+            )
+        )
+        result = await session.execute(delete(Post).where(Post.id == post_id, Post.author_id == viewer))
+        if not getattr(result, "rowcount", 0):
+            raise NotFound("Post")
+        await session.execute(delete(Media).where(Media.id.in_([m.id for m in media])))
+        if services.redis is not None:
+            session.add(_outbox(ctx, "delete", post))
+    fanout.kick(services)
+    ctx.forget_loaded()
+    try:
+        await services.storage.delete([key for m in media for key in object_keys(m)])
+    except Exception:
+        # The rows are gone; an object left behind is only storage, found by bucket lifecycle rules.
+        log.exception("could not delete the media objects of post %s", post_id)
+    return post_id
+
+
+async def set_liked(ctx: RequestContext, post_id: int, liked: bool) -> Post:
+    """Idempotent: liking twice counts once; the count moves in the same transaction as the row."""
+    viewer = ctx.require_viewer()
+    if await visible_post(ctx, post_id) is None:
+        raise NotFound("Post")
+    services = ctx.services
+    async with services.db.write() as session:
+        if liked:
+            changed = await insert_ignore(
+                session, PostLike, post_id=post_id, user_id=viewer, created_at=services.clock.now()
+            )
+            delta = 1
+        else:
+            result = await session.execute(
+                delete(PostLike).where(PostLike.post_id == post_id, PostLike.user_id == viewer)
+            )
+            changed, delta = bool(getattr(result, "rowcount", 0)), -1
+        if changed:
+            await session.execute(
+                update(Post).where(Post.id == post_id).values(like_count=Post.like_count + delta)
+            )
+        post = await session.scalar(select(Post).where(Post.id == post_id))
+    ctx.forget_loaded()
+    if post is None:
+        raise NotFound("Post")
+    return post
+
+
+def _outbox(ctx: RequestContext, kind: str, post: Post) -> FeedOutbox:
+    services = ctx.services
+    return FeedOutbox(
+        id=services.ids.next_id(),
+        kind=kind,
+        post_id=post.id,
+        author_id=post.author_id,
+        created_at=services.clock.now(),
+    )
