@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import itertools
 import json
 import random
 import time
@@ -36,11 +37,11 @@ def follow_graph(users: int, mean_following: int, rng: random.Random) -> dict[in
     """followee -> followers; popularity ~ 1/rank^1.1 over a shuffled order of the users."""
     order = list(range(users))
     rng.shuffle(order)
-    weights = [1 / (rank + 1) ** 1.1 for rank in range(users)]
+    cumulative = list(itertools.accumulate(1 / (rank + 1) ** 1.1 for rank in range(users)))
     followers: dict[int, set[int]] = {u: set() for u in range(users)}
     for follower in range(users):
         count = min(users - 1, max(1, int(rng.paretovariate(1.5) * mean_following / 3)))
-        for followee in {order[i] for i in rng.choices(range(users), weights, k=count)}:
+        for followee in {order[i] for i in rng.choices(range(users), cum_weights=cumulative, k=count)}:
             if followee != follower:
                 followers[followee].add(follower)
     return followers

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,12 +153,21 @@ async def on_followers_accepted(services: Services, followee_id: int, follower_i
     # Older posts of the followee are not copied: the set is complete only down to the last one.
     floor = ids[-1] if len(ids) == feeds.cap else None
     members = [member(post_id, followee_id) for post_id in ids]
-    for chunk in _chunks(followers):
-        await feeds.push((follower, members, floor) for follower in chunk)
+    try:
+        for chunk in _chunks(followers):
+            await feeds.push((follower, members, floor) for follower in chunk)
+    except RedisError:
+        # The follow is committed; the follower's set misses these posts until it is rebuilt.
+        log.warning("feed backfill failed for followers of %s", followee_id, exc_info=True)
 
 
 async def on_unfollow(services: Services, pairs: Iterable[tuple[int, int]]) -> None:
     """(follower, followee) pairs that ended, by unfollow or block."""
     feeds = cache(services)
-    if feeds is not None:
+    if feeds is None:
+        return
+    try:
         await feeds.remove_author(pairs)
+    except RedisError:
+        # Harmless: reads check that every cached post's author is still followed.
+        log.warning("feed cleanup after an unfollow failed", exc_info=True)

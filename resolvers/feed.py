@@ -8,6 +8,9 @@ own) while checking each cached post still exists and its author is still follow
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
 from sqlalchemy import Select, or_, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,6 +21,7 @@ from resolvers.feed_cache import FeedCache, member
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts import PostById
 
+log = logging.getLogger("ephemera.feed")
 MAX_ROUNDS = 4
 
 
@@ -26,7 +30,12 @@ async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
     if ctx.services.redis is None:
         rows = await pull_page(ctx.services, viewer, args)
     else:
-        rows = await hybrid_page(ctx.services, viewer, args)
+        try:
+            rows = await hybrid_page(ctx.services, viewer, args)
+        except RedisError:
+            # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
+            log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
+            rows = await pull_page(ctx.services, viewer, args)
     for post in rows:
         PostById(ctx).prime(post.id, post)
     return page_from_rows([(post.id, post) for post in rows], args)

@@ -130,7 +130,7 @@ class UserType(Node):
     async def posts(
         self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
     ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
-        from schema.posts import PostConnection
+        from schema.posts import PostConnection  # schema.posts imports this module
 
         return PostConnection.of(await author_posts(info.context, self.row, page_args(first, after)))
 
