@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate graphiql browser
+.PHONY: run test lint migrate graphiql browser demo schema
 
 GRAPHIQL := schema/graphiql/node_modules/.installed
 
@@ -51,3 +51,11 @@ lint: $(VENV)/.dev
 ## Apply migrations to DATABASE_URL (the deploy step for PostgreSQL).
 migrate: $(VENV)/.runtime
 	$(BIN)/alembic upgrade head
+
+## Fill the configured database (DATABASE_URL, default the embedded SQLite) with a demo world.
+demo: $(VENV)/.runtime
+	$(BIN)/python -m demo
+
+## Write the served schema's SDL to schema.graphql (commit it: tests fail when it differs).
+schema: $(VENV)/.runtime
+	$(BIN)/python -m strawberry export-schema schema --output schema.graphql

@@ -12,6 +12,7 @@ from playwright.async_api import Page, Route, async_playwright
 from schema.explorer import assets_installed
 from tests.harness import Api
 from tests.services import unavailable
+from tests.test_conversations import send, start
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium's background traffic would be refused by this closed network; the explorer needs none.
@@ -60,3 +61,23 @@ async def test_graphiql_runs_a_query_offline(api: Api, page: Page, backend: str)
     await page.click(".graphiql-execute-button", timeout=30_000)
     result = page.locator(".result-window")
     await result.get_by_text("alice_explorer").wait_for(timeout=30_000)
+
+
+async def test_graphiql_streams_a_subscription_offline(api: Api, page: Page, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the page is the same on both backends")
+    alice, bob = await api.sign_up("alice_live"), await api.sign_up("bob_live")
+    cid = await start(api, alice, bob)
+    await send(api, alice, cid, "sent before the page opened")
+    # Replaying from seq 0 shows the first message once the subscription is live on the server,
+    # so the message sent afterwards can only arrive as a live event.
+    query = (
+        f'subscription {{ conversationEvents(conversationId: "{cid}", afterSeq: 0) {{ '
+        "... on MessageAdded { message { seq body sender { username } } } } }"
+    )
+    await page.goto(f"{api.base_url}/graphql?{urlencode({'token': bob.token, 'q': query})}")
+    await page.click(".graphiql-execute-button", timeout=30_000)
+    result = page.locator(".result-window")
+    await result.get_by_text("sent before the page opened").wait_for(timeout=30_000)
+    await send(api, alice, cid, "live from the API")
+    await result.get_by_text("live from the API").wait_for(timeout=30_000)

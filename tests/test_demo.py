@@ -1,0 +1,77 @@
+"""`python -m demo`: one believable world, created once, on either backend, usable at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.__main__ import describe
+from demo.run import DemoError, run
+from demo.world import PASSWORD
+from settings import Settings
+from tests.conftest import S3
+from tests.harness import running_server, test_settings
+
+WORLD = """
+{
+  viewer { username postCount followerCount avatar { status url } }
+  feed(first: 5) { edges { node { author { username } caption media { status url variants { name } } } } }
+  storiesTray { edges { node { owner { username } stories { audience expiresAt } hasUnseen } } }
+  conversations { edges { node { isGroup title unreadCount lastMessage { seq } } } }
+}
+"""
+REQUESTS = "{ followRequests { edges { node { username } } } }"
+
+
+@pytest.fixture
+def settings(database_url: str, app_redis_url: str | None, s3_bucket: S3 | None, tmp_path: Path) -> Settings:
+    s3 = {"s3_bucket": s3_bucket.bucket, "s3_endpoint_url": s3_bucket.endpoint} if s3_bucket else {}
+    return test_settings(database_url, app_redis_url, tmp_path / "data", **s3)
+
+
+async def test_running_twice_creates_one_world(settings: Settings) -> None:
+    first = await run(settings)
+    second = await run(settings)
+
+    assert (first.created, second.created) == (True, False)
+    assert first.counts == second.counts
+    assert first.counts["users"] >= 30 and first.counts["posts"] >= 30
+    assert first.counts["stories"] >= 20 and first.counts["messages"] >= 25
+    assert [c.username for c in second.credentials] == ["alice", "bob", "carol"]
+    assert first.credentials[0].token != second.credentials[0].token  # fresh tokens each run
+    printed = describe(second, settings)
+    assert (
+        PASSWORD in printed and second.credentials[2].token in printed and "nothing was duplicated" in printed
+    )
+
+    alice, _bob, carol = (c.token for c in second.credentials)
+    async with running_server(settings) as api:
+        world: dict[str, Any] = await api.gql(WORLD, token=alice)
+        requests = await api.gql(REQUESTS, token=carol)
+
+    viewer = world["viewer"]
+    assert viewer["username"] == "alice" and viewer["postCount"] == 3 and viewer["followerCount"] > 10
+    assert viewer["avatar"]["status"] == "READY" and viewer["avatar"]["url"]
+    posts = [edge["node"] for edge in world["feed"]["edges"]]
+    assert len(posts) == 5 and all(
+        m["status"] == "READY" and m["variants"] for p in posts for m in p["media"]
+    )
+    tray = [edge["node"] for edge in world["storiesTray"]["edges"]]
+    assert tray[0]["owner"]["username"] == "alice"
+    assert {s["audience"] for s in tray[0]["stories"]} == {"PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS"}
+    assert any(item["hasUnseen"] for item in tray[1:])
+    conversations = [edge["node"] for edge in world["conversations"]["edges"]]
+    assert any(c["isGroup"] and c["title"] for c in conversations)
+    assert any(c["unreadCount"] > 0 for c in conversations)
+    assert {e["node"]["username"] for e in requests["followRequests"]["edges"]} >= {"bob", "dave"}
+
+
+async def test_a_partial_world_is_reported_not_duplicated(settings: Settings, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the check is one query, the same on both backends")
+    async with running_server(settings) as api:
+        await api.sign_up("alice")
+    with pytest.raises(DemoError, match="interrupted"):
+        await run(settings)
