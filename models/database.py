@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, text
@@ -22,11 +23,25 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.close()
 
 
+# Set while an HTTP request shares one read session (resolvers/shared_read.py): any other session
+# the request opens returns that connection first, so a request never holds one pooled connection
+# while it waits for another (enough requests doing that at once would deadlock the pool).
+release_shared_read: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "release_shared_read", default=None
+)
+
+
 @dataclass
 class Database:
     url: str
     reader: AsyncEngine
     writer: AsyncEngine
+    _reads: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
+    _writes: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._reads = async_sessionmaker(self.reader, expire_on_commit=False)
+        self._writes = async_sessionmaker(self.writer, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -49,14 +64,25 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short session for reads; one per loader batch, never shared between tasks."""
-        async with async_sessionmaker(self.reader, expire_on_commit=False)() as session:
+        """A short session for reads, never shared between tasks (requests share one through
+        `RequestContext.read()`; jobs and commands use this)."""
+        release = release_shared_read.get()
+        if release is not None:
+            await release()
+        async with self._reads() as session:
             yield session
+
+    def session(self) -> AsyncSession:
+        """A read session the caller closes (resolvers/shared_read.py)."""
+        return self._reads()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        async with async_sessionmaker(self.writer, expire_on_commit=False).begin() as session:
+        release = release_shared_read.get()
+        if release is not None:
+            await release()
+        async with self._writes.begin() as session:
             yield session
 
     async def ping(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuthToken, User
-from resolvers.context import RequestContext, Services, Viewer
+from resolvers.context import Reader, RequestContext, Services, Viewer
 from resolvers.errors import BadInput, Conflict, Unauthenticated
 from resolvers.ratelimit import enforce
 from resolvers.text import clean_line
@@ -141,7 +141,9 @@ async def log_out(ctx: RequestContext) -> bool:
     return True
 
 
-async def authenticate(services: Services, authorization: str | None) -> Viewer | None:
+async def authenticate(
+    services: Services, authorization: str | None, read: Reader | None = None
+) -> Viewer | None:
     """The viewer for an `Authorization: Bearer ...` value; None when absent, malformed or revoked.
 
     Tokens are checked against the database on every request, so a revocation holds on every
@@ -154,7 +156,7 @@ async def authenticate(services: Services, authorization: str | None) -> Viewer 
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     now = services.clock.now()
-    async with services.db.read() as session:
+    async with (read or services.db.read)() as session:
         row = (
             await session.execute(
                 select(AuthToken.id, AuthToken.user_id).where(

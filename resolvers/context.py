@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +19,14 @@ from subscriptions import PubSub
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncSession
 
+    from resolvers.shared_read import SharedRead
     from settings import Settings
+
+
+# Where a function that may run inside or outside a request gets its read sessions.
+Reader = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
 
 
 @dataclass
@@ -52,6 +60,8 @@ class RequestContext:
     loaders: dict[type, Any] = field(default_factory=dict)
     # Filled by strawberry with the graphql-transport-ws connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # Set by the HTTP view only: sockets and subscription events read through short sessions.
+    shared_read: SharedRead | None = None
 
     @property
     def viewer_id(self) -> int | None:
@@ -61,6 +71,16 @@ class RequestContext:
         if self.viewer is None:
             raise Unauthenticated()
         return self.viewer.user_id
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for this request's reads: run statements only, never await a loader inside."""
+        if self.shared_read is None:
+            async with self.services.db.read() as session:
+                yield session
+        else:
+            async with self.shared_read.use() as session:
+                yield session
 
     def forget_loaded(self) -> None:
         """Drop every memoized load: called after a write so later fields see it."""

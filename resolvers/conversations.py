@@ -28,7 +28,7 @@ MAX_TITLE = 100
 
 class ConversationById(RequestLoader[int, Conversation | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Conversation | None]:
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             rows = await session.scalars(select(Conversation).where(Conversation.id.in_(unique(keys))))
             return {row.id: row for row in rows}
 
@@ -46,7 +46,7 @@ class Membership(RequestLoader[int, ConversationMember | None]):
         stmt = select(ConversationMember).where(
             ConversationMember.user_id == viewer, ConversationMember.conversation_id.in_(unique(keys))
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {row.conversation_id: row for row in await session.scalars(stmt)}
 
     def default(self, key: int) -> ConversationMember | None:
@@ -61,7 +61,7 @@ class MemberIds(RequestLoader[int, list[int]]):
             .order_by(ConversationMember.joined_at, ConversationMember.user_id)
         )
         found: dict[int, list[int]] = {}
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for conversation_id, user_id in (await session.execute(stmt)).all():
                 found.setdefault(conversation_id, []).append(user_id)
         return found
@@ -91,7 +91,7 @@ class UnreadCount(RequestLoader[int, int]):
             .where(member.user_id == viewer, member.conversation_id.in_(unique(keys)))
             .group_by(member.conversation_id)
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {cid: count for cid, count in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> int:
@@ -220,7 +220,7 @@ async def conversations_page(ctx: RequestContext, args: PageArgs) -> Page[Conver
     )
     if args.after is not None:
         stmt = stmt.where(Conversation.activity_id < args.after)
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         rows = list(await session.scalars(stmt))
     loader = ConversationById(ctx)
     for row in rows:

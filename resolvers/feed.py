@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import Follow, FollowState, Post, User
 from resolvers import fanout
-from resolvers.context import RequestContext, Services
+from resolvers.context import Reader, RequestContext, Services
 from resolvers.feed_cache import FeedCache, member
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts import PostById
@@ -28,14 +28,14 @@ MAX_ROUNDS = 4
 async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
     viewer = ctx.require_viewer()
     if ctx.services.redis is None:
-        rows = await pull_page(ctx.services, viewer, args)
+        rows = await pull_page(ctx.services, viewer, args, ctx.read)
     else:
         try:
-            rows = await hybrid_page(ctx.services, viewer, args)
+            rows = await hybrid_page(ctx.services, viewer, args, ctx.read)
         except RedisError:
             # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
             log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
-            rows = await pull_page(ctx.services, viewer, args)
+            rows = await pull_page(ctx.services, viewer, args, ctx.read)
     for post in rows:
         PostById(ctx).prime(post.id, post)
     return page_from_rows([(post.id, post) for post in rows], args)
@@ -51,7 +51,9 @@ def _below(after: int | None) -> ColumnElement[bool]:
     return Post.id < after if after is not None else Post.id.is_not(None)
 
 
-async def pull_page(services: Services, viewer: int, args: PageArgs) -> list[Post]:
+async def pull_page(
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
+) -> list[Post]:
     """Up to first + 1 posts (the extra one tells whether a next page exists)."""
     stmt = (
         select(Post)
@@ -59,11 +61,13 @@ async def pull_page(services: Services, viewer: int, args: PageArgs) -> list[Pos
         .order_by(Post.id.desc())
         .limit(args.first + 1)
     )
-    async with services.db.read() as session:
+    async with (read or services.db.read)() as session:
         return list(await session.scalars(stmt))
 
 
-async def hybrid_page(services: Services, viewer: int, args: PageArgs) -> list[Post]:
+async def hybrid_page(
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
+) -> list[Post]:
     feeds = fanout.cache(services)
     assert feeds is not None
     want = args.first + 1
@@ -78,7 +82,7 @@ async def hybrid_page(services: Services, viewer: int, args: PageArgs) -> list[P
             rebuilt = True
             continue
         candidates += window.post_ids
-        rows = await _merge(services, viewer, candidates, args.after, want)
+        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want)
         # The cache answers exactly for ids it has seen all of: down to its floor, or to the last read.
         covered = window.floor if window.reached_bottom else window.post_ids[-1]
         if len(rows) == want and rows[-1].id >= covered:
@@ -89,11 +93,11 @@ async def hybrid_page(services: Services, viewer: int, args: PageArgs) -> list[P
             break  # the page reaches below what the cache holds: SQL answers it
         # Cached posts were deleted or unfollowed since: read further down the set.
         below = window.post_ids[-1]
-    return await pull_page(services, viewer, args)
+    return await pull_page(services, viewer, args, read)
 
 
 async def _merge(
-    services: Services, viewer: int, candidates: list[int], after: int | None, want: int
+    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int
 ) -> list[Post]:
     followees = _followees(viewer)
     parts = [
@@ -106,7 +110,7 @@ async def _merge(
     ]
     ids = union_all(*(select(part.subquery().c.id) for part in parts))
     stmt = select(Post).where(Post.id.in_(ids), _below(after)).order_by(Post.id.desc()).limit(want)
-    async with services.db.read() as session:
+    async with read() as session:
         return list(await session.scalars(stmt))
 
 

@@ -35,7 +35,7 @@ class _FollowPages(RequestLoader[EdgeKey, Page[int]]):
             groups.setdefault((key.first, key.after), []).append(key.user_id)
         found: dict[EdgeKey, Page[int]] = {}
         parent_col, child_col = getattr(Follow, self.parent_column), getattr(Follow, self.child_column)
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for (first, after), parents in groups.items():
                 rank = func.row_number().over(partition_by=parent_col, order_by=Follow.id.desc())
                 inner = select(

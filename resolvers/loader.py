@@ -1,7 +1,8 @@
 """Per-request DataLoaders, memoized on the context: `UserById(ctx).load(user_id)`.
 
-Each batch opens its own short session: loader batches run as concurrent tasks, and one
-AsyncSession must never be shared between tasks.
+Each batch reads through `ctx.read()`: loader batches run as concurrent tasks, and one
+AsyncSession must never run two statements at once, so an HTTP request's batches take its
+shared session in turn (resolvers/shared_read.py); elsewhere each gets a short session.
 """
 
 from __future__ import annotations

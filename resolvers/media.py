@@ -84,7 +84,7 @@ async def attach(ctx: RequestContext, media_ids: Sequence[int], purpose: str) ->
     viewer = ctx.require_viewer()
     if len(set(media_ids)) != len(media_ids):
         raise BadInput("The same media is attached twice.", field="mediaIds")
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         rows = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(unique(media_ids))))}
     found = [rows.get(media_id) for media_id in media_ids]
     owned = [m for m in found if m is not None and m.owner_id == viewer]
@@ -163,7 +163,7 @@ async def download_url(services: Services, key: str) -> str:
 
 class MediaById(RequestLoader[int, Media | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Media | None]:
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(unique(keys))))}
 
     def default(self, key: int) -> Media | None:

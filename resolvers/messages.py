@@ -29,7 +29,7 @@ MAX_CLIENT_ID = 64
 
 class MessageById(RequestLoader[int, Message | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Message | None]:
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {
                 m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(unique(keys))))
             }
@@ -66,7 +66,7 @@ class MessagesPage(RequestLoader[MessagePageKey, Page[Message]]):
             order = Message.seq.desc() if key.backward else Message.seq.asc()
             sub = stmt.order_by(order).limit(key.size + 1).subquery()
             branches.append(select(literal(index).label("k"), sub.c.id, sub.c.seq))
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             statement: Any = union_all(*branches) if len(branches) > 1 else branches[0]
             hits: list[Any] = list((await session.execute(statement)).all())
             ids = [hit.id for hit in hits]

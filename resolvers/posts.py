@@ -28,7 +28,7 @@ MAX_MEDIA = 10
 
 class PostById(RequestLoader[int, Post | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Post | None]:
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {p.id: p for p in await session.scalars(select(Post).where(Post.id.in_(unique(keys))))}
 
     def default(self, key: int) -> Post | None:
@@ -46,7 +46,7 @@ class PostMediaRows(RequestLoader[int, list[Media]]):
             .order_by(PostMedia.post_id, PostMedia.position)
         )
         found: dict[int, list[Media]] = {}
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for post_id, media in (await session.execute(stmt)).all():
                 found.setdefault(post_id, []).append(media)
         return found
@@ -61,7 +61,7 @@ class ViewerLiked(RequestLoader[int, bool]):
         if viewer is None:
             return {}
         stmt = select(PostLike.post_id).where(PostLike.user_id == viewer, PostLike.post_id.in_(unique(keys)))
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {post_id: True for post_id in await session.scalars(stmt)}
 
     def default(self, key: int) -> bool:
@@ -75,7 +75,7 @@ class PostCount(RequestLoader[int, int]):
             .where(Post.author_id.in_(unique(keys)))
             .group_by(Post.author_id)
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {author: count for author, count in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> int:
@@ -96,7 +96,7 @@ class PostsByAuthor(RequestLoader[AuthorPageKey, Page[Post]]):
         for key in unique(keys):
             groups.setdefault((key.first, key.after), []).append(key.author_id)
         found: dict[AuthorPageKey, Page[Post]] = {}
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for (first, after), authors in groups.items():
                 rank = func.row_number().over(partition_by=Post.author_id, order_by=Post.id.desc())
                 inner = select(Post.id, rank.label("rank")).where(Post.author_id.in_(authors))

@@ -32,7 +32,7 @@ def is_live(story: Story, now: datetime) -> bool:
 
 class StoryById(RequestLoader[int, Story | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Story | None]:
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {s.id: s for s in await session.scalars(select(Story).where(Story.id.in_(unique(keys))))}
 
     def default(self, key: int) -> Story | None:
@@ -54,7 +54,7 @@ class LiveStoriesByAuthor(RequestLoader[int, list[Story]]):
             .order_by(Story.id)
         )
         found: dict[int, list[Story]] = {}
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for story in await session.scalars(stmt):
                 found.setdefault(story.author_id, []).append(story)
                 StoryById(self.ctx).prime(story.id, story)

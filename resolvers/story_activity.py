@@ -33,7 +33,7 @@ class ViewIdOf(RequestLoader[int, int | None]):
         stmt = select(StoryView.story_id, StoryView.id).where(
             StoryView.viewer_id == viewer, StoryView.story_id.in_(unique(keys))
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {story_id: view_id for story_id, view_id in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> int | None:
@@ -48,7 +48,7 @@ class ViewerReaction(RequestLoader[int, str | None]):
         stmt = select(StoryReaction.story_id, StoryReaction.emoji).where(
             StoryReaction.user_id == viewer, StoryReaction.story_id.in_(unique(keys))
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {story_id: emoji for story_id, emoji in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> str | None:
@@ -65,7 +65,7 @@ class ViewCount(RequestLoader[int, int]):
             .where(StoryView.story_id.in_(unique(keys)), StoryView.viewer_id != Story.author_id)
             .group_by(StoryView.story_id)
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {story_id: count for story_id, count in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> int:
@@ -92,7 +92,7 @@ class ViewersPage(RequestLoader[ViewersKey, Page[ViewerRow]]):
         for key in unique(keys):
             groups.setdefault((key.first, key.after), []).append(key.story_id)
         found: dict[ViewersKey, Page[ViewerRow]] = {}
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for (first, after), story_ids in groups.items():
                 rank = func.row_number().over(partition_by=StoryView.story_id, order_by=StoryView.id.desc())
                 inner = (

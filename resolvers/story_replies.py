@@ -34,7 +34,7 @@ log = logging.getLogger("ephemera.stories")
 async def reply_to_story(ctx: RequestContext, story_id: int, body: str, client_id: str) -> Message:
     """A message to the author in their 1:1 conversation, referencing the story; idempotent on clientId."""
     viewer = ctx.require_viewer()
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         earlier = await session.scalar(
             select(Message).where(Message.sender_id == viewer, Message.client_id == client_id.strip())
         )

@@ -147,7 +147,7 @@ async def _candidates(ctx: RequestContext, viewer: int) -> list[Candidate]:
         )
         .order_by(Story.id)
     )
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         return [Candidate(*row) for row in (await session.execute(stmt)).all()]
 
 

@@ -21,7 +21,7 @@ class UserById(RequestLoader[int, User | None]):
         if not ids:
             return {}
         postgres = not self.ctx.services.db.is_sqlite
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             rows = await session.scalars(select(User).where(id_in(User.id, ids, postgres=postgres)))
             return {user.id: user for user in rows}
 
@@ -75,7 +75,7 @@ class RelationshipTo(RequestLoader[int, Relationship]):
                 )
             )
         edges: dict[int, dict[str, object]] = {}
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             for kind, other, state in (await session.execute(union_all(*branches))).all():
                 edges.setdefault(other, {})[kind] = FollowState(state) if state else True
         for other in others:
@@ -93,7 +93,7 @@ class FollowerCount(RequestLoader[int, int]):
             .where(Follow.followee_id.in_(unique(keys)), Follow.state == FollowState.ACCEPTED)
             .group_by(Follow.followee_id)
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {user_id: count for user_id, count in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> int:
@@ -107,7 +107,7 @@ class FollowingCount(RequestLoader[int, int]):
             .where(Follow.follower_id.in_(unique(keys)), Follow.state == FollowState.ACCEPTED)
             .group_by(Follow.follower_id)
         )
-        async with self.ctx.services.db.read() as session:
+        async with self.ctx.read() as session:
             return {user_id: count for user_id, count in (await session.execute(stmt)).all()}
 
     def default(self, key: int) -> int:
@@ -138,7 +138,7 @@ async def user_by_username(ctx: RequestContext, username: str) -> User | None:
     name = username.strip().lower()
     if not name or len(name) > 30:
         return None
-    async with ctx.services.db.read() as session:
+    async with ctx.read() as session:
         user = await session.scalar(select(User).where(User.username == name))
     if user is None:
         return None

@@ -10,6 +10,7 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -26,6 +27,7 @@ from schema.conversations import (
     ConversationType,
     MessageType,
 )
+from schema.document_cache import skip_known_valid
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
 from schema.limits import CostLimiter, RefuseNulBytes
@@ -77,6 +79,8 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         OperationMetrics,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        # After MaxTokensLimiter: its token limit is a parse option, part of the cache key.
+        lambda: ParserCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: CostLimiter(max_cost=settings.max_query_cost),
@@ -85,6 +89,7 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
     ]
     if settings.is_production:
         extensions.append(DisableIntrospection)
+    extensions.append(skip_known_valid())
     return EphemeraSchema(
         query=Query,
         mutation=Mutation,

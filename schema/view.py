@@ -20,9 +20,11 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from models.database import release_shared_read
 from resolvers.auth import authenticate
 from resolvers.context import RequestContext, Services
 from resolvers.observability import WEBSOCKETS
+from resolvers.shared_read import SharedRead
 from schema import explorer
 from schema.ws_keepalive import KeepAliveHandler
 from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
@@ -95,7 +97,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if not isinstance(request, WebSocket):
-            return await super().run(request, context, root_value)
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                # Before the response is sent: the connection goes back to the pool at once.
+                shared: SharedRead | None = getattr(request.state, "shared_read", None)
+                if shared is not None:
+                    await shared.close()
+                    release_shared_read.set(None)
         ctx = await self.get_context(request, request)
         try:
             return await super().run(request, ctx, root_value)
@@ -174,7 +183,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if _REQUEST_ID.fullmatch(supplied):
             ctx.request_id = supplied
         if isinstance(request, Request):
-            ctx.viewer = await authenticate(services, request.headers.get("authorization"))
+            ctx.shared_read = request.state.shared_read = SharedRead(services.db)
+            release_shared_read.set(ctx.shared_read.release)
+            ctx.viewer = await authenticate(services, request.headers.get("authorization"), ctx.read)
         return ctx
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
