@@ -170,21 +170,21 @@ def free_port() -> int:
 
 
 def test_settings(database_url: str, redis_url: str | None, data_dir: Any, **overrides: Any) -> Settings:
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        data_dir=data_dir,
-        secret_key="test-secret-key",
-        migrate_on_start=False,
-        password_time_cost=1,
-        password_memory_kib=1024,
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "data_dir": data_dir,
+        "secret_key": "test-secret-key",
+        "migrate_on_start": False,
+        "password_time_cost": 1,
+        "password_memory_kib": 1024,
         # Tests send bursts (50 concurrent senders); the limits themselves are tested with low values.
-        mutations_per_minute_per_user=100_000,
-        mutations_per_minute_per_address=100_000,
+        "mutations_per_minute_per_user": 100_000,
+        "mutations_per_minute_per_address": 100_000,
         # Periodic jobs stay out of statement counts: tests drain the fan-out outbox themselves.
-        fanout_interval_seconds=3600,
-        **overrides,
-    )
+        "fanout_interval_seconds": 3600,
+    }
+    return Settings(**(values | overrides))
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]
