@@ -8,8 +8,10 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aioboto3
 import pytest
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from migrations.runner import upgrade_to_head
 from models import Base
-from tests.harness import Api, free_port, running_server, test_settings
+from tests.harness import Api, ServerFactory, free_port, running_server, test_settings
 from tests.services import (
     IN_CI,
     PostgresDatabase,
@@ -156,6 +158,19 @@ async def s3_bucket(
     async with aioboto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1") as client:
         await client.create_bucket(Bucket=bucket)
     return S3(endpoint, bucket)
+
+
+@pytest.fixture
+def server(database_url: str, app_redis_url: str | None, tmp_path: Path) -> ServerFactory:
+    """Another server on the same database and Redis, with some settings changed."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[Api]:
+        data_dir = tmp_path / f"data-{uuid.uuid4().hex[:6]}"
+        async with running_server(test_settings(database_url, app_redis_url, data_dir, **overrides)) as api:
+            yield api
+
+    return make
 
 
 @pytest.fixture

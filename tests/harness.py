@@ -6,8 +6,8 @@ import asyncio
 import io
 import itertools
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -160,6 +160,10 @@ async def post_form(target: dict[str, Any], data: bytes, content_type: str) -> h
     fields = [(field["name"], (None, field["value"])) for field in target["fields"]]
     async with httpx.AsyncClient(timeout=30) as client:
         return await client.post(target["url"], files=[*fields, ("file", ("upload", data, content_type))])
+
+
+# The `server` fixture: `async with server(**setting_overrides) as api` starts one more server.
+ServerFactory = Callable[..., AbstractAsyncContextManager["Api"]]
 
 
 def free_port() -> int:

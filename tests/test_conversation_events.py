@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import pytest
 from websockets.asyncio.client import connect
 
-from tests.harness import Api, TestUser, running_server, test_settings
+from tests.harness import Api, ServerFactory, TestUser
 from tests.test_conversations import BLOCK, MARK_READ, send, start
 from tests.ws_client import PROTOCOL, graphql_socket
 
@@ -28,23 +23,6 @@ subscription($cid: ID, $after: Int) {
 }
 """
 TYPING = "mutation($cid: ID!, $on: Boolean!) { setTyping(conversationId: $cid, isTyping: $on) }"
-
-ServerFactory = Callable[..., AbstractAsyncContextManager[Api]]
-
-
-@pytest.fixture
-def server(database_url: str, app_redis_url: str | None, tmp_path: Path) -> ServerFactory:
-    """Another server on the same database and Redis, with some settings changed."""
-
-    @asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[Api]:
-        settings = test_settings(
-            database_url, app_redis_url, tmp_path / f"data-{uuid.uuid4().hex[:6]}", **overrides
-        )
-        async with running_server(settings) as api:
-            yield api
-
-    return make
 
 
 def event(data: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin, Subprotocol
 
 from settings import Settings, SettingsError
-from tests.harness import running_server, test_settings
+from tests.harness import ServerFactory, running_server, test_settings
 
 PROTOCOL = [Subprotocol("graphql-transport-ws")]
 
@@ -52,32 +52,23 @@ async def test_cross_origin_websockets_need_an_allowed_origin(production: Settin
             assert json.loads(await ws.recv())["type"] == "connection_ack"
 
 
-async def test_a_socket_that_never_inits_is_closed(
-    database_url: str, app_redis_url: str | None, tmp_path: Path
-) -> None:
-    settings = replace(test_settings(database_url, app_redis_url, tmp_path / "d"), ws_init_timeout_seconds=1)
-    async with running_server(settings) as api, connect(api.ws_url, subprotocols=PROTOCOL) as ws:
+async def test_a_socket_that_never_inits_is_closed(server: ServerFactory) -> None:
+    async with server(ws_init_timeout_seconds=1) as api, connect(api.ws_url, subprotocols=PROTOCOL) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
 
 
-async def test_oversized_websocket_messages_close_the_socket(
-    database_url: str, app_redis_url: str | None, tmp_path: Path
-) -> None:
-    settings = replace(test_settings(database_url, app_redis_url, tmp_path / "d"), ws_max_message_bytes=1024)
-    async with running_server(settings) as api, connect(api.ws_url, subprotocols=PROTOCOL) as ws:
+async def test_oversized_websocket_messages_close_the_socket(server: ServerFactory) -> None:
+    async with server(ws_max_message_bytes=1024) as api, connect(api.ws_url, subprotocols=PROTOCOL) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"pad": "x" * 5000}}))
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
-async def test_shutdown_closes_sockets_with_going_away(
-    database_url: str, app_redis_url: str | None, tmp_path: Path
-) -> None:
-    settings = test_settings(database_url, app_redis_url, tmp_path / "d")
-    async with running_server(settings) as api:
+async def test_shutdown_closes_sockets_with_going_away(server: ServerFactory) -> None:
+    async with server() as api:
         ws = await connect(api.ws_url, subprotocols=PROTOCOL)
         await ws.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -86,15 +77,10 @@ async def test_shutdown_closes_sockets_with_going_away(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
 
 
-async def test_subscriptions_per_connection_are_capped(
-    database_url: str, app_redis_url: str | None, tmp_path: Path
-) -> None:
+async def test_subscriptions_per_connection_are_capped(server: ServerFactory) -> None:
     from tests.ws_client import graphql_socket
 
-    settings = replace(
-        test_settings(database_url, app_redis_url, tmp_path / "d"), max_subscriptions_per_connection=2
-    )
-    async with running_server(settings) as api:
+    async with server(max_subscriptions_per_connection=2) as api:
         alice = await api.sign_up()
         async with graphql_socket(api.ws_url, alice.token) as socket:
             query = "subscription { conversationEvents { __typename } }"
@@ -106,12 +92,9 @@ async def test_subscriptions_per_connection_are_capped(
     assert refused["payload"][0]["message"] == "Subscription limit reached"
 
 
-async def test_the_server_pings_idle_sockets(
-    database_url: str, app_redis_url: str | None, tmp_path: Path
-) -> None:
+async def test_the_server_pings_idle_sockets(server: ServerFactory) -> None:
     from tests.ws_client import graphql_socket
 
-    settings = replace(test_settings(database_url, app_redis_url, tmp_path / "d"), ws_keepalive_seconds=1)
-    async with running_server(settings) as api, graphql_socket(api.ws_url, None) as socket:
+    async with server(ws_keepalive_seconds=1) as api, graphql_socket(api.ws_url, None) as socket:
         message = await asyncio.wait_for(socket.other.get(), timeout=5)
     assert message["type"] == "ping"

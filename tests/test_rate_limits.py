@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tests.harness import running_server, test_settings
+from tests.harness import ServerFactory, running_server, test_settings
 
 UPDATE_BIO = 'mutation { updateProfile(input: {bio: "hi"}) { bio } }'
 
 
 async def test_mutations_beyond_the_limit_are_rate_limited_until_the_window_passes(
-    database_url: str, app_redis_url: str | None, tmp_path: Path
+    server: ServerFactory,
 ) -> None:
-    settings = replace(
-        test_settings(database_url, app_redis_url, tmp_path / "a"), mutations_per_minute_per_user=3
-    )
-    async with running_server(settings) as api:
+    async with server(mutations_per_minute_per_user=3) as api:
         alice = await api.sign_up()
         for _ in range(3):
             await api.gql(UPDATE_BIO, token=alice.token)
