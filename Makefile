@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint migrate graphiql browser demo schema
 
-GRAPHIQL := schema/graphiql/node_modules/.installed
+GRAPHIQL := server/graphiql/node_modules/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,9 @@ $(VENV)/.dev: $(VENV)/.runtime
 
 # GraphiQL's assets come from the npm registry at build time; without npm the explorer
 # falls back to loading them from a CDN.
-$(GRAPHIQL): schema/graphiql/package.json schema/graphiql/package-lock.json
+$(GRAPHIQL): server/graphiql/package.json server/graphiql/package-lock.json
 	@if command -v npm >/dev/null; then \
-		cd schema/graphiql && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
+		cd server/graphiql && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
 	else echo "npm not found: GraphiQL will load from a CDN"; fi
 
 graphiql: $(GRAPHIQL)

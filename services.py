@@ -9,17 +9,17 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from core.clock import Clock, SystemClock
+from core.context import Services
+from core.database import Database
+from core.ids import IdGenerator
+from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
+from core.passwords import Passwords
+from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from media import LocalStorage, S3Storage, Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
-from models.database import Database
-from resolvers.clock import Clock, SystemClock
-from resolvers.context import Services
 from resolvers.fanout import drain_outbox
-from resolvers.ids import IdGenerator
 from resolvers.media import sweep_abandoned_uploads
-from resolvers.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
-from resolvers.passwords import Passwords
-from resolvers.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
 from subscriptions import PubSub

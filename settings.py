@@ -179,6 +179,12 @@ class Settings:
         return self.graphiql if self.graphiql is not None else not self.is_production
 
     @property
+    def browser_origins(self) -> tuple[str, ...]:
+        """Origins browsers may call from (CORS and WebSockets): any in development, only the
+        listed ones in production."""
+        return self.allowed_origins or (() if self.is_production else ("*",))
+
+    @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
 

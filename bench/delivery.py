@@ -32,11 +32,11 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 
+from core.database import Database
+from core.ids import IdGenerator, to_global_id
 from migrations.runner import upgrade_to_head
 from models import AuthToken, User
-from models.database import Database
 from resolvers.auth import TOKEN_PREFIX, token_hash
-from resolvers.ids import IdGenerator, to_global_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = """

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from bench.common import ADMIN_URL, bench_url, dsn, token_for
+from core.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 from migrations.runner import upgrade_to_head
-from resolvers.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 
 USER_COLUMNS = ["id", "username", "display_name", "bio", "is_private", "password_hash"]
 MEDIA_COLUMNS = ["id", "owner_id", "purpose", "kind", "content_type", "byte_size", "status", "storage_key"]

@@ -33,10 +33,10 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from core.ids import IdGenerator
 from migrations.runner import upgrade_to_head
 from models import AuthToken, Block, CloseFriend, Contact, Follow, Media, Story, StoryHide, StoryView, User
 from resolvers.auth import TOKEN_PREFIX, token_hash
-from resolvers.ids import IdGenerator
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.errors import NotFound
 from demo import images
 from demo.people import Actors, gather_limited
 from demo.world import (
@@ -21,7 +22,6 @@ from demo.world import (
     STORY_LABELS,
 )
 from resolvers.conversations import mark_read, start_conversation
-from resolvers.errors import NotFound
 from resolvers.messages import send_message
 from resolvers.posts import create_post, set_liked
 from resolvers.stories import create_story

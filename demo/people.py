@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from core.context import RequestContext, Services, Viewer
 from demo import images
 from demo.world import EVERYONE, FEATURED, PASSWORD, Person
 from models import CloseFriend, Contact, StoryHide
 from resolvers import graph
 from resolvers.auth import sign_up
-from resolvers.context import RequestContext, Services, Viewer
 from resolvers.media import create_upload
 from resolvers.profile import ProfileChanges, update_profile
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from core.context import RequestContext, Services
 from demo.content import share_posts, share_stories, start_conversations
 from demo.people import Actors, DemoClock, build_graph, sign_up_people
 from demo.world import EVERYONE, FEATURED, MARKER, PASSWORD
 from models import Message, Post, Story, User
 from resolvers import fanout
 from resolvers.auth import log_in
-from resolvers.context import RequestContext, Services
 from services import close_services, open_services
 from settings import Settings
 

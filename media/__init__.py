@@ -10,7 +10,6 @@ from media.images import (
 )
 from media.local import AccessDenied, InvalidKey, LocalStorage
 from media.policy import MediaKind, MediaRules, UploadRejected, check_upload, object_key, variant_key
-from media.routes import local_media_routes
 from media.s3 import S3Storage
 from media.sniff import PREFIX_BYTES, sniff_content_type
 from media.storage import (
@@ -42,7 +41,6 @@ __all__ = [
     "Variant",
     "can_process",
     "check_upload",
-    "local_media_routes",
     "object_key",
     "process_image",
     "process_image_off_loop",

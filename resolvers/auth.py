@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import Reader, RequestContext, Services, Viewer
+from core.errors import BadInput, Conflict, Unauthenticated
+from core.ratelimit import enforce
 from models import AuthToken, User
-from resolvers.context import Reader, RequestContext, Services, Viewer
-from resolvers.errors import BadInput, Conflict, Unauthenticated
-from resolvers.ratelimit import enforce
 from resolvers.text import clean_line
 from subscriptions import PublishFailed, token_channel, token_revoked
 

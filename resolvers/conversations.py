@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.context import RequestContext, Services
+from core.errors import BadInput, NotFound
 from models import Conversation, ConversationMember, Message
-from resolvers.context import RequestContext, Services
-from resolvers.errors import BadInput, NotFound
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.text import clean_line

@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import Services
+from core.sql import skip_locked
 from models import FeedOutbox, Follow, FollowState, Post, User
-from resolvers.context import Services
-from resolvers.db_helpers import skip_locked
 from resolvers.feed_cache import FeedCache, member
 
 log = logging.getLogger("ephemera.fanout")

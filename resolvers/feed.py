@@ -14,9 +14,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import Select, or_, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.context import Reader, RequestContext, Services
 from models import Follow, FollowState, Post, User
 from resolvers import fanout
-from resolvers.context import Reader, RequestContext, Services
 from resolvers.feed_cache import FeedCache, member
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts import PostById

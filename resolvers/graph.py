@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.context import RequestContext
+from core.errors import BadInput, NotFound
+from core.sql import insert_ignore
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers import fanout
-from resolvers.context import RequestContext
-from resolvers.db_helpers import insert_ignore
-from resolvers.errors import BadInput, NotFound
 from resolvers.users import findable_user, relationship
 
 _EdgeModel = type[Block] | type[CloseFriend] | type[Contact] | type[StoryHide]

@@ -17,10 +17,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from core.context import RequestContext
+from core.errors import BadInput, RateLimited
 from models import Conversation, Message
-from resolvers.context import RequestContext
 from resolvers.conversations import ConversationById, last_seqs, member_conversation, visible_conversation
-from resolvers.errors import BadInput, RateLimited
 from resolvers.messages import messages_after, visible_messages
 from resolvers.users import relationship
 from resolvers.visibility import can_interact

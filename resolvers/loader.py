@@ -2,7 +2,7 @@
 
 Each batch reads through `ctx.read()`: loader batches run as concurrent tasks, and one
 AsyncSession must never run two statements at once, so an HTTP request's batches take its
-shared session in turn (resolvers/shared_read.py); elsewhere each gets a short session.
+shared session in turn (core/shared_read.py); elsewhere each gets a short session.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from resolvers.context import RequestContext
+from core.context import RequestContext
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

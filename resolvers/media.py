@@ -9,6 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from core.context import RequestContext, Services
+from core.errors import BadInput, NotFound
+from core.sql import skip_locked
 from media import (
     PREFIX_BYTES,
     ImageRejected,
@@ -24,9 +27,6 @@ from media import (
     variant_key,
 )
 from models import Media, MediaStatus
-from resolvers.context import RequestContext, Services
-from resolvers.db_helpers import skip_locked
-from resolvers.errors import BadInput, NotFound
 from resolvers.loader import RequestLoader, unique
 from resolvers.text import clean_line
 

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
+from core.context import RequestContext, Services
+from core.errors import BadInput, Conflict
 from models import Conversation, Message
-from resolvers.context import RequestContext, Services
 from resolvers.conversations import MemberIds, member_conversation, publish, visible_conversation
-from resolvers.errors import BadInput, Conflict
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor

@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from resolvers.errors import BadInput
+from core.errors import BadInput
 
 T = TypeVar("T")
 MAX_PAGE = 100

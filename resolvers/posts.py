@@ -8,11 +8,11 @@ from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 
+from core.context import RequestContext
+from core.errors import BadInput, Forbidden, NotFound
+from core.sql import insert_ignore
 from models import FeedOutbox, Media, Post, PostLike, PostMedia, User
 from resolvers import fanout
-from resolvers.context import RequestContext
-from resolvers.db_helpers import insert_ignore
-from resolvers.errors import BadInput, Forbidden, NotFound
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach, object_keys
 from resolvers.paging import Page, PageArgs, page_from_rows

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from core.context import RequestContext
+from core.errors import NotFound
 from models import Follow, FollowState, User
 from resolvers import fanout, media
-from resolvers.context import RequestContext
-from resolvers.errors import NotFound
 from resolvers.text import clean_line, clean_text
 
 MAX_DISPLAY_NAME = 64

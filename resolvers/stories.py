@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.context import RequestContext
+from core.errors import BadInput, Forbidden, NotFound
 from models import Story, StoryEvent, User
-from resolvers.context import RequestContext
-from resolvers.errors import BadInput, Forbidden, NotFound
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.users import RelationshipTo, UserById

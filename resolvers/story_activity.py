@@ -9,11 +9,11 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, func, select
 
+from core.context import RequestContext
+from core.errors import BadInput, NotFound
+from core.sql import insert_ignore_many, upsert
 from models import Story, StoryReaction, StoryView
-from resolvers.context import RequestContext
-from resolvers.db_helpers import insert_ignore_many, upsert
 from resolvers.emoji import is_single_emoji
-from resolvers.errors import BadInput, NotFound
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.stories import visible_stories, visible_story

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core.context import RequestContext
+from core.errors import BadInput, RateLimited
 from models import Message, Story, User
-from resolvers.context import RequestContext
 from resolvers.conversations import direct_conversation
-from resolvers.errors import BadInput, RateLimited
 from resolvers.messages import send_message, visible_message
 from resolvers.stories import visible_stories, visible_story
 from resolvers.users import findable_user, relationship

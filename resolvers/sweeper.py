@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from core.context import Services
+from core.sql import skip_locked
 from models import Media, Story, StoryEvent
-from resolvers.context import Services
-from resolvers.db_helpers import skip_locked
 from resolvers.media import object_keys
 
 log = logging.getLogger("ephemera.sweeper")

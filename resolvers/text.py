@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from resolvers.errors import BadInput
+from core.errors import BadInput
 
 _ALLOWED_CONTROLS = {"\n", "\t"}
 

@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, select, union
 
+from core.context import RequestContext
+from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
-from resolvers.context import RequestContext
-from resolvers.errors import BadInput
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
 from resolvers.stories import StoryById, admits, is_live
 from resolvers.story_activity import ViewIdOf

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
+from core.context import RequestContext
+from core.sql import id_in
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
-from resolvers.context import RequestContext
-from resolvers.db_helpers import id_in
 from resolvers.loader import RequestLoader, unique
 from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
 

@@ -18,7 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from resolvers.context import RequestContext
+from core.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
 from schema.conversations import (
     ConversationMutation,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
 from resolvers import auth
-from resolvers.context import RequestContext
 from resolvers.profile import ProfileChanges, update_profile
 from resolvers.users import UserById
 from schema.node import decode_id

@@ -9,14 +9,14 @@ from typing import Annotated, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
+from core.errors import BadInput
+from core.ids import to_global_id
+from core.observability import tracked
 from models import Conversation as ConversationRow
 from models import Message as MessageRow
 from resolvers import conversations, live, messages
-from resolvers.context import RequestContext
-from resolvers.errors import BadInput
-from resolvers.ids import to_global_id
 from resolvers.media import MediaById
-from resolvers.observability import tracked
 from resolvers.paging import Page, page_args
 from resolvers.stories import visible_stories
 from resolvers.users import UserById, relationships

@@ -9,7 +9,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import AppError
+from core.errors import AppError
 
 log = logging.getLogger("ephemera.errors")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
 from models import Block, CloseFriend, Contact, StoryHide
 from resolvers import graph
-from resolvers.context import RequestContext
 from resolvers.follow_lists import EdgeKey, FollowRequestsPage
 from resolvers.paging import page_args
 from resolvers.users import user_by_username

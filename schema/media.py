@@ -8,12 +8,12 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
+from core.ids import to_global_id
 from media import UploadTarget as StorageTarget
 from models import Media as MediaRow
 from models import MediaStatus as RowStatus
 from resolvers import media as media_resolvers
-from resolvers.context import RequestContext
-from resolvers.ids import to_global_id
 from schema.node import Node, node_type
 
 Ctx = Info[RequestContext, None]

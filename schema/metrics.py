@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from resolvers.observability import ERRORS, LATENCY, REQUESTS, request_id_var
+from core.observability import ERRORS, LATENCY, REQUESTS, request_id_var
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 500

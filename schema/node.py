@@ -7,9 +7,9 @@ from typing import Any
 
 import strawberry
 
-from resolvers.context import RequestContext
-from resolvers.errors import NotFound
-from resolvers.ids import from_global_id
+from core.context import RequestContext
+from core.errors import NotFound
+from core.ids import from_global_id
 from resolvers.paging import Page
 
 

@@ -7,12 +7,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
+from core.errors import BadInput
+from core.ids import to_global_id
 from models import Post as PostRow
 from resolvers import posts
-from resolvers.context import RequestContext
-from resolvers.errors import BadInput
 from resolvers.feed import feed_page
-from resolvers.ids import to_global_id
 from resolvers.paging import Page, page_args
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type

@@ -9,9 +9,9 @@ from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from resolvers.context import RequestContext
-from resolvers.errors import RateLimited
-from resolvers.ratelimit import enforce
+from core.context import RequestContext
+from core.errors import RateLimited
+from core.ratelimit import enforce
 
 WINDOW_SECONDS = 60
 

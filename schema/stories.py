@@ -8,11 +8,11 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
+from core.errors import NotFound
+from core.ids import to_global_id
 from models import Story as StoryRow
 from resolvers import stories, story_activity, tray
-from resolvers.context import RequestContext
-from resolvers.errors import NotFound
-from resolvers.ids import to_global_id
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.story_activity import ViewCount, ViewerReaction, ViewersKey, ViewersPage, ViewIdOf

@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
+from core.observability import tracked
 from resolvers import story_replies
-from resolvers.context import RequestContext
-from resolvers.observability import tracked
 from schema.conversations import MessageType
 from schema.node import decode_id
 from schema.stories import StoryReacted, StoryType

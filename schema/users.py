@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from core.context import RequestContext
+from core.errors import NotFound
+from core.ids import to_global_id
 from models import FollowState
 from models import User as UserRow
-from resolvers.context import RequestContext
-from resolvers.errors import NotFound
 from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
-from resolvers.ids import to_global_id
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.posts import PostCount, author_posts

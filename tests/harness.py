@@ -16,9 +16,10 @@ from PIL import Image
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from app import DrainingServer, create_app, server_config
-from resolvers.clock import ManualClock
-from resolvers.context import Services
+from app import create_app
+from core.clock import ManualClock
+from core.context import Services
+from server.runner import DrainingServer, server_config
 from settings import Settings
 
 _names = itertools.count(1)

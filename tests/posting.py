@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.context import Services
+from core.ids import from_global_id, to_global_id
 from models import Media, MediaStatus
 from resolvers import fanout
-from resolvers.context import Services
-from resolvers.ids import from_global_id, to_global_id
 from tests.harness import Api, TestUser
 
 CREATE_POST = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.ids import from_global_id, to_global_id
 from models import (
     Block,
     CloseFriend,
@@ -17,7 +18,6 @@ from models import (
     StoryHide,
     User,
 )
-from resolvers.ids import from_global_id, to_global_id
 from tests.harness import Api, TestUser
 
 CREATE_STORY = """

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.async_api import Page, Route, async_playwright
 
-from schema.explorer import assets_installed
+from server.explorer import assets_installed
 from tests.harness import Api
 from tests.services import unavailable
 from tests.test_conversations import send, start

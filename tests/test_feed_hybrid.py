@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from core.context import RequestContext, Viewer
+from core.errors import AppError
+from core.ids import from_global_id
 from models import FeedOutbox, Post, User
 from resolvers import fanout, graph, posts
-from resolvers.context import RequestContext, Viewer
-from resolvers.errors import AppError
 from resolvers.feed import hybrid_page, pull_page
 from resolvers.feed_cache import FeedCache
-from resolvers.ids import from_global_id
 from resolvers.paging import PageArgs
 from tests.conftest import _flush_redis, _truncate_postgres
 from tests.harness import Api, running_server, test_settings

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from core.ids import to_global_id
 from models import Follow
-from resolvers.ids import to_global_id
 from tests.harness import Api, TestUser
 
 USER_FIELDS = """

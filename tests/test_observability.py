@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from resolvers.observability import JsonFormatter, request_id_var
+from core.observability import JsonFormatter, request_id_var
 from tests.harness import Api
 
 SEND = """

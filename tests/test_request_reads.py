@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import event, select, update
 
+from core.ids import from_global_id
+from core.shared_read import SharedRead
 from models import User
-from resolvers.ids import from_global_id
-from resolvers.shared_read import SharedRead
 from tests.harness import Api
 from tests.test_statements import FOLLOWERS_IN_DEPTH, build_graph
 

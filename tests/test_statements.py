@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
+from core.ids import from_global_id
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
-from resolvers.ids import from_global_id
 from tests.harness import Api
 
 FOLLOWERS_IN_DEPTH = """

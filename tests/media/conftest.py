@@ -15,7 +15,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 
-from media import LocalStorage, S3Storage, Storage, local_media_routes
+from media import LocalStorage, S3Storage, Storage
+from server.media_routes import local_media_routes
 
 REGION = "us-east-1"
 LOCAL_BASE_URL = "http://media.test"

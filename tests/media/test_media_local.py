@@ -12,7 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from media import InvalidKey, LocalStorage, StorageUnavailable, local_media_routes
+from media import InvalidKey, LocalStorage, StorageUnavailable
+from server.media_routes import local_media_routes
 
 JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"0123456789" * 10
 

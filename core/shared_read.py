@@ -10,7 +10,7 @@ Reads stay as fresh as before: PostgreSQL runs READ COMMITTED (each statement se
 made before it) and SQLite's driver opens no transaction for SELECTs. The identity map is
 emptied after every use, as closing a per-batch session did, so a row re-read after a write in
 `db.write()` is the new row, never a cached object. `db.write()` and `db.read()` first release
-the shared connection (models/database.py `release_shared_read`): a request never holds one
+the shared connection (core/database.py `release_shared_read`): a request never holds one
 pooled connection while it waits for another. Sockets and subscription events never share (their
 context outlives any one operation); after `close()` reads fall back to short sessions.
 
@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.database import Database
+from core.database import Database
 
 
 class SharedRead:

@@ -23,7 +23,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.close()
 
 
-# Set while an HTTP request shares one read session (resolvers/shared_read.py): any other session
+# Set while an HTTP request shares one read session (core/shared_read.py): any other session
 # the request opens returns that connection first, so a request never holds one pooled connection
 # while it waits for another (enough requests doing that at once would deadlock the pool).
 release_shared_read: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
@@ -73,7 +73,7 @@ class Database:
             yield session
 
     def session(self) -> AsyncSession:
-        """A read session the caller closes (resolvers/shared_read.py)."""
+        """A read session the caller closes (core/shared_read.py)."""
         return self._reads()
 
     @asynccontextmanager

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
-from models.database import Database
+from core.database import Database
 
 
 async def insert_ignore(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:

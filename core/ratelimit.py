@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from redis.exceptions import RedisError
 
-from resolvers.clock import Clock
-from resolvers.errors import RateLimited
+from core.clock import Clock
+from core.errors import RateLimited
 
 log = logging.getLogger("ephemera.ratelimit")
 

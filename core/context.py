@@ -8,20 +8,20 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.clock import Clock
+from core.database import Database
+from core.errors import Unauthenticated
+from core.ids import IdGenerator
+from core.passwords import Passwords
+from core.ratelimit import RateLimiter
 from media.storage import Storage
-from models.database import Database
-from resolvers.clock import Clock
-from resolvers.errors import Unauthenticated
-from resolvers.ids import IdGenerator
-from resolvers.passwords import Passwords
-from resolvers.ratelimit import RateLimiter
 from subscriptions import PubSub
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from resolvers.shared_read import SharedRead
+    from core.shared_read import SharedRead
     from settings import Settings
 
 

@@ -1,0 +1,1 @@
+"""The transport layer: HTTP and WebSocket pieces, each configured through its constructor."""

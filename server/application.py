@@ -1,0 +1,67 @@
+"""The Starlette application: GraphQL over HTTP and WebSocket, health, metrics, media and GraphiQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from strawberry import Schema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from core.observability import REGISTRY
+from media import LocalStorage
+from server.explorer import explorer_routes
+from server.http import GraphQLHTTP
+from server.limits import BodyLimit
+from server.media_routes import local_media_routes
+from server.routes import ReadinessCheck, health_routes, metrics_route
+from server.ws import GraphQLWebSocket
+from settings import Settings
+
+Application = Starlette
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+def build_application(
+    settings: Settings,
+    schema: Schema,
+    *,
+    lifespan: Lifespan,
+    readiness: ReadinessCheck,
+    local_storage: LocalStorage | None,
+) -> Starlette:
+    http = GraphQLHTTP(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+    websockets = GraphQLWebSocket(
+        schema,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        keep_alive=True,
+        keep_alive_interval=settings.ws_keepalive_seconds,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.browser_origins,
+    )
+    routes: list[BaseRoute] = [
+        *health_routes(readiness),
+        metrics_route(REGISTRY),
+        Route("/graphql", BodyLimit(http, settings.max_body_bytes), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", websockets),
+        *(local_media_routes(local_storage) if local_storage else []),
+        *(explorer_routes() if settings.graphiql_enabled else []),
+    ]
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.browser_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.settings = settings
+    app.state.websockets = websockets
+    return app
