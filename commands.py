@@ -24,7 +24,9 @@ COMMANDS: dict[str, Job] = {
 async def run(name: str, settings: Settings) -> int:
     services = await open_services(settings.with_secret())
     try:
-        return await COMMANDS[name](services)
+        done = await COMMANDS[name](services)
+        await services.outbox.settle(services)  # what the job left for after its commits
+        return done
     finally:
         await close_services(services)
 

@@ -12,13 +12,15 @@ from redis.asyncio import Redis
 from core.clock import Clock, SystemClock
 from core.context import Services
 from core.database import Database
+from core.id_leases import NodeLease
 from core.ids import IdGenerator
 from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
+from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from media import LocalStorage, S3Storage, Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
-from resolvers.fanout import drain_outbox
+from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
@@ -67,8 +69,10 @@ async def open_services(
     db = Database.open(settings.effective_database_url)
     redis: Redis | None = None
     storage: Storage | None = None
+    lease: NodeLease | None = None
     pubsub = PubSub(settings.redis_url or "memory://", queue_size=settings.subscription_queue_size)
     pubsub.on_delivery = DELIVERY_LAG.observe
+    ids = IdGenerator(settings.node_id, clock)
     try:
         if settings.should_migrate_on_start:
             if db.is_sqlite:
@@ -81,8 +85,14 @@ async def open_services(
             await redis.ping()
             limiter = RedisRateLimiter(redis, clock)
         storage = await open_storage(settings, clock, local)
+        if settings.node_id is None:
+            lease = NodeLease(db, ids)
+            await lease.acquire()
+            lease.keep_renewed()
         await pubsub.connect()
     except BaseException:
+        if lease is not None:
+            await lease.release()
         if storage is not None:
             await storage.close()
         await db.close()
@@ -93,17 +103,25 @@ async def open_services(
         settings=settings,
         db=db,
         clock=clock,
-        ids=IdGenerator(settings.node_id),
+        ids=ids,
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         limiter=limiter,
         storage=storage,
         pubsub=pubsub,
+        outbox=OutboxDrain(HANDLERS),
         redis=redis,
+        lease=lease,
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.outbox.wait_in_flight()
     await services.pubsub.disconnect()
+    if services.lease is not None:
+        try:
+            await services.lease.release()
+        except Exception:
+            log.warning("could not release the id lease; it lapses by itself", exc_info=True)
     await services.storage.close()
     await services.db.close()
     if services.redis is not None:
@@ -136,9 +154,8 @@ def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
     jobs: list[tuple[str, Job, float]] = [
         ("abandoned-uploads", sweep_abandoned_uploads, settings.cleanup_interval_seconds),
         ("expired-stories", sweep_expired_stories, settings.story_sweep_interval_seconds),
+        ("outbox", services.outbox.drain, settings.fanout_interval_seconds),
     ]
-    if services.redis is not None:
-        jobs.append(("feed-fanout", drain_outbox, settings.fanout_interval_seconds))
     return jobs
 
 

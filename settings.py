@@ -68,6 +68,8 @@ class Settings:
     token_ttl_seconds: int = 30 * 86_400
     login_attempts_per_window: int = 10
     login_window_seconds: int = 300
+    signups_per_window: int = 20
+    signup_window_seconds: int = 300
     node_id: int | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -124,6 +126,8 @@ class Settings:
             token_ttl_seconds=_int(env, "TOKEN_TTL_SECONDS", 30 * 86_400),
             login_attempts_per_window=_int(env, "LOGIN_ATTEMPTS_PER_WINDOW", 10),
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
+            signups_per_window=_int(env, "SIGNUPS_PER_WINDOW", 20),
+            signup_window_seconds=_int(env, "SIGNUP_WINDOW_SECONDS", 300),
             node_id=_int(env, "NODE_ID", -1) if env.get("NODE_ID") else None,
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.clock import Clock
 from core.database import Database
@@ -14,16 +14,21 @@ from core.errors import Unauthenticated
 from core.ids import IdGenerator
 from core.passwords import Passwords
 from core.ratelimit import RateLimiter
-from media.storage import Storage
-from subscriptions import PubSub
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from core.id_leases import NodeLease
+    from core.outbox import OutboxDrain
     from core.shared_read import SharedRead
+    from core.unit_of_work import UnitOfWork
+    from media.storage import Storage
     from settings import Settings
+    from subscriptions import PubSub
 
+
+T = TypeVar("T")
 
 # Where a function that may run inside or outside a request gets its read sessions.
 Reader = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
@@ -41,7 +46,9 @@ class Services:
     limiter: RateLimiter
     storage: Storage
     pubsub: PubSub
+    outbox: OutboxDrain
     redis: Redis | None = None
+    lease: NodeLease | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,6 +69,8 @@ class RequestContext:
     connection_params: dict[str, Any] | None = None
     # Set by the HTTP view only: sockets and subscription events read through short sessions.
     shared_read: SharedRead | None = None
+    # The open write of this request, if any: reads then go through its transaction.
+    work: UnitOfWork | None = None
 
     @property
     def viewer_id(self) -> int | None:
@@ -74,17 +83,46 @@ class RequestContext:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for this request's reads: run statements only, never await a loader inside."""
-        if self.shared_read is None:
+        """A session for this request's reads: run statements only, never await a loader inside.
+
+        Inside `write()` this is the write's own transaction, so rules are checked on what it will
+        commit on top of."""
+        if self.work is not None:
+            async with self.work.use() as session:
+                yield session
+        elif self.shared_read is None:
             async with self.services.db.read() as session:
                 yield session
         else:
             async with self.shared_read.use() as session:
                 yield session
 
-    def forget_loaded(self) -> None:
-        """Drop every memoized load: called after a write so later fields see it."""
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        """The unit of work of one mutation (core/unit_of_work.py). Loaders are emptied when it opens
+        (rules read afresh, inside the transaction) and again when it ends (later fields see the
+        committed state, or the unchanged one after a rollback)."""
+        from core.unit_of_work import unit_of_work
+
+        if self.work is not None:
+            raise RuntimeError("a write is already open in this request")
         self.loaders.clear()
+        try:
+            async with unit_of_work(self.services, forget=self.loaders.clear) as work:
+                self.work = work
+                try:
+                    yield work
+                finally:
+                    self.work = None
+        finally:
+            self.loaders.clear()
+
+    async def each_event(self, events: AsyncIterator[T]) -> AsyncIterator[T]:
+        """A subscription's events, each resolved with new loaders: a socket's context lives long,
+        and an event must not show what an earlier one loaded."""
+        async for event in events:
+            self.loaders.clear()
+            yield event
 
     def fresh(self) -> RequestContext:
         """The same viewer with empty loaders: one per subscription event (a socket lives long)."""

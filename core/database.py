@@ -12,6 +12,19 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
+def _begin_immediate(engine: AsyncEngine) -> None:
+    """Write transactions take SQLite's write lock when they begin, not at their first write: a
+    rule read inside one cannot be overtaken by another writer (a second process on the file)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's own BEGIN is replaced below
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -26,6 +39,10 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 # Set while an HTTP request shares one read session (core/shared_read.py): any other session
 # the request opens returns that connection first, so a request never holds one pooled connection
 # while it waits for another (enough requests doing that at once would deadlock the pool).
+# True in the task that has a write transaction open: no network call may happen there (tests
+# instrument the storage, Redis and pub/sub adapters with this; core/unit_of_work.py explains why).
+transaction_open: ContextVar[bool] = ContextVar("transaction_open", default=False)
+
 release_shared_read: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
     "release_shared_read", default=None
 )
@@ -50,6 +67,7 @@ class Database:
             writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
             _sqlite_pragmas(reader)
             _sqlite_pragmas(writer)
+            _begin_immediate(writer)
             return cls(url, reader, writer)
         engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         return cls(url, engine, engine)
@@ -82,8 +100,12 @@ class Database:
         release = release_shared_read.get()
         if release is not None:
             await release()
-        async with self._writes.begin() as session:
-            yield session
+        marker = transaction_open.set(True)
+        try:
+            async with self._writes.begin() as session:
+                yield session
+        finally:
+            transaction_open.reset(marker)
 
     async def ping(self) -> None:
         async with self.reader.connect() as conn:

@@ -43,6 +43,13 @@ class Conflict(AppError):
     code = "CONFLICT"
 
 
+class WriteConflict(Conflict):
+    """A concurrent write broke a uniqueness or reference rule at commit: the client may retry."""
+
+    def __init__(self) -> None:
+        super().__init__("This conflicted with a change made at the same time; try again.")
+
+
 class RateLimited(AppError):
     code = "RATE_LIMITED"
 

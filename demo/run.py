@@ -11,7 +11,6 @@ from demo.content import share_posts, share_stories, start_conversations
 from demo.people import Actors, DemoClock, build_graph, sign_up_people
 from demo.world import EVERYONE, FEATURED, MARKER, PASSWORD
 from models import Message, Post, Story, User
-from resolvers import fanout
 from resolvers.auth import log_in
 from services import close_services, open_services
 from settings import Settings
@@ -70,7 +69,7 @@ async def create_world(actors: Actors) -> None:
     await share_posts(actors)
     await start_conversations(actors)
     await share_stories(actors)
-    await fanout.settle(actors.services)
+    await actors.services.outbox.settle(actors.services)
     await sign_up_people(actors, [MARKER])
 
 

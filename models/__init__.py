@@ -4,7 +4,8 @@ from models.base import Base
 from models.conversations import Conversation, ConversationMember, Message
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.media import Media, MediaStatus
-from models.posts import FeedOutbox, Post, PostLike, PostMedia
+from models.outbox import IdNodeLease, Outbox
+from models.posts import Post, PostLike, PostMedia
 from models.stories import Story, StoryEvent, StoryReaction, StoryView
 from models.users import AuthToken, User
 
@@ -16,12 +17,13 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationMember",
-    "FeedOutbox",
     "Follow",
     "FollowState",
+    "IdNodeLease",
     "Media",
     "MediaStatus",
     "Message",
+    "Outbox",
     "Post",
     "PostLike",
     "PostMedia",

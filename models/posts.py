@@ -1,10 +1,10 @@
-"""Posts, their media and likes, and the outbox that carries new posts to followers' feeds."""
+"""Posts, their media and likes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, id_column
@@ -51,16 +51,4 @@ class PostLike(Base):
 
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    created_at: Mapped[datetime]
-
-
-class FeedOutbox(Base):
-    """Feed work written in the post's own transaction, so a crash after commit loses nothing."""
-
-    __tablename__ = "feed_outbox"
-
-    id: Mapped[int] = id_column()
-    kind: Mapped[str] = mapped_column(String(8))  # "post" or "delete"
-    post_id: Mapped[int]
-    author_id: Mapped[int]
     created_at: Mapped[datetime]

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Reader, RequestContext, Services, Viewer
-from core.errors import BadInput, Conflict, Unauthenticated
-from core.ratelimit import enforce
+from core.errors import BadInput, Conflict, RateLimited, Unauthenticated, WriteConflict
+from core.ratelimit import reserve
 from models import AuthToken, User
 from resolvers.text import clean_line
 from subscriptions import PublishFailed, token_channel, token_revoked
@@ -69,12 +68,17 @@ async def _issue_token(services: Services, session: AsyncSession, user_id: int) 
 
 async def sign_up(ctx: RequestContext, username: str, password: str, display_name: str | None) -> Session:
     services = ctx.services
+    settings = services.settings
     name = normalize_username(username)
     check_password(password)
     shown = clean_line(display_name or "", field="displayName", max_length=64) or name
-    window = services.settings.login_window_seconds
-    await enforce(
-        services.limiter, f"signup:{ctx.client_addr}", 20, window, "Too many sign-ups; wait a little."
+    # Counted before the (deliberately slow) hashing: attempts, not only successes, use the budget.
+    await reserve(
+        services.limiter,
+        f"signup:{ctx.client_addr}",
+        settings.signups_per_window,
+        settings.signup_window_seconds,
+        "Too many sign-ups from this address; wait a little.",
     )
     password_hash = await services.passwords.hash(password)
     now = services.clock.now()
@@ -89,34 +93,38 @@ async def sign_up(ctx: RequestContext, username: str, password: str, display_nam
         last_active_at=now,
     )
     try:
-        async with services.db.write() as session:
-            session.add(user)
-            await session.flush()
-            token = await _issue_token(services, session, user.id)
-    except IntegrityError:
+        async with ctx.write() as work:
+            work.session.add(user)
+            await work.session.flush()
+            token = await _issue_token(services, work.session, user.id)
+    except WriteConflict:
         raise Conflict("That username is taken.", field="username") from None
-    await services.limiter.record(f"signup:{ctx.client_addr}", window)
     return Session(token, user)
 
 
 async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
+    """Each attempt is reserved against the username and the address before the password check, so
+    parallel guesses cannot outrun the limit; a successful log-in gives its reservations back."""
     services = ctx.services
     settings = services.settings
     name = username.strip().lower()[:64]
-    keys = (f"login:user:{name}", f"login:addr:{ctx.client_addr}")
     window, limit = settings.login_window_seconds, settings.login_attempts_per_window
-    for key in keys:
-        await enforce(services.limiter, key, limit, window, "Too many failed log-ins; wait a little.")
+    message = "Too many failed log-ins; wait a little."
+    per_user = await reserve(services.limiter, f"login:user:{name}", limit, window, message)
+    try:
+        per_address = await reserve(services.limiter, f"login:addr:{ctx.client_addr}", limit, window, message)
+    except RateLimited:
+        await services.limiter.release(per_user)
+        raise
     async with services.db.read() as session:
         user = await session.scalar(select(User).where(User.username == name))
     if not await services.passwords.verify(user.password_hash if user else None, password) or user is None:
-        for key in keys:
-            await services.limiter.record(key, window)
         raise Unauthenticated("Wrong username or password.")
-    await services.limiter.reset(keys[0])
-    async with services.db.write() as session:
-        token = await _issue_token(services, session, user.id)
-        await session.execute(
+    await services.limiter.reset(per_user.key)
+    await services.limiter.release(per_address)
+    async with ctx.write() as work:
+        token = await _issue_token(services, work.session, user.id)
+        await work.session.execute(
             update(User).where(User.id == user.id).values(last_active_at=services.clock.now())
         )
     return Session(token, user)
@@ -127,18 +135,22 @@ async def log_out(ctx: RequestContext) -> bool:
     if ctx.viewer is None:
         raise Unauthenticated()
     token_id = ctx.viewer.token_id
-    async with ctx.services.db.write() as session:
-        await session.execute(
+    async with ctx.write() as work:
+        await work.session.execute(
             update(AuthToken)
             .where(AuthToken.id == token_id, AuthToken.revoked_at.is_(None))
             .values(revoked_at=ctx.services.clock.now())
         )
-    try:
-        await ctx.services.pubsub.publish(token_channel(token_id), token_revoked(token_id))
-    except PublishFailed as exc:
-        # The sockets re-check their token when the broker comes back (resync).
-        log.warning("%s", exc)
+        # The sockets re-check their token when the broker comes back (resync) if this is lost.
+        work.after_commit(lambda: _announce_revoked(ctx.services, token_id))
     return True
+
+
+async def _announce_revoked(services: Services, token_id: int) -> None:
+    try:
+        await services.pubsub.publish(token_channel(token_id), token_revoked(token_id))
+    except PublishFailed as exc:
+        log.warning("%s", exc)
 
 
 async def authenticate(

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from core.context import RequestContext, Services
 from core.errors import BadInput, NotFound
+from core.unit_of_work import UnitOfWork, publish_to_users
 from models import Conversation, ConversationMember, Message
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.text import clean_line
 from resolvers.users import findable_user, relationship
 from resolvers.visibility import can_interact
-from subscriptions import PublishFailed, conversation_read, typing_changed, user_channel
-from subscriptions.events import EventPayload
+from subscriptions import conversation_read, typing_changed
 
 log = logging.getLogger("ephemera.conversations")
 
@@ -135,50 +133,40 @@ async def start_conversation(
     if len(others) + 1 > MAX_MEMBERS:
         raise BadInput(f"A conversation has at most {MAX_MEMBERS} members.", field="memberIds")
     shown = clean_line(title, field="title", max_length=MAX_TITLE) if title else ""
-    for user_id in others:
-        await check_can_message(ctx, user_id)
-    if len(others) == 1:
-        if shown:
-            raise BadInput("A 1:1 conversation has no title; add a third member for a group.", field="title")
-        return await _direct(ctx, others[0])
-    return await _create(ctx, [viewer, *others], is_group=True, title=shown or None, direct_key=None)
+    if len(others) == 1 and shown:
+        raise BadInput("A 1:1 conversation has no title; add a third member for a group.", field="title")
+    async with ctx.write() as work:
+        await work.lock_pairs(viewer, others)
+        for user_id in others:
+            await check_can_message(ctx, user_id)
+        if len(others) == 1:
+            return await direct_conversation(ctx, work, others[0])
+        return await _create(
+            ctx, work, [viewer, *others], is_group=True, title=shown or None, direct_key=None
+        )
 
 
-async def direct_conversation(ctx: RequestContext, other_user_id: int) -> Conversation:
-    """The viewer's 1:1 conversation with that user, created if needed (blocks refuse)."""
-    viewer = ctx.require_viewer()
-    if other_user_id == viewer:
-        raise BadInput("Name at least one other member.", field="memberIds")
-    await check_can_message(ctx, other_user_id)
-    return await _direct(ctx, other_user_id)
-
-
-async def _direct(ctx: RequestContext, other: int) -> Conversation:
+async def direct_conversation(ctx: RequestContext, work: UnitOfWork, other: int) -> Conversation:
+    """The viewer's 1:1 conversation with `other`, created if needed. Call with the pair locked
+    (`work.lock_pair`) and messaging checked: the lock makes concurrent creations of it queue."""
     viewer = ctx.require_viewer()
     key = f"{min(viewer, other)}:{max(viewer, other)}"
-    existing = await _by_direct_key(ctx.services, key)
+    existing: Conversation | None = await work.session.scalar(
+        select(Conversation).where(Conversation.direct_key == key)
+    )
     if existing is not None:
         return existing
-    try:
-        return await _create(ctx, [viewer, other], is_group=False, title=None, direct_key=key)
-    except IntegrityError:
-        # Both started it at once: the other request's conversation won.
-        found = await _by_direct_key(ctx.services, key)
-        if found is None:
-            raise
-        return found
-
-
-async def _by_direct_key(services: Services, key: str) -> Conversation | None:
-    async with services.db.read() as session:
-        found: Conversation | None = await session.scalar(
-            select(Conversation).where(Conversation.direct_key == key)
-        )
-        return found
+    return await _create(ctx, work, [viewer, other], is_group=False, title=None, direct_key=key)
 
 
 async def _create(
-    ctx: RequestContext, members: list[int], *, is_group: bool, title: str | None, direct_key: str | None
+    ctx: RequestContext,
+    work: UnitOfWork,
+    members: list[int],
+    *,
+    is_group: bool,
+    title: str | None,
+    direct_key: str | None,
 ) -> Conversation:
     services = ctx.services
     now = services.clock.now()
@@ -195,16 +183,12 @@ async def _create(
         created_at=now,
         updated_at=now,
     )
-    async with services.db.write() as session:
-        session.add(conversation)
-        await session.flush()
-        session.add_all(
-            ConversationMember(
-                conversation_id=conversation_id, user_id=user_id, last_read_seq=0, joined_at=now
-            )
-            for user_id in members
-        )
-    ctx.forget_loaded()
+    work.session.add(conversation)
+    await work.session.flush()
+    work.session.add_all(
+        ConversationMember(conversation_id=conversation_id, user_id=user_id, last_read_seq=0, joined_at=now)
+        for user_id in members
+    )
     return conversation
 
 
@@ -244,10 +228,10 @@ async def mark_read(ctx: RequestContext, conversation_id: int, up_to_seq: int) -
     viewer = ctx.require_viewer()
     if up_to_seq < 0:
         raise BadInput("`upToSeq` cannot be negative.", field="upToSeq")
-    conversation = await member_conversation(ctx, conversation_id)
-    target = min(up_to_seq, conversation.last_seq)
-    async with ctx.services.db.write() as session:
-        result = await session.execute(
+    async with ctx.write() as work:
+        conversation = await member_conversation(ctx, conversation_id)
+        target = min(up_to_seq, conversation.last_seq)
+        result = await work.session.execute(
             update(ConversationMember)
             .where(
                 ConversationMember.conversation_id == conversation_id,
@@ -256,10 +240,9 @@ async def mark_read(ctx: RequestContext, conversation_id: int, up_to_seq: int) -
             )
             .values(last_read_seq=target)
         )
-    ctx.forget_loaded()
-    if getattr(result, "rowcount", 0):
-        members = await MemberIds(ctx).load(conversation_id)
-        await publish(ctx.services, members, conversation_read(conversation_id, viewer, target))
+        if getattr(result, "rowcount", 0):
+            members = await MemberIds(ctx).load(conversation_id)
+            work.publish(members, conversation_read(conversation_id, viewer, target))
     return await member_conversation(ctx, conversation_id)
 
 
@@ -269,18 +252,5 @@ async def set_typing(ctx: RequestContext, conversation_id: int, is_typing: bool)
     await member_conversation(ctx, conversation_id)
     members = await MemberIds(ctx).load(conversation_id)
     others = [user_id for user_id in members if user_id != viewer]
-    await publish(ctx.services, others, typing_changed(conversation_id, viewer, is_typing))
+    await publish_to_users(ctx.services, others, typing_changed(conversation_id, viewer, is_typing))
     return True
-
-
-async def publish(services: Services, user_ids: Iterable[int], event: EventPayload) -> None:
-    """Publish to each user's channel after the commit. A broker outage loses only live delivery:
-    the data is committed, and clients catch up with afterSeq."""
-
-    async def one(user_id: int) -> None:
-        try:
-            await services.pubsub.publish(user_channel(user_id), event)
-        except PublishFailed as exc:
-            log.warning("%s", exc)
-
-    await asyncio.gather(*(one(user_id) for user_id in unique(user_ids)))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import Select, or_, select, union_all, update
+from sqlalchemy import Select, and_, or_, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import Reader, RequestContext, Services
-from models import Follow, FollowState, Post, User
+from core.unit_of_work import unit_of_work
+from models import Block, Follow, FollowState, Post, User
 from resolvers import fanout
 from resolvers.feed_cache import FeedCache, member
 from resolvers.paging import Page, PageArgs, page_from_rows
@@ -42,8 +43,16 @@ async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
 
 
 def _followees(viewer: int) -> Select[int]:
+    """Accepted followees with no block either way. A block deletes the follows between the pair in
+    the same transaction; the feed checks anyway (defence in depth)."""
+    blocked = select(Block.user_id).where(
+        or_(
+            and_(Block.user_id == viewer, Block.other_id == Follow.followee_id),
+            and_(Block.user_id == Follow.followee_id, Block.other_id == viewer),
+        )
+    )
     return select(Follow.followee_id).where(
-        Follow.follower_id == viewer, Follow.state == FollowState.ACCEPTED
+        Follow.follower_id == viewer, Follow.state == FollowState.ACCEPTED, ~blocked.exists()
     )
 
 
@@ -126,7 +135,7 @@ async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:
         rows = (await session.execute(stmt)).all()
     floor = rows[-1].id if len(rows) == feeds.cap else 0
     await feeds.build(viewer, [member(post_id, author) for post_id, author in rows], floor)
-    async with services.db.write() as session:
-        await session.execute(
+    async with unit_of_work(services) as work:
+        await work.session.execute(
             update(User).where(User.id == viewer).values(last_active_at=services.clock.now())
         )

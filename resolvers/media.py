@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from core.context import RequestContext, Services
 from core.errors import BadInput, NotFound
 from core.sql import skip_locked
+from core.unit_of_work import unit_of_work
 from media import (
     PREFIX_BYTES,
     ImageRejected,
@@ -70,8 +71,8 @@ async def create_upload(
         variants=[],
         created_at=services.clock.now(),
     )
-    async with services.db.write() as session:
-        session.add(media)
+    async with ctx.write() as work:
+        work.session.add(media)
     return media, target
 
 
@@ -171,11 +172,12 @@ class MediaById(RequestLoader[int, Media | None]):
 
 
 async def sweep_abandoned_uploads(services: Services, batch: int = 200) -> int:
-    """Delete uploads left PENDING or FAILED past the grace period: objects first, then rows."""
+    """Delete uploads left PENDING or FAILED past the grace period: the rows now, the objects after
+    the commit (through the outbox)."""
     cutoff = services.clock.now() - timedelta(seconds=services.settings.media_abandoned_after_seconds)
     removed = 0
     while True:
-        async with services.db.write() as session:
+        async with unit_of_work(services) as work:
             stmt = (
                 select(Media)
                 .where(Media.status.in_([MediaStatus.PENDING, MediaStatus.FAILED]), Media.created_at < cutoff)
@@ -183,9 +185,9 @@ async def sweep_abandoned_uploads(services: Services, batch: int = 200) -> int:
                 .limit(batch)
             )
             stmt = skip_locked(stmt, services.db)
-            rows = list(await session.scalars(stmt))
+            rows = list(await work.session.scalars(stmt))
             if not rows:
                 return removed
-            await services.storage.delete([key for media in rows for key in object_keys(media)])
-            await session.execute(delete(Media).where(Media.id.in_([m.id for m in rows])))
+            await work.session.execute(delete(Media).where(Media.id.in_([m.id for m in rows])))
+            work.delete_objects(key for media in rows for key in object_keys(media))
             removed += len(rows)

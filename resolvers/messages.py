@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import literal, select, union_all, update
-from sqlalchemy.exc import IntegrityError
 
 from core.context import RequestContext, Services
 from core.errors import BadInput, Conflict
+from core.unit_of_work import UnitOfWork
 from models import Conversation, Message
-from resolvers.conversations import MemberIds, member_conversation, publish, visible_conversation
+from resolvers.conversations import MemberIds, member_conversation, visible_conversation
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
@@ -146,7 +146,9 @@ async def visible_message(ctx: RequestContext, message_id: int) -> Message | Non
     return message if can_interact(await relationship(ctx, message.sender_id)) else None
 
 
-def _clean_client_id(client_id: str) -> str:
+def clean_client_id(client_id: str) -> str:
+    """An idempotency key: 1 to 64 visible characters (an empty one would make every retry-less
+    send look like a retry of the first)."""
     value = client_id.strip()
     if not 1 <= len(value) <= MAX_CLIENT_ID or any(
         unicodedata.category(char).startswith(("C", "Z")) for char in value
@@ -157,12 +159,38 @@ def _clean_client_id(client_id: str) -> str:
     return value
 
 
-async def _by_client_id(services: Services, sender_id: int, client_id: str) -> Message | None:
-    async with services.db.read() as session:
-        found: Message | None = await session.scalar(
-            select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
-        )
-        return found
+def clean_body(body: str | None) -> str:
+    return clean_text(body or "", field="body", max_length=MAX_BODY)
+
+
+async def send_message(
+    ctx: RequestContext, conversation_id: int, body: str, client_id: str, media_id: int | None = None
+) -> Message:
+    """Send as the viewer. A retry with the same clientId returns the first message, even when racing."""
+    client_id = clean_client_id(client_id)
+    text = clean_body(body)
+    if not text and media_id is None:
+        raise BadInput("A message needs a body or media.", field="body")
+    media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
+    async with ctx.write() as work:
+        earlier = await earlier_send(ctx, work, client_id)
+        if earlier is not None:
+            return _same_send(earlier, conversation_id)
+        conversation = await member_conversation(ctx, conversation_id)
+        if not conversation.is_group:
+            await _check_direct(ctx, work, conversation_id)
+        return await add_message(ctx, work, conversation_id, text, client_id, media.id if media else None)
+
+
+async def earlier_send(ctx: RequestContext, work: UnitOfWork, client_id: str) -> Message | None:
+    """The viewer's message already sent with this clientId, if any. Sends with one clientId queue
+    on a lock until commit, so a racing retry sees the first one instead of inserting a second."""
+    viewer = ctx.require_viewer()
+    await work.lock("client-id", viewer, client_id)
+    found: Message | None = await work.session.scalar(
+        select(Message).where(Message.sender_id == viewer, Message.client_id == client_id)
+    )
+    return found
 
 
 def _same_send(existing: Message, conversation_id: int) -> Message:
@@ -173,86 +201,58 @@ def _same_send(existing: Message, conversation_id: int) -> Message:
     return existing
 
 
-async def send_message(
-    ctx: RequestContext,
-    conversation_id: int,
-    body: str,
-    client_id: str,
-    media_id: int | None = None,
-    reply_to_story_id: int | None = None,
-) -> Message:
-    """Send as the viewer. A retry with the same clientId returns the first message, even when racing."""
+async def _check_direct(ctx: RequestContext, work: UnitOfWork, conversation_id: int) -> None:
+    """Nothing flows between a blocked pair: checked with the pair locked against a block."""
     viewer = ctx.require_viewer()
-    client_id = _clean_client_id(client_id)
-    text = clean_text(body or "", field="body", max_length=MAX_BODY)
-    conversation = await member_conversation(ctx, conversation_id)
-    existing = await _by_client_id(ctx.services, viewer, client_id)
-    if existing is not None:
-        return _same_send(existing, conversation_id)
-    if not text and media_id is None:
-        raise BadInput("A message needs a body or media.", field="body")
-    if not conversation.is_group:
-        others = [user_id for user_id in await MemberIds(ctx).load(conversation_id) if user_id != viewer]
-        if not all(can_interact(rel) for rel in await relationships(ctx, others)):
-            raise BadInput("Messages cannot be sent between blocked accounts.", field="conversationId")
-    media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
-    try:
-        message = await _insert(
-            ctx, conversation_id, text, client_id, media.id if media else None, reply_to_story_id
-        )
-    except IntegrityError:
-        # A concurrent request with the same clientId committed first; ours rolled back
-        # whole, seq included, so the conversation has no gap.
-        existing = await _by_client_id(ctx.services, viewer, client_id)
-        if existing is None:
-            raise
-        return _same_send(existing, conversation_id)
-    ctx.forget_loaded()
-    members = await MemberIds(ctx).load(conversation_id)
-    await publish(ctx.services, members, message_added(conversation_id, message.id, message.seq))
-    return message
+    others = [user_id for user_id in await MemberIds(ctx).load(conversation_id) if user_id != viewer]
+    await work.lock_pairs(viewer, others)
+    if not all(can_interact(rel) for rel in await relationships(ctx, others)):
+        raise BadInput("Messages cannot be sent between blocked accounts.", field="conversationId")
 
 
-async def _insert(
+async def add_message(
     ctx: RequestContext,
+    work: UnitOfWork,
     conversation_id: int,
     body: str,
     client_id: str,
     media_id: int | None,
-    reply_to_story_id: int | None,
+    reply_to_story_id: int | None = None,
 ) -> Message:
+    """The next message of the conversation, published to its members after the commit."""
     services = ctx.services
     message_id = services.ids.next_id()
     now = services.clock.now()
-    async with services.db.write() as session:
-        # The row lock (PostgreSQL) or the single writer (SQLite) orders concurrent senders:
-        # each transaction gets the next seq and commits before the next one can take its own.
-        seq = await session.scalar(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(
-                last_seq=Conversation.last_seq + 1,
-                last_message_id=message_id,
-                activity_id=message_id,
-                updated_at=now,
-            )
-            .returning(Conversation.last_seq)
+    # The row lock (PostgreSQL) or the single writer (SQLite) orders concurrent senders: each
+    # transaction gets the next seq and commits before the next one can take its own.
+    seq = await work.session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(
+            last_seq=Conversation.last_seq + 1,
+            last_message_id=message_id,
+            activity_id=message_id,
+            updated_at=now,
         )
-        if seq is None:
-            raise BadInput("This conversation no longer exists.", field="conversationId")
-        message = Message(
-            id=message_id,
-            conversation_id=conversation_id,
-            seq=seq,
-            sender_id=ctx.require_viewer(),
-            client_id=client_id,
-            body=body,
-            media_id=media_id,
-            reply_to_story_id=reply_to_story_id,
-            sent_at=now,
-        )
-        session.add(message)
-        await session.flush()
+        .returning(Conversation.last_seq)
+    )
+    if seq is None:
+        raise BadInput("This conversation no longer exists.", field="conversationId")
+    message = Message(
+        id=message_id,
+        conversation_id=conversation_id,
+        seq=seq,
+        sender_id=ctx.require_viewer(),
+        client_id=client_id,
+        body=body,
+        media_id=media_id,
+        reply_to_story_id=reply_to_story_id,
+        sent_at=now,
+    )
+    work.session.add(message)
+    await work.session.flush()
+    members = await MemberIds(ctx).load(conversation_id)
+    work.publish(members, message_added(conversation_id, message.id, message.seq))
     return message
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -11,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound
 from core.sql import insert_ignore
-from models import FeedOutbox, Media, Post, PostLike, PostMedia, User
+from models import Media, Post, PostLike, PostMedia, User
 from resolvers import fanout
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach, object_keys
@@ -19,8 +18,6 @@ from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.text import clean_text
 from resolvers.users import UserById, relationship
 from resolvers.visibility import can_see_content
-
-log = logging.getLogger("ephemera.posts")
 
 MAX_CAPTION = 2200
 MAX_MEDIA = 10
@@ -151,90 +148,77 @@ async def create_post(ctx: RequestContext, caption: str | None, media_ids: Seque
         like_count=0,
         created_at=services.clock.now(),
     )
-    async with services.db.write() as session:
-        used = await session.scalar(
-            select(PostMedia.media_id).where(PostMedia.media_id.in_([m.id for m in media])).limit(1)
+    async with ctx.write() as work:
+        # Locked, so two posts racing for the same media cannot both take it.
+        ids = [m.id for m in media]
+        await work.session.execute(select(Media.id).where(Media.id.in_(ids)).with_for_update())
+        used = await work.session.scalar(
+            select(PostMedia.media_id).where(PostMedia.media_id.in_(ids)).limit(1)
         )
         if used is not None:
             raise BadInput("This media is already in a post.", field="mediaIds")
-        post.pushed = await fanout.should_push(services, session, viewer)
-        session.add(post)
-        await session.flush()
-        session.add_all(PostMedia(post_id=post.id, position=i, media_id=m.id) for i, m in enumerate(media))
-        if services.redis is not None:
-            session.add(_outbox(ctx, "post", post))
-    fanout.kick(services)
-    ctx.forget_loaded()
+        post.pushed = await fanout.should_push(services, work.session, viewer)
+        work.session.add(post)
+        await work.session.flush()
+        work.session.add_all(
+            PostMedia(post_id=post.id, position=i, media_id=m.id) for i, m in enumerate(media)
+        )
+        fanout.post_created(work, post.id, viewer)
     return post
 
 
 async def delete_post(ctx: RequestContext, post_id: int) -> int:
     """The author only; the post, its likes and its media go at once (feeds filter it on read)."""
     viewer = ctx.require_viewer()
-    post = await visible_post(ctx, post_id)
-    if post is None:
-        raise NotFound("Post")
-    if post.author_id != viewer:
-        raise Forbidden("Only the author can delete a post.")
-    services = ctx.services
-    async with services.db.write() as session:
+    async with ctx.write() as work:
+        post = await visible_post(ctx, post_id)
+        if post is None:
+            raise NotFound("Post")
+        if post.author_id != viewer:
+            raise Forbidden("Only the author can delete a post.")
         media = list(
-            await session.scalars(
+            await work.session.scalars(
                 select(Media)
                 .join(PostMedia, PostMedia.media_id == Media.id)
                 .where(PostMedia.post_id == post_id)
+                .with_for_update()
             )
         )
-        result = await session.execute(delete(Post).where(Post.id == post_id, Post.author_id == viewer))
+        result = await work.session.execute(delete(Post).where(Post.id == post_id, Post.author_id == viewer))
         if not getattr(result, "rowcount", 0):
             raise NotFound("Post")
-        await session.execute(delete(Media).where(Media.id.in_([m.id for m in media])))
-        if services.redis is not None:
-            session.add(_outbox(ctx, "delete", post))
-    fanout.kick(services)
-    ctx.forget_loaded()
-    try:
-        await services.storage.delete([key for m in media for key in object_keys(m)])
-    except Exception:
-        # The rows are gone; an object left behind is only storage, found by bucket lifecycle rules.
-        log.exception("could not delete the media objects of post %s", post_id)
+        await work.session.execute(delete(Media).where(Media.id.in_([m.id for m in media])))
+        work.delete_objects(key for m in media for key in object_keys(m))
+        fanout.post_deleted(work, post_id, viewer)
     return post_id
 
 
 async def set_liked(ctx: RequestContext, post_id: int, liked: bool) -> Post:
     """Idempotent: liking twice counts once; the count moves in the same transaction as the row."""
     viewer = ctx.require_viewer()
-    if await visible_post(ctx, post_id) is None:
-        raise NotFound("Post")
     services = ctx.services
-    async with services.db.write() as session:
+    async with ctx.write() as work:
+        row = await PostById(ctx).load(post_id)
+        if row is None:
+            raise NotFound("Post")
+        await work.lock_pair(viewer, row.author_id)  # a block in flight commits first, or waits
+        if not await can_see_post(ctx, row):
+            raise NotFound("Post")
         if liked:
             changed = await insert_ignore(
-                session, PostLike, post_id=post_id, user_id=viewer, created_at=services.clock.now()
+                work.session, PostLike, post_id=post_id, user_id=viewer, created_at=services.clock.now()
             )
             delta = 1
         else:
-            result = await session.execute(
+            result = await work.session.execute(
                 delete(PostLike).where(PostLike.post_id == post_id, PostLike.user_id == viewer)
             )
             changed, delta = bool(getattr(result, "rowcount", 0)), -1
         if changed:
-            await session.execute(
+            await work.session.execute(
                 update(Post).where(Post.id == post_id).values(like_count=Post.like_count + delta)
             )
-        post = await session.scalar(select(Post).where(Post.id == post_id))
-    ctx.forget_loaded()
+    post = await PostById(ctx).load(post_id)
     if post is None:
         raise NotFound("Post")
     return post
-
-
-def _outbox(ctx: RequestContext, kind: str, post: Post) -> FeedOutbox:
-    services = ctx.services
-    return FeedOutbox(
-        id=services.ids.next_id(),
-        kind=kind,
-        post_id=post.id,
-        author_id=post.author_id,
-        created_at=services.clock.now(),
-    )

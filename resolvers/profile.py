@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from core.context import RequestContext
 from core.errors import NotFound
 from models import Follow, FollowState, User
 from resolvers import fanout, media
 from resolvers.text import clean_line, clean_text
+from resolvers.users import UserById
 
 MAX_DISPLAY_NAME = 64
 MAX_BIO = 150
@@ -38,22 +39,19 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
     if changes.avatar_media_id is not None:
         (avatar,) = await media.attach(ctx, [changes.avatar_media_id], "AVATAR")
         values["avatar_media_id"] = avatar.id
-    accepted: list[int] = []
-    async with ctx.services.db.write() as session:
+    async with ctx.write() as work:
         if values:
-            await session.execute(update(User).where(User.id == viewer).values(**values))
+            await work.session.execute(update(User).where(User.id == viewer).values(**values))
         if changes.is_private is False:
             # Going public lets everyone in: pending requests become follows.
-            result = await session.execute(
+            result = await work.session.execute(
                 update(Follow)
                 .where(Follow.followee_id == viewer, Follow.state == FollowState.PENDING)
                 .values(state=FollowState.ACCEPTED)
                 .returning(Follow.follower_id)
             )
-            accepted = list(result.scalars())
-        user = await session.scalar(select(User).where(User.id == viewer))
-    await fanout.on_followers_accepted(ctx.services, viewer, accepted)
-    ctx.forget_loaded()
+            fanout.followers_accepted(work, viewer, result.scalars())
+    user = await UserById(ctx).load(viewer)
     if user is None:
         raise NotFound("User")
     return user

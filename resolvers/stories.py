@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from core.context import RequestContext
-from core.errors import BadInput, Forbidden, NotFound
-from models import Story, StoryEvent, User
+from core.errors import BadInput, Forbidden, NotFound, WriteConflict
+from models import Media, Story, StoryEvent, User
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.users import RelationshipTo, UserById
@@ -122,31 +121,31 @@ async def create_story(ctx: RequestContext, media_id: int, audience: str) -> Sto
         expires_at=now + timedelta(seconds=services.settings.story_ttl_seconds),
     )
     try:
-        async with services.db.write() as session:
-            if await session.scalar(select(Story.id).where(Story.media_id == media.id)) is not None:
+        async with ctx.write() as work:
+            await work.session.execute(select(Media.id).where(Media.id == media.id).with_for_update())
+            if await work.session.scalar(select(Story.id).where(Story.media_id == media.id)) is not None:
                 raise BadInput("This media is already used by a story.", field="mediaId")
-            session.add(story)
-    except IntegrityError:
+            work.session.add(story)
+    except WriteConflict:
         raise BadInput("This media is already used by a story.", field="mediaId") from None
-    ctx.forget_loaded()
     return story
 
 
 async def delete_story(ctx: RequestContext, story_id: int) -> int:
     """Author only. The media stays until the sweeper purges it with the expired stories."""
     viewer = ctx.require_viewer()
-    story = await visible_story(ctx, story_id)
-    if story.author_id != viewer:
-        raise Forbidden("Only the author can delete a story.")
     services = ctx.services
-    async with services.db.write() as session:
-        result = await session.execute(
+    async with ctx.write() as work:
+        story = await visible_story(ctx, story_id)
+        if story.author_id != viewer:
+            raise Forbidden("Only the author can delete a story.")
+        result = await work.session.execute(
             update(Story)
             .where(Story.id == story_id, Story.deleted_at.is_(None))
             .values(deleted_at=services.clock.now())
         )
         if getattr(result, "rowcount", 0):
-            session.add(
+            work.session.add(
                 StoryEvent(
                     id=services.ids.next_id(),
                     story_id=story_id,
@@ -154,5 +153,4 @@ async def delete_story(ctx: RequestContext, story_id: int) -> int:
                     created_at=services.clock.now(),
                 )
             )
-    ctx.forget_loaded()
     return story_id

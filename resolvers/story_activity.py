@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -17,9 +16,8 @@ from resolvers.emoji import is_single_emoji
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.stories import visible_stories, visible_story
-from subscriptions import PubSubError, story_reacted, user_channel
+from subscriptions import story_reacted
 
-log = logging.getLogger("ephemera.stories")
 MAX_SEEN_IDS = 100
 
 
@@ -138,18 +136,17 @@ async def mark_seen(ctx: RequestContext, story_ids: list[int]) -> list[Story]:
     if not 1 <= len(story_ids) <= MAX_SEEN_IDS:
         raise BadInput(f"Mark between 1 and {MAX_SEEN_IDS} stories at once.", field="ids")
     ids = unique(story_ids)
-    visible = await visible_stories(ctx, ids)
-    if len(visible) != len(ids):
-        raise NotFound("Story")
     services = ctx.services
-    now = services.clock.now()
-    rows = [
-        {"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}
-        for story_id in ids
-    ]
-    async with services.db.write() as session:
-        await insert_ignore_many(session, StoryView, rows)
-    ctx.forget_loaded()
+    async with ctx.write() as work:
+        visible = await visible_stories(ctx, ids)
+        if len(visible) != len(ids):
+            raise NotFound("Story")
+        now = services.clock.now()
+        rows = [
+            {"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}
+            for story_id in ids
+        ]
+        await insert_ignore_many(work.session, StoryView, rows)
     return [visible[story_id] for story_id in ids]
 
 
@@ -158,17 +155,19 @@ async def react(ctx: RequestContext, story_id: int, emoji: str) -> Story:
     viewer = ctx.require_viewer()
     if not is_single_emoji(emoji):
         raise BadInput("A reaction is a single emoji.", field="emoji")
-    story = await visible_story(ctx, story_id)
     services = ctx.services
-    now = services.clock.now()
-    async with services.db.write() as session:
+    async with ctx.write() as work:
+        author = (await visible_story(ctx, story_id)).author_id
+        await work.lock_pair(viewer, author)  # a block in flight commits first, or waits
+        story = await visible_story(ctx, story_id)
+        now = services.clock.now()
         await insert_ignore_many(
-            session,
+            work.session,
             StoryView,
             [{"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}],
         )
         await upsert(
-            session,
+            work.session,
             StoryReaction,
             ["story_id", "user_id"],
             story_id=story_id,
@@ -176,11 +175,6 @@ async def react(ctx: RequestContext, story_id: int, emoji: str) -> Story:
             emoji=emoji,
             reacted_at=now,
         )
-    ctx.forget_loaded()
-    if story.author_id != viewer:
-        event = story_reacted(story_id, viewer, emoji, now.isoformat())
-        try:
-            await services.pubsub.publish(user_channel(story.author_id), event)
-        except PubSubError:
-            log.warning("could not publish story_reacted for story %s", story_id, exc_info=True)
+        if author != viewer:
+            work.publish([author], story_reacted(story_id, viewer, emoji, now.isoformat()))
     return story

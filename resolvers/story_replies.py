@@ -8,19 +8,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from core.context import RequestContext
-from core.errors import BadInput, RateLimited
+from core.errors import BadInput, Conflict, RateLimited
 from models import Message, Story, User
-from resolvers.conversations import direct_conversation
-from resolvers.messages import send_message, visible_message
+from resolvers.conversations import check_can_message, direct_conversation
+from resolvers.messages import add_message, clean_body, clean_client_id, earlier_send, visible_message
 from resolvers.stories import visible_stories, visible_story
 from resolvers.users import findable_user, relationship
 from resolvers.visibility import can_interact
 from subscriptions import (
     InvalidEvent,
-    PubSubError,
     SubscriptionOverflow,
     parse_event,
     story_replied,
@@ -32,25 +29,30 @@ log = logging.getLogger("ephemera.stories")
 
 
 async def reply_to_story(ctx: RequestContext, story_id: int, body: str, client_id: str) -> Message:
-    """A message to the author in their 1:1 conversation, referencing the story; idempotent on clientId."""
+    """A message to the author in their 1:1 conversation, referencing the story; idempotent on clientId.
+
+    Everything is checked before anything is written, and written in one transaction: a refused
+    reply leaves no conversation behind."""
     viewer = ctx.require_viewer()
-    async with ctx.read() as session:
-        earlier = await session.scalar(
-            select(Message).where(Message.sender_id == viewer, Message.client_id == client_id.strip())
-        )
-    if earlier is not None and earlier.reply_to_story_id == story_id:
-        return earlier  # a retried reply: the first one stands, and nothing is published again
-    story = await visible_story(ctx, story_id)
-    if story.author_id == viewer:
-        raise BadInput("You cannot reply to your own story.", field="storyId")
-    if not body.strip():
+    client_id = clean_client_id(client_id)
+    text = clean_body(body)
+    if not text:
         raise BadInput("A reply needs some text.", field="body")
-    conversation = await direct_conversation(ctx, story.author_id)
-    message = await send_message(ctx, conversation.id, body, client_id, reply_to_story_id=story.id)
-    try:
-        await ctx.services.pubsub.publish(user_channel(story.author_id), story_replied(story.id, message.id))
-    except PubSubError:
-        log.warning("could not publish story_replied for story %s", story.id, exc_info=True)
+    async with ctx.write() as work:
+        earlier = await earlier_send(ctx, work, client_id)
+        if earlier is not None:
+            if earlier.reply_to_story_id != story_id:
+                raise Conflict("This clientId was already used for another message.", field="clientId")
+            return earlier  # a retried reply: the first one stands, and nothing is published again
+        author = (await visible_story(ctx, story_id)).author_id
+        if author == viewer:
+            raise BadInput("You cannot reply to your own story.", field="storyId")
+        await work.lock_pair(viewer, author)
+        story = await visible_story(ctx, story_id)  # again, now that no block can come in between
+        await check_can_message(ctx, author)
+        conversation = await direct_conversation(ctx, work, author)
+        message = await add_message(ctx, work, conversation.id, text, client_id, None, story.id)
+        work.publish([author], story_replied(story.id, message.id))
     return message
 
 

@@ -2,8 +2,8 @@
 
 Expiry itself is a read-time filter; this is lazy cleanup. It runs in batches, each batch one
 transaction that locks its rows with FOR UPDATE SKIP LOCKED on PostgreSQL, so sweepers in
-several processes share the work and each story is swept once. Storage deletes of keys
-already gone are not errors, so a batch that fails after deleting objects can simply rerun.
+several processes share the work and each story is swept once. The media objects are deleted
+after the commit through the outbox (core/outbox.py), which retries until storage takes them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 
 from core.context import Services
 from core.sql import skip_locked
+from core.unit_of_work import unit_of_work
 from models import Media, Story, StoryEvent
 from resolvers.media import object_keys
 
@@ -34,7 +35,8 @@ async def sweep_expired_stories(services: Services, batch: int = 200) -> int:
 async def _sweep_batch(services: Services, batch: int) -> int:
     now = services.clock.now()
     cutoff = now - timedelta(seconds=services.settings.story_media_retention_seconds)
-    async with services.db.write() as session:
+    async with unit_of_work(services) as work:
+        session = work.session
         stmt = (
             select(Story)
             .where(Story.expires_at <= cutoff, Story.media_id.is_not(None))
@@ -66,6 +68,7 @@ async def _sweep_batch(services: Services, batch: int) -> int:
             StoryEvent(id=services.ids.next_id(), story_id=story_id, kind="story_expired", created_at=now)
             for story_id in story_ids
         )
-        await services.storage.delete([key for row in media for key in object_keys(row)])
+        # The objects go after the commit, through the outbox: no storage call holds the transaction.
+        work.delete_objects(key for row in media for key in object_keys(row))
     log.info("swept %d expired stories", len(stories))
     return len(stories)

@@ -303,9 +303,7 @@ class ConversationSubscription:
     ) -> AsyncGenerator[ConversationEvent, None]:
         ctx = info.context
         cid = _conversation_id(conversation_id) if conversation_id else None
-        async for event in tracked(live.conversation_events(ctx, cid, _given(after_seq))):
-            # The socket's context lives long: each event resolves its fields with new loaders.
-            ctx.forget_loaded()
+        async for event in ctx.each_event(tracked(live.conversation_events(ctx, cid, _given(after_seq)))):
             yield _event_type(event)
 
 

@@ -46,9 +46,8 @@ class StoryReplyMutation:
 class StoryActivitySubscription:
     @strawberry.subscription(description="Reactions and replies to the viewer's own stories.")
     async def story_activity(self, info: Ctx) -> AsyncGenerator[StoryActivity, None]:
-        async for event in tracked(story_replies.story_activity(info.context)):
-            # As in conversationEvents: the socket's context lives long, each event resolves afresh.
-            info.context.forget_loaded()
+        ctx = info.context
+        async for event in ctx.each_event(tracked(story_replies.story_activity(ctx))):
             if isinstance(event, story_replies.Reacted):
                 yield StoryReacted(
                     story=StoryType.of(event.story),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from core.context import Services
 from core.ids import from_global_id, to_global_id
 from models import Media, MediaStatus
-from resolvers import fanout
 from tests.harness import Api, TestUser
 
 CREATE_POST = """
@@ -57,4 +56,4 @@ async def create_post(api: Api, user: TestUser, caption: str = "") -> str:
 
 async def settle(api: Api) -> None:
     """Let the feed fan-out finish (hybrid mode), instead of sleeping."""
-    await fanout.settle(api.services)
+    await api.services.outbox.settle(api.services)

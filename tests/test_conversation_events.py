@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -207,7 +208,18 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) ->
             "subscription($cid: ID) { conversationEvents(conversationId: $cid) "
             f"{{ ... on MessageAdded {{ message {{ seq {fields} }} }} }} }}"
         )
-        async with connect(api.ws_url, subprotocols=[PROTOCOL], max_queue=1, max_size=None) as ws:  # type: ignore[list-item]
+        # A consumer that stops reading: a tiny receive window makes the server's writes block soon.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(api.base_url.rsplit(":", 1)[1])))
+        async with connect(
+            api.ws_url,
+            sock=sock,
+            subprotocols=[PROTOCOL],  # type: ignore[list-item]
+            max_queue=1,
+            max_size=None,
+            compression=None,  # each event's repeated text would otherwise shrink to nothing
+        ) as ws:
             await ws.send(
                 json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bob.token}"}})
             )
@@ -217,15 +229,17 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) ->
                     {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"cid": cid}}}
                 )
             )
-            await asyncio.sleep(0.2)
+            # Subscribed once the first message arrives; from here on the client reads nothing.
+            await send(api, alice, cid, "x" * 2000)
+            first = json.loads(await ws.recv())
             pubsub = api.services.pubsub
-            sent = 0
+            sent = 1
             while pubsub.overflows == 0:
                 assert sent < 400, "the subscriber was never cut off"
                 await asyncio.gather(*(send(api, alice, cid, "x" * 2000) for _ in range(10)))
                 sent += 10
             # The client reads again: what was in flight, then the error telling it to resubscribe.
-            seqs: list[int] = []
+            seqs: list[int] = [first["payload"]["data"]["conversationEvents"]["message"]["seq"]]
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 if message["type"] == "complete":

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from core.context import RequestContext, Viewer
 from core.errors import AppError
 from core.ids import from_global_id
-from models import FeedOutbox, Post, User
+from models import Outbox, Post, User
 from resolvers import fanout, graph, posts
 from resolvers.feed import hybrid_page, pull_page
 from resolvers.feed_cache import FeedCache
@@ -96,13 +96,13 @@ async def test_fan_out_is_not_lost_when_the_process_stops_after_commit(
     author, fan = await hybrid.sign_up(), await hybrid.sign_up()
     await hybrid.gql(FOLLOW, {"id": author.id}, token=fan.token)
     await hybrid.gql(FEED, {}, token=fan.token)
-    monkeypatch.setattr(fanout, "kick", lambda services: None)  # the process "dies" after commit
+    monkeypatch.setattr(hybrid.services.outbox, "kick", lambda services: None)  # "dies" after commit
     post = await create_post(hybrid, author)
 
     async with hybrid.services.db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(FeedOutbox)) == 1
+        assert await session.scalar(select(func.count()).select_from(Outbox)) == 1
     async with running_server(hybrid_settings) as survivor:
-        assert await fanout.drain_outbox(survivor.services) == 1
+        assert await survivor.services.outbox.drain(survivor.services) == 1
     assert await cached_post_ids(hybrid, user_id(fan)) == [post_id(post)]
 
 

@@ -36,6 +36,7 @@ async def test_sweeper_waits_for_retention_then_deletes_media_once(api: Api) -> 
     api.clock.advance(2)
     assert await sweep_expired_stories(api.services) == 1
     assert await sweep_expired_stories(api.services) == 0
+    await api.services.outbox.settle(api.services)  # the objects go after the commit
 
     assert [await storage.head(key) for key in keys] == [None] * len(keys)
     async with api.services.db.read() as session:

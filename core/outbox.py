@@ -1,0 +1,126 @@
+"""The outbox: work a transaction leaves for after its commit (feed fan-out, storage deletes).
+
+Rows are written by the unit of work in the transaction they follow, so a crash after the commit
+loses nothing. Draining claims a batch in one short transaction (FOR UPDATE SKIP LOCKED on
+PostgreSQL, so processes share the work) by moving `available_at` a lease ahead, runs each row's
+handler with no transaction open, and deletes the rows whose handler succeeded. A failed row, or
+one whose worker died, becomes claimable again when its lease ends. Handlers are idempotent.
+
+Right after a commit that wrote rows, the unit of work `kick`s a drain in the background; a
+periodic job in every process drains whatever that missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select, update
+
+from core.sql import skip_locked
+from models import Outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.context import Services
+
+log = logging.getLogger("ephemera.outbox")
+
+Handler = Callable[["Services", dict[str, Any]], Awaitable[None]]
+
+
+class OutboxDrain:
+    def __init__(self, handlers: Mapping[str, Handler], *, batch: int = 100, lease_seconds: int = 60) -> None:
+        self.handlers = handlers
+        self.batch = batch
+        self.lease = timedelta(seconds=lease_seconds)
+        self._in_flight: set[asyncio.Task[int]] = set()
+
+    def add(self, session: AsyncSession, services: Services, kind: str, payload: dict[str, Any]) -> int:
+        if kind not in self.handlers:
+            raise ValueError(f"no outbox handler for {kind!r}")
+        now = services.clock.now()
+        row_id = services.ids.next_id()
+        session.add(
+            Outbox(
+                id=row_id,
+                kind=kind,
+                payload=payload,
+                available_at=now,
+                attempts=0,
+                created_at=now,
+            )
+        )
+        return row_id
+
+    def kick(self, services: Services) -> None:
+        """Drain now, off the request path; the periodic job catches whatever this misses."""
+        task = asyncio.create_task(self.drain(services))
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[int]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("outbox drain failed; the periodic job will retry", exc_info=task.exception())
+
+    async def wait_in_flight(self) -> None:
+        """Let drains already started finish (before the process closes its adapters)."""
+        while self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    async def settle(self, services: Services) -> None:
+        """Wait for in-flight drains, then drain what is left (one-shot commands, and tests
+        instead of sleeping)."""
+        await self.wait_in_flight()
+        await self.drain(services)
+
+    async def drain(self, services: Services) -> int:
+        """Run every row that is due; how many succeeded."""
+        done = 0
+        while True:
+            claimed = await self._claim(services, None)
+            done += await self._run(services, claimed)
+            if len(claimed) < self.batch:
+                return done
+
+    async def run_now(self, services: Services, row_ids: list[int]) -> int:
+        """Run these rows at once (what a write needs before it answers); any that fail stay for the
+        drain."""
+        return await self._run(services, await self._claim(services, row_ids))
+
+    async def _run(self, services: Services, claimed: list[tuple[int, str, dict[str, Any]]]) -> int:
+        succeeded = []
+        for row_id, kind, payload in claimed:
+            try:
+                await self.handlers[kind](services, payload)
+            except Exception:
+                log.warning("outbox %s %s failed; retried after its lease", kind, row_id, exc_info=True)
+            else:
+                succeeded.append(row_id)
+        if succeeded:
+            async with services.db.write() as session:
+                await session.execute(delete(Outbox).where(Outbox.id.in_(succeeded)))
+        return len(succeeded)
+
+    async def _claim(
+        self, services: Services, only: list[int] | None
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        now = services.clock.now()
+        due = select(Outbox.id).where(Outbox.available_at <= now).order_by(Outbox.id).limit(self.batch)
+        if only is not None:
+            due = due.where(Outbox.id.in_(only))
+        stmt = (
+            update(Outbox)
+            .where(Outbox.id.in_(skip_locked(due, services.db).scalar_subquery()))
+            .values(available_at=now + self.lease, attempts=Outbox.attempts + 1)
+            .returning(Outbox.id, Outbox.kind, Outbox.payload)
+            .execution_options(synchronize_session=False)
+        )
+        async with services.db.write() as session:
+            rows = (await session.execute(stmt)).all()
+        return sorted((row.id, row.kind, row.payload) for row in rows)
