@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from demo.__main__ import describe
-from demo.run import DemoError, run
+from demo.run import DemoError, describe, run
 from demo.world import PASSWORD
 from settings import Settings
 from tests.conftest import S3
