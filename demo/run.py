@@ -88,7 +88,7 @@ def refuse_production(settings: Settings) -> None:
     if settings.is_production:
         raise DemoError(
             "ENV=production: the demo adds accounts whose password is published; "
-            "run `ephemera demo --force` if this database really is for trying things out"
+            "run `.venv/bin/ephemera demo --force` if this database really is for trying things out"
         )
 
 
@@ -98,7 +98,8 @@ async def refuse_other_accounts(services: Services, names: list[str]) -> None:
     if others:
         raise DemoError(
             f"the database already holds {others} account(s) that are not the demo's: is it a production "
-            "database? Point DATABASE_URL at another one, or run `ephemera demo --force` to add it anyway"
+            "database? Point DATABASE_URL at another one, or add the demo anyway with "
+            "`.venv/bin/ephemera demo --force`"
         )
 
 
