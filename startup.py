@@ -70,6 +70,10 @@ def _reason(exc: BaseException) -> str:
     return text.strip().rstrip(".") or type(exc).__name__
 
 
+def _listing(items: list[str]) -> str:
+    return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]]))
+
+
 def listening_socket(settings: Settings) -> socket.socket:
     """HOST:PORT, bound before any slow work so that a port in use is the first thing said."""
     host, port = settings.host, settings.port
@@ -126,7 +130,7 @@ def check_data_dir(settings: Settings) -> None:
             pass
     except OSError as exc:
         raise StartupError(
-            f"DATA_DIR {path} is not writable ({_reason(exc)}); it holds {' and '.join(uses)}: "
+            f"DATA_DIR {path} is not writable ({_reason(exc)}); it holds {_listing(uses)}: "
             "make it writable by the user the server runs as, or set DATA_DIR to a directory that is"
         ) from exc
 
