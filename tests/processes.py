@@ -12,8 +12,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTENING = re.compile(r"listening on (http://[^\s\"]+)")
@@ -42,48 +43,60 @@ def last_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else ""
 
 
-@dataclass
-class Serving:
-    process: subprocess.Popen[str]
-    url: str = ""
-    lines: list[str] = field(default_factory=list)
+class Output:
+    """A process's output, read line by line in a thread, so a test can wait for the process to say
+    something (its own readiness line) with a deadline instead of sleeping."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._ended = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = START_TIMEOUT) -> re.Match[str]:
+        def found() -> re.Match[str] | None:
+            return next((m for line in self.lines if (m := pattern.search(line))), None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: self._ended or found() is not None, timeout)
+            match = found()
+        if match is None:
+            raise AssertionError(f"never said {pattern.pattern!r}; it said:\n{self.text}")
+        return match
 
     @property
-    def output(self) -> str:
+    def text(self) -> str:
         return "\n".join(self.lines)
 
-
-def _read(serving: Serving, listening: threading.Event) -> None:
-    assert serving.process.stdout is not None
-    for line in serving.process.stdout:
-        serving.lines.append(line.rstrip("\n"))
-        found = LISTENING.search(line)
-        if found and not listening.is_set():
-            serving.url = found.group(1)
-            listening.set()
-    listening.set()  # the process ended: stop waiting
+    def close(self) -> None:
+        self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 @contextmanager
-def serving(env: dict[str, str], *args: str) -> Iterator[Serving]:
-    """`ephemera serve` until its own "listening on" line; stopped with SIGINT (Ctrl+C) after."""
+def running(
+    command: list[str], ready: re.Pattern[str], **options: Any
+) -> Iterator[tuple[Output, re.Match[str]]]:
+    """Start `command`, wait for its `ready` line, stop it with SIGINT (Ctrl+C) at the end."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "commands", "serve", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **options
     )
-    server = Serving(process)
-    listening = threading.Event()
-    reader = threading.Thread(target=_read, args=(server, listening), daemon=True)
-    reader.start()
+    output = Output(process)
     try:
-        listening.wait(START_TIMEOUT)
-        if not server.url:
-            raise AssertionError(f"the server did not start listening; it said:\n{server.output}")
-        yield server
+        yield output, output.wait_for(ready)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -92,9 +105,29 @@ def serving(env: dict[str, str], *args: str) -> Iterator[Serving]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        reader.join(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
+        output.close()
+
+
+@dataclass
+class Serving:
+    url: str
+    output: Output
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.lines
+
+    @property
+    def returncode(self) -> int | None:
+        return self.output.process.returncode
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[Serving]:
+    """`ephemera serve` until its own "listening on" line; stopped with SIGINT (Ctrl+C) after."""
+    command = [sys.executable, "-m", "commands", "serve"]
+    with running(command, LISTENING, cwd=ROOT, env=env) as (output, listening):
+        yield Serving(listening.group(1), output)
 
 
 def free_port() -> int:

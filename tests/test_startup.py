@@ -267,7 +267,7 @@ def test_an_unmigrated_database_points_at_make_migrate(production_env: dict[str,
     logged = [json.loads(line) for line in server.lines if line.startswith("{")]
     assert any(entry["message"].startswith("listening on http://") for entry in logged)
     assert [entry for entry in logged if entry["level"] == "warning"] == []
-    assert server.process.returncode == 0
+    assert server.returncode == 0
 
 
 def test_production_warns_about_what_does_not_scale(tmp_path: Path) -> None:
@@ -300,6 +300,6 @@ def test_development_says_where_it_listens_and_keeps_tokens_out_of_logs(tmp_path
         f"  Media     {data / 'media'}",
         "Press Ctrl+C to stop.",
     ]
-    assert server.process.returncode == 0
-    assert any('"GET /healthz HTTP/1.1" 200' in line for line in server.lines), server.output
-    assert "s3cr3t-t0ken" not in server.output
+    assert server.returncode == 0
+    assert any('"GET /healthz HTTP/1.1" 200' in line for line in server.lines), server.output.text
+    assert "s3cr3t-t0ken" not in server.output.text
