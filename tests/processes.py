@@ -21,9 +21,26 @@ LISTENING = re.compile(r"listening on (http://[^\s\"]+)")
 START_TIMEOUT = 60.0
 
 
+MACHINE = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "TMPDIR",
+    "PYENV_ROOT",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+)
+
+
 def clean_env(**settings: str) -> dict[str, str]:
-    """What a login shell has (PATH, HOME, locale) and the given settings, nothing from this process."""
-    inherited = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
+    """What a login shell on this machine has (PATH, HOME, locale, pip's and TLS set-up, proxies)
+    and the given settings: none of the app's settings leak in from the test run."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name in MACHINE or name.startswith("PIP_") or name.lower().endswith("_proxy")
+    }
     return {**inherited, "PYTHONUNBUFFERED": "1", **settings}
 
 
@@ -88,22 +105,28 @@ class Output:
 
 @contextmanager
 def running(
-    command: list[str], ready: re.Pattern[str], **options: Any
+    command: list[str], ready: re.Pattern[str], timeout: float = START_TIMEOUT, **options: Any
 ) -> Iterator[tuple[Output, re.Match[str]]]:
-    """Start `command`, wait for its `ready` line, stop it with SIGINT (Ctrl+C) at the end."""
+    """Start `command` in a process group of its own, wait for its `ready` line, and stop it at the
+    end as Ctrl+C in a terminal does: SIGINT to the whole group (`make serve` and its server)."""
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **options
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **options,
     )
     output = Output(process)
     try:
-        yield output, output.wait_for(ready)
+        yield output, output.wait_for(ready, timeout)
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         output.close()
 
