@@ -105,10 +105,15 @@ class Output:
 
 @contextmanager
 def running(
-    command: list[str], ready: re.Pattern[str], timeout: float = START_TIMEOUT, **options: Any
+    command: list[str],
+    ready: re.Pattern[str],
+    timeout: float = START_TIMEOUT,
+    stop: signal.Signals = signal.SIGINT,
+    **options: Any,
 ) -> Iterator[tuple[Output, re.Match[str]]]:
     """Start `command` in a process group of its own, wait for its `ready` line, and stop it at the
-    end as Ctrl+C in a terminal does: SIGINT to the whole group (`make serve` and its server)."""
+    end as Ctrl+C in a terminal does (or an orchestrator, with `stop=SIGTERM`): the signal goes to
+    the whole group (`make serve` and its server)."""
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -122,7 +127,7 @@ def running(
         yield output, output.wait_for(ready, timeout)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
+            os.killpg(process.pid, stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -146,10 +151,10 @@ class Serving:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[Serving]:
-    """`ephemera serve` until its own "listening on" line; stopped with SIGINT (Ctrl+C) after."""
+def serving(env: dict[str, str], stop: signal.Signals = signal.SIGINT) -> Iterator[Serving]:
+    """`ephemera serve` until its own "listening on" line; stopped with `stop` (Ctrl+C) after."""
     command = [sys.executable, "-m", "commands", "serve"]
-    with running(command, LISTENING, cwd=ROOT, env=env) as (output, listening):
+    with running(command, LISTENING, stop=stop, cwd=ROOT, env=env) as (output, listening):
         yield Serving(listening.group(1), output)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -272,8 +273,9 @@ def test_an_unmigrated_database_points_at_make_migrate(production_env: dict[str,
 
 def test_production_warns_about_what_does_not_scale(tmp_path: Path) -> None:
     env = dev_env(tmp_path, ENV="production", SECRET_KEY="k", GRAPHIQL="true")
-    with serving(env) as server:
+    with serving(env, stop=signal.SIGTERM) as server:
         pass
+    assert server.returncode == 0  # SIGTERM drains, closes the services and ends the process cleanly
     warnings = [
         entry["message"]
         for entry in (json.loads(line) for line in server.lines if line.startswith("{"))
