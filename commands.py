@@ -46,6 +46,7 @@ class Command:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: building the schema is the slow part of an import, and only serving needs it.
     from app import create_app
     from server.runner import serve as run_server
 
