@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate graphiql browser demo schema
+.PHONY: install dev run serve test lint migrate graphiql browser demo schema
 
 GRAPHIQL := server/graphiql/node_modules/.installed
 
@@ -35,9 +35,19 @@ browser:
 		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) ; } || \
 		echo "chromium not installed: the browser test will be skipped"
 
+## A virtualenv with what the server needs and the `ephemera` command (.venv/bin/ephemera).
+install: $(VENV)/.runtime
+
+## The same, plus what the tests and benchmarks need.
+dev: $(VENV)/.dev
+
 ## Install what the server needs and start it on the embedded default (SQLite, no services).
 run: $(VENV)/.runtime $(GRAPHIQL)
-	$(BIN)/python app.py
+	$(BIN)/ephemera serve
+
+## Start the server as the environment configures it (the deploy command; no GraphiQL build).
+serve: $(VENV)/.runtime
+	$(BIN)/ephemera serve
 
 ## Install everything and run lint, types and the whole test suite.
 test: $(VENV)/.dev $(GRAPHIQL) browser lint
@@ -50,11 +60,12 @@ lint: $(VENV)/.dev
 
 ## Apply migrations to DATABASE_URL (the deploy step for PostgreSQL).
 migrate: $(VENV)/.runtime
-	$(BIN)/alembic upgrade head
+	$(BIN)/ephemera migrate
 
-## Fill the configured database (DATABASE_URL, default the embedded SQLite) with a demo world.
+## Fill the configured database (DATABASE_URL, default the embedded SQLite) with a demo world;
+## it refuses a production one unless run as `.venv/bin/ephemera demo --force`.
 demo: $(VENV)/.runtime
-	$(BIN)/python -m demo
+	$(BIN)/ephemera demo
 
 ## Write the served schema's SDL to schema.graphql (commit it: tests fail when it differs).
 schema: $(VENV)/.runtime

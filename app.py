@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from core.clock import Clock, SystemClock
-from core.observability import configure_logging
 from schema import build_schema
 from server.application import Application, build_application
 from server.context import services_of
-from server.runner import serve
 from services import (
     background_jobs,
     check_ready,
@@ -62,32 +59,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def main() -> None:
-    from migrations.runner import NotMigrated
-    from settings import SettingsError
+if __name__ == "__main__":  # the old way in; `ephemera serve` (commands.py) is the documented one
+    from commands import main
 
-    configure_logging()
-    try:
-        settings = Settings.from_env().with_secret()
-        app = create_app(settings)
-        if not settings.should_migrate_on_start:
-            asyncio.run(_check_migrated(settings))
-    except (SettingsError, NotMigrated) as exc:
-        print(f"ephemera: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    serve(app, settings)
-
-
-async def _check_migrated(settings: Settings) -> None:
-    from core.database import Database
-    from migrations.runner import ensure_at_head
-
-    db = Database.open(settings.effective_database_url)
-    try:
-        await ensure_at_head(db.writer)
-    finally:
-        await db.close()
-
-
-if __name__ == "__main__":
-    main()
+    raise SystemExit(main(["serve"]))

@@ -24,6 +24,7 @@ from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
+from startup import database_problem, explained, redis_problem, storage_problem
 from subscriptions import PubSub
 
 log = logging.getLogger("ephemera")
@@ -74,22 +75,27 @@ async def open_services(
     pubsub.on_delivery = DELIVERY_LAG.observe
     ids = IdGenerator(settings.node_id, clock)
     try:
-        if settings.should_migrate_on_start:
-            if db.is_sqlite:
-                settings.data_dir.mkdir(parents=True, exist_ok=True)
-            await upgrade_to_head(db.url)
-        await ensure_at_head(db.writer)
+        with explained(database_problem, settings):
+            if settings.should_migrate_on_start:
+                if db.is_sqlite:
+                    settings.data_dir.mkdir(parents=True, exist_ok=True)
+                await upgrade_to_head(db.url)
+            await ensure_at_head(db.writer)
         limiter: RateLimiter = MemoryRateLimiter(clock)
         if settings.redis_url:
-            redis = Redis.from_url(settings.redis_url, health_check_interval=30)
-            await redis.ping()
+            redis = Redis.from_url(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
+            with explained(redis_problem, settings):
+                await redis.ping()
             limiter = RedisRateLimiter(redis, clock)
-        storage = await open_storage(settings, clock, local)
+        with explained(storage_problem, settings):
+            storage = await open_storage(settings, clock, local)
         if settings.node_id is None:
             lease = NodeLease(db, ids)
-            await lease.acquire()
+            with explained(database_problem, settings):
+                await lease.acquire()
             lease.keep_renewed()
-        await pubsub.connect()
+        with explained(redis_problem, settings):
+            await pubsub.connect()
     except BaseException:
         if lease is not None:
             await lease.release()

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 log = logging.getLogger("ephemera.settings")
 
@@ -49,6 +50,27 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+DATABASE_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres", "sqlite+aiosqlite")
+REDIS_SCHEMES = ("redis", "rediss")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def asyncpg_url(url: str) -> str:
+    """Providers hand out `postgres://` and `postgresql://` URLs, often with `?sslmode=`: the
+    same database through asyncpg, which calls that parameter `ssl`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return url
+    query = urlencode(
+        [
+            ("ssl" if key == "sslmode" else key, value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+    )
+    return urlunsplit(parts._replace(scheme="postgresql+asyncpg", query=query))
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,9 @@ class Settings:
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
     password_memory_kib: int = 65_536
+    # Log lines: JSON in production, plain text elsewhere unless LOG_FORMAT says otherwise.
+    log_format: str | None = None
+    log_level: str = "info"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -158,6 +183,8 @@ class Settings:
             feed_cache_size=_int(env, "FEED_CACHE_SIZE", 800),
             feed_inactive_days=_int(env, "FEED_INACTIVE_DAYS", 30),
             fanout_interval_seconds=float(_int(env, "FANOUT_INTERVAL_SECONDS", 1)),
+            log_format=env.get("LOG_FORMAT", "").strip().lower() or None,
+            log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
         )
 
     @property
@@ -166,7 +193,9 @@ class Settings:
 
     @property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'ephemera.db').resolve()}"
+        if self.database_url:
+            return asyncpg_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ephemera.db').resolve()}"
 
     @property
     def is_sqlite(self) -> bool:
@@ -189,6 +218,15 @@ class Settings:
         return self.allowed_origins or (() if self.is_production else ("*",))
 
     @property
+    def json_logs(self) -> bool:
+        return (self.log_format or ("json" if self.is_production else "text")) == "json"
+
+    @property
+    def debug(self) -> bool:
+        """LOG_LEVEL=debug: debug lines, and the traceback behind a start-up error."""
+        return self.log_level == "debug"
+
+    @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
@@ -197,7 +235,10 @@ class Settings:
         if self.secret_key:
             return self
         if self.is_production:
-            raise SettingsError("SECRET_KEY is required when ENV=production")
+            raise SettingsError(
+                "SECRET_KEY is required when ENV=production: set it to one long random value shared by every "
+                "process, e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         path = self.data_dir / "secret_key"
         if path.exists():
             return replace(self, secret_key=path.read_text().strip())
@@ -223,3 +264,20 @@ class Settings:
             raise SettingsError("FANOUT_THRESHOLD >= 0, FEED_CACHE_SIZE >= 1 and FEED_INACTIVE_DAYS >= 1")
         if self.fanout_interval_seconds <= 0:
             raise SettingsError("FANOUT_INTERVAL_SECONDS must be positive")
+        self._validate_urls()
+        if self.log_format is not None and self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+
+    def _validate_urls(self) -> None:
+        if self.database_url and urlsplit(self.database_url).scheme not in DATABASE_SCHEMES:
+            raise SettingsError(
+                "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/name) "
+                f"or sqlite+aiosqlite:///path, got one starting {urlsplit(self.database_url).scheme}://"
+            )
+        if self.redis_url and urlsplit(self.redis_url).scheme not in REDIS_SCHEMES:
+            raise SettingsError(
+                "REDIS_URL must start with redis:// or rediss:// (TLS), "
+                f"e.g. redis://:password@host:6379/0, got one starting {urlsplit(self.redis_url).scheme}://"
+            )

@@ -56,9 +56,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class TextFormatter(logging.Formatter):
+    """Plain lines for a person at a terminal: time, level, logger, message."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+class HideQueryStrings(logging.Filter):
+    """Drops the query string from the paths uvicorn logs: a `?token=` or a GET query's
+    variables have no place in access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("uvicorn") and isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+def configure_logging(level: int = logging.INFO, *, json_lines: bool = True) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.addFilter(HideQueryStrings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

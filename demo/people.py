@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from core.context import RequestContext, Services, Viewer
 from demo import images
-from demo.world import EVERYONE, FEATURED, PASSWORD, Person
+from demo.world import EVERYONE, FEATURED, OTHERS, PASSWORD, Person
 from models import CloseFriend, Contact, StoryHide
 from resolvers import graph
 from resolvers.auth import sign_up
@@ -107,6 +107,22 @@ async def edge(
     await graph.set_edge(actors.as_user(owner), model, actors.ids[other], True)
 
 
+async def follow_widely(actors: Actors) -> None:
+    """The printed accounts follow most of the world, and carol has followers of her own, so their
+    home feeds, trays and activity are full: almost every post is in some printed account's feed."""
+    rng = actors.rng
+    alice, bob, carol = (p.username for p in FEATURED)
+    others = [p.username for p in OTHERS if p.username != "spam.deals"]
+    for name in others:
+        await follow(actors, alice, name, approve=name != "ravi.bikes")  # one request still pending
+    for name in rng.sample(others, 16):
+        await follow(actors, bob, name)
+    for name in rng.sample(others, 12):
+        await follow(actors, carol, name)
+    for name in rng.sample([n for n in others if n != "dave"], 8):  # dave's request stays pending
+        await follow(actors, name, carol)
+
+
 async def build_graph(actors: Actors) -> None:
     rng = actors.rng
     alice, bob, carol = (p.username for p in FEATURED)
@@ -124,6 +140,7 @@ async def build_graph(actors: Actors) -> None:
         await edge(actors, Contact, two, one)
     await edge(actors, Contact, bob, "dave")  # one-sided: not mutual, so no CONTACTS stories
     await edge(actors, StoryHide, alice, "dave")
+    await follow_widely(actors)
 
     names = [p.username for p in EVERYONE]
     plans: dict[str, list[tuple[str, bool]]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
@@ -17,7 +18,8 @@ from settings import Settings
 
 
 class DemoError(Exception):
-    """The database holds part of a demo world: a run was interrupted."""
+    """The demo will not run on this database: part of a world from an interrupted run, or one
+    that looks like production."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,39 @@ async def create_world(actors: Actors) -> None:
     await sign_up_people(actors, [MARKER])
 
 
-async def seed(services: Services, clock: DemoClock) -> Report:
+async def _other_accounts(services: Services, names: list[str]) -> int:
+    async with services.db.read() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(User).where(User.username.not_in(names))
+        )
+        return count or 0
+
+
+def refuse_production(settings: Settings) -> None:
+    if settings.is_production:
+        raise DemoError(
+            "ENV=production: the demo adds accounts whose password is published; "
+            "run `.venv/bin/ephemera demo --force` if this database really is for trying things out"
+        )
+
+
+async def refuse_other_accounts(services: Services, names: list[str]) -> None:
+    """A database with accounts of its own is someone's: the demo's shared password stays out of it."""
+    others = await _other_accounts(services, names)
+    if others:
+        raise DemoError(
+            f"the database already holds {others} account(s) that are not the demo's: is it a production "
+            "database? Point DATABASE_URL at another one, or add the demo anyway with "
+            "`.venv/bin/ephemera demo --force`"
+        )
+
+
+async def seed(services: Services, clock: DemoClock, force: bool = False) -> Report:
     """Create the world unless its marker exists; stories are shared again once all have expired."""
     names = [p.username for p in (*EVERYONE, MARKER)]
     existing = await _user_ids(services, names)
+    if MARKER.username not in existing and not force:
+        await refuse_other_accounts(services, names)
     actors = Actors(services, clock, ids=dict(existing))
     created = refreshed = False
     if MARKER.username not in existing:
@@ -98,10 +129,33 @@ async def seed(services: Services, clock: DemoClock) -> Report:
     return Report(created, refreshed, await _counts(services), credentials)
 
 
-async def run(settings: Settings) -> Report:
+async def run(settings: Settings, force: bool = False) -> Report:
+    if not force:
+        refuse_production(settings)
     clock = DemoClock()
     services = await open_services(settings.with_secret(), clock)
     try:
-        return await seed(services, clock)
+        return await seed(services, clock, force)
     finally:
         await close_services(services)
+
+
+def describe(report: Report, settings: Settings) -> str:
+    """What a run prints: what it made, the password, a token per featured account, a GraphiQL link."""
+    counts = ", ".join(f"{count} {name}" for name, count in report.counts.items())
+    if report.created:
+        head = f"Created the demo world: {counts}."
+    else:
+        head = f"The demo world is already there ({counts}); nothing was duplicated."
+    if report.stories_refreshed:
+        head += " Its stories had expired: shared new ones."
+    lines = [head, "", f"Every demo account's password: {PASSWORD}", ""]
+    width = max(len(c.username) for c in report.credentials)
+    for credential in report.credentials:
+        lines.append(f"  {credential.username:<{width}}  {credential.description}")
+        lines.append(f"  {'':<{width}}  token: {credential.token}")
+    first = report.credentials[0]
+    # In the fragment, the token never reaches the server, so no access log holds it.
+    explorer = f"{settings.base_url}/graphql#{urlencode({'token': first.token})}"
+    lines += ["", f"Start the server (make run) and open GraphiQL as {first.username}:", f"  {explorer}"]
+    return "\n".join(lines)

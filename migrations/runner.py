@@ -45,6 +45,7 @@ async def ensure_at_head(engine: AsyncEngine) -> None:
     head = head_revision()
     if revision != head:
         raise NotMigrated(
-            f"The database is at revision {revision or 'none (empty)'}, but this version needs {head}. "
-            "Run `alembic upgrade head` (with the same DATABASE_URL) before starting the server."
+            f"DATABASE_URL: the database is at revision {revision or 'none (empty)'}, but this version "
+            f"needs {head}: run `make migrate` (or `.venv/bin/ephemera migrate`) with the same "
+            "DATABASE_URL, then start the server again"
         )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
@@ -14,6 +18,15 @@ from settings import Settings
 
 class DrainingServer(uvicorn.Server):
     """On shutdown, closes GraphQL WebSockets with 1001 (going away) before uvicorn's (1012)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None = None) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         app = self.config.app
@@ -37,5 +50,30 @@ def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn
     )
 
 
-def serve(app: Starlette, settings: Settings) -> None:
-    DrainingServer(server_config(app, settings)).run()
+def serve(app: Starlette, settings: Settings, sock: socket.socket, on_started: Callable[[], None]) -> None:
+    """Serve on `sock` (bound already) until SIGINT or SIGTERM.
+
+    The app's lifespan (opening the database, Redis, storage) runs here rather than inside uvicorn,
+    so what it raises reaches the caller as itself, not as a traceback logged by uvicorn."""
+    asyncio.run(_serve(app, settings, sock, on_started))
+
+
+async def _serve(
+    app: Starlette, settings: Settings, sock: socket.socket, on_started: Callable[[], None]
+) -> None:
+    server = DrainingServer(server_config(app, settings, lifespan="off"), on_started)
+    async with app.router.lifespan_context(app):
+        with _signals_deferred():
+            await server.serve(sockets=[sock])
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    # uvicorn raises the signal that stopped it again once it has drained; caught here instead,
+    # it lets the lifespan close the services before the process ends.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

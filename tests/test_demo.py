@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from demo.__main__ import describe
-from demo.run import DemoError, run
+from demo.run import DemoError, describe, run
 from demo.world import PASSWORD
 from settings import Settings
 from tests.conftest import S3
-from tests.harness import running_server, test_settings
+from tests.harness import Api, running_server, test_settings
 
 WORLD = """
 {
@@ -23,6 +23,23 @@ WORLD = """
 }
 """
 REQUESTS = "{ followRequests { edges { node { username } } } }"
+FEED_PAGE = """
+query($after: String) {
+  feed(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
+}
+"""
+TRAY = "{ storiesTray { edges { node { owner { username } } } } }"
+
+
+async def feed_ids(api: Api, token: str) -> set[str]:
+    ids: set[str] = set()
+    after = None
+    while True:
+        page = (await api.gql(FEED_PAGE, {"after": after}, token=token))["feed"]
+        ids |= {edge["node"]["id"] for edge in page["edges"]}
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]
 
 
 @pytest.fixture
@@ -46,10 +63,18 @@ async def test_running_twice_creates_one_world(settings: Settings) -> None:
         PASSWORD in printed and second.credentials[2].token in printed and "nothing was duplicated" in printed
     )
 
-    alice, _bob, carol = (c.token for c in second.credentials)
+    alice, bob, carol = (c.token for c in second.credentials)
     async with running_server(settings) as api:
         world: dict[str, Any] = await api.gql(WORLD, token=alice)
         requests = await api.gql(REQUESTS, token=carol)
+        feeds = [await feed_ids(api, token) for token in (alice, bob, carol)]
+        trays = [
+            len((await api.gql(TRAY, token=token))["storiesTray"]["edges"]) for token in (alice, bob, carol)
+        ]
+
+    # The printed accounts have something to scroll: together they reach almost every post.
+    assert all(len(feed) >= 20 for feed in feeds) and min(trays) >= 8, (list(map(len, feeds)), trays)
+    assert len(set().union(*feeds)) >= 0.9 * second.counts["posts"]
 
     viewer = world["viewer"]
     assert viewer["username"] == "alice" and viewer["postCount"] == 3 and viewer["followerCount"] > 10
@@ -75,3 +100,14 @@ async def test_a_partial_world_is_reported_not_duplicated(settings: Settings, ba
         await api.sign_up("alice")
     with pytest.raises(DemoError, match="interrupted"):
         await run(settings)
+
+
+async def test_a_database_with_accounts_of_its_own_is_left_alone(settings: Settings, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the check is one query, the same on both backends")
+    async with running_server(settings) as api:
+        await api.sign_up("a_real_person")
+    with pytest.raises(DemoError, match=r"holds 1 account\(s\) that are not the demo's: is it a production"):
+        await run(settings)
+    with pytest.raises(DemoError, match="ENV=production"):
+        await run(replace(settings, env="production"))

@@ -40,6 +40,8 @@ ENVIRONMENT: dict[str, tuple[str, str, Any]] = {
     "MEDIA_MAX_VIDEO_BYTES": ("2000", "media_max_video_bytes", 2000),
     "CLEANUP_INTERVAL_SECONDS": ("30", "cleanup_interval_seconds", 30),
     "SUBSCRIPTION_QUEUE_SIZE": ("16", "subscription_queue_size", 16),
+    "LOG_FORMAT": ("JSON", "log_format", "json"),
+    "LOG_LEVEL": ("Debug", "log_level", "debug"),
 }  # fmt: skip
 
 
@@ -50,6 +52,13 @@ def test_from_env_parses_every_variable() -> None:
     assert settings.is_production
     assert settings.effective_database_url == "postgresql+asyncpg://u@db/e"
     assert not settings.should_migrate_on_start
+
+
+def test_logs_are_json_in_production_and_text_elsewhere() -> None:
+    assert Settings(env="production").json_logs and not Settings().json_logs
+    assert not Settings(env="production", log_format="text").json_logs
+    assert Settings(log_format="json").json_logs
+    assert Settings(log_level="debug").debug and not Settings().debug
 
 
 def test_from_env_defaults_to_the_embedded_setup(tmp_path: Path) -> None:
@@ -69,7 +78,17 @@ def test_a_malformed_variable_is_named_in_the_error(name: str, raw: str) -> None
         Settings.from_env({name: raw})
 
 
-@pytest.mark.parametrize(("name", "raw"), [("NODE_ID", "1024"), ("TOKEN_TTL_SECONDS", "0")])
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("NODE_ID", "1024"),
+        ("TOKEN_TTL_SECONDS", "0"),
+        ("DATABASE_URL", "mysql://u@db/e"),
+        ("REDIS_URL", "http://cache:6379"),
+        ("LOG_FORMAT", "xml"),
+        ("LOG_LEVEL", "loud"),
+    ],
+)
 def test_out_of_range_values_are_refused(name: str, raw: str, tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: raw, "SECRET_KEY": "k"}).validate()

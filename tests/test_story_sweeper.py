@@ -73,6 +73,6 @@ async def test_the_one_shot_command_sweeps(api: Api) -> None:
     authors = await bulk_users(api, 3, prefix="cron")
     await bulk_stories(api, authors, created_at=datetime.now(UTC) - timedelta(days=3))
     settings = replace(api.app.state.settings, migrate_on_start=False)
-    assert await commands.run("sweep-stories", settings) == 3
-    assert await commands.run("sweep-stories", settings) == 0
+    assert await commands.run_job(sweep_expired_stories, settings) == 3
+    assert await commands.run_job(sweep_expired_stories, settings) == 0
     assert commands.main(["no-such-command"]) == 2

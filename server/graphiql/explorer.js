@@ -1,12 +1,15 @@
 // Ephemera's GraphiQL set-up: queries and mutations over HTTP, subscriptions over
 // graphql-transport-ws, both authenticated by the Authorization header typed in the
-// "Headers" tab (or passed once as ?token=... in the page URL).
+// "Headers" tab (or passed once as #token=... in the page URL).
 (function () {
   "use strict";
   const httpUrl = new URL("/graphql", window.location.href).toString();
   const wsUrl = httpUrl.replace(/^http/, "ws");
   const search = new URLSearchParams(window.location.search);
-  const token = search.get("token");
+  // The token travels in the fragment, which browsers never send: no server or proxy log holds it.
+  // Once read it leaves the address bar too (the Headers tab keeps it).
+  const token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+  if (token) window.history.replaceState(null, "", window.location.pathname + window.location.search);
   const initialQuery = search.get("q");  // not "query": that would run the query over GET
   const defaultHeaders = JSON.stringify({ Authorization: "Bearer " + (token || "<paste a token from signUp or logIn>") }, null, 2);
 
