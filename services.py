@@ -16,7 +16,8 @@ from core.ids import IdGenerator
 from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from core.passwords import Passwords
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from media import LocalStorage, S3Storage, Storage
+from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
+from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
 from resolvers.fanout import drain_outbox
 from resolvers.media import sweep_abandoned_uploads
@@ -98,11 +99,23 @@ async def open_services(
         limiter=limiter,
         storage=storage,
         pubsub=pubsub,
+        media_workers=media_workers(settings),
         redis=redis,
     )
 
 
+def media_workers(settings: Settings) -> WorkerPool:
+    """Processes that decode uploads; started on the first upload, not at start-up."""
+    return WorkerPool(
+        settings.media_workers,
+        settings.media_process_timeout_seconds,
+        preload=["media.processing"],
+        results=PROCESSING_RESULTS,
+    )
+
+
 async def close_services(services: Services) -> None:
+    await services.media_workers.close()
     await services.pubsub.disconnect()
     await services.storage.close()
     await services.db.close()

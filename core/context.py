@@ -15,6 +15,7 @@ from core.ids import IdGenerator
 from core.passwords import Passwords
 from core.ratelimit import RateLimiter
 from media.storage import Storage
+from media.workers import WorkerPool
 from subscriptions import PubSub
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class Services:
     limiter: RateLimiter
     storage: Storage
     pubsub: PubSub
+    media_workers: WorkerPool
     redis: Redis | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
