@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, id_column
@@ -52,7 +52,7 @@ class Media(Base):
     variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Videos: seconds of playback, FFmpeg's codec name, and the poster frame with its renditions,
     # {"key": ..., "width": ..., "height": ..., "variants": [...]}.
-    duration_seconds: Mapped[float | None] = mapped_column(default=None)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     video_codec: Mapped[str | None] = mapped_column(String(16), default=None)
     poster: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     # A BlurHash of the smallest rendition (of the poster, for a video).
