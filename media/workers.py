@@ -31,6 +31,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 START_TIMEOUT = 60.0  # importing the decoders on a cold disk can be slow; not part of any job's budget
+# A worker gets no more of the server's environment than Python needs: no credentials, no secrets.
+_PASSED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
 _HEADER = struct.Struct(">Q")
 _PROJECT = str(Path(__file__).resolve().parent.parent)
 _ENTRY = "from media.workers import serve; serve()"
@@ -114,7 +116,7 @@ class _Worker:
             _ENTRY,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": _PROJECT},
+            env=_environment(),
         )
         worker = cls(process)
         try:
@@ -163,6 +165,11 @@ class _Worker:
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
+
+
+def _environment() -> dict[str, str]:
+    passed = {name: os.environ[name] for name in _PASSED_ENVIRONMENT if name in os.environ}
+    return passed | {"PYTHONPATH": _PROJECT}
 
 
 class _RestrictedUnpickler(pickle.Unpickler):

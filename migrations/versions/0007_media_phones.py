@@ -34,10 +34,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
-    # A media verified since keeps serving its server-written key; a pending one its upload key.
-    op.execute(
-        "UPDATE media SET storage_key = upload_key WHERE status = 'pending' AND upload_key IS NOT NULL"
-    )
+    # Nothing to move back: a pending media's storage_key is its upload key until verification,
+    # and a verified one keeps serving the key verification gave it.
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_media_upload_key"))
         batch_op.drop_column("placeholder")

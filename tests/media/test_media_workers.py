@@ -162,3 +162,19 @@ async def test_an_answer_naming_a_class_that_is_not_allowed_is_refused(pool: Wor
         await pool.run(smuggle)
 
     assert await pool.run(double, 1) == 2
+
+
+def environment() -> dict[str, str]:
+    return dict(os.environ)
+
+
+async def test_a_worker_does_not_inherit_the_servers_secrets(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-decoders")
+    monkeypatch.setenv("SECRET_KEY", "not-for-decoders-either")
+
+    seen = await pool.run(environment)
+
+    assert "not-for-decoders" not in " ".join(seen.values())
+    assert seen["PATH"] == os.environ["PATH"]
