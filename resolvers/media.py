@@ -172,48 +172,47 @@ async def _verified_values(services: Services, media: Media, written: Written) -
         raise _Failed("the file was never uploaded")
     if not 1 <= info.size <= media.byte_size:
         raise _Failed("the file is not the declared size")
+    # Cheap, before moving any bytes; what is decoded below is then judged by the decoders.
     if not is_declared_type(await storage.read_prefix(source, PREFIX_BYTES), media.content_type):
         raise _Failed(f"the file is not a {media.content_type} file")
     version = secrets.token_hex(8)  # fresh keys per verification: nothing served is ever overwritten
-    video_key = served_key(media.purpose, media.owner_id, media.id, media.content_type, version)
     folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ephemera-media-"))
     try:
         path = folder / "upload"
         if media.kind == "VIDEO":
             # Copy first, then check the copy: the served bytes are exactly the checked ones.
-            written.keys.append(video_key)
-            await _fetch(storage.copy(source, video_key))
-            size = await _fetch(storage.download(video_key, path))
-        else:
-            size = await _fetch(storage.download(source, path))
+            source = served_key(media.purpose, media.owner_id, media.id, media.content_type, version)
+            written.keys.append(source)
+            await _fetch(storage.copy(media.upload_key or media.storage_key, source))
+        size = await _fetch(storage.download(source, path))
         if not 1 <= size <= media.byte_size:
             raise _Failed("the file is not the declared size")
         processed = await _process(services, path, media)
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
-    if isinstance(processed, ProcessedImage):
-        # The clean copy, never the uploaded bytes: EXIF and GPS stay behind.
-        content_type = processed.original_content_type
-        key = served_key(media.purpose, media.owner_id, media.id, content_type, version)
-        await written.put(storage, key, processed.original, content_type)
+    if isinstance(processed, ProcessedVideo):
         return {
-            "storage_key": key,
-            "content_type": content_type,
-            "byte_size": len(processed.original),
+            "storage_key": source,
+            "byte_size": size,
             "width": processed.width,
             "height": processed.height,
-            "variants": await written.renditions(storage, key, processed),
-            "placeholder": processed.placeholder,
+            "duration_seconds": processed.duration_seconds,
+            "video_codec": processed.codec,
+            "poster": await written.poster(storage, source, processed.poster),
+            "placeholder": processed.poster.placeholder,
         }
+    # The clean copy, never the uploaded bytes: EXIF and GPS stay behind.
+    content_type = processed.original_content_type
+    key = served_key(media.purpose, media.owner_id, media.id, content_type, version)
+    await written.put(storage, key, processed.original, content_type)
     return {
-        "storage_key": video_key,
-        "byte_size": size,
+        "storage_key": key,
+        "content_type": content_type,
+        "byte_size": len(processed.original),
         "width": processed.width,
         "height": processed.height,
-        "duration_seconds": processed.duration_seconds,
-        "video_codec": processed.codec,
-        "poster": await written.poster(storage, video_key, processed.poster),
-        "placeholder": processed.poster.placeholder,
+        "variants": await written.renditions(storage, key, processed),
+        "placeholder": processed.placeholder,
     }
 
 
