@@ -27,7 +27,7 @@ from media.storage import (
     UploadTarget,
 )
 from media.video import ProcessedVideo, process_video
-from media.workers import WorkerCrashed, WorkerPool, WorkerTimeout
+from media.workers import WorkerCrashed, WorkerPool, WorkerTimeout, WorkerUnavailable
 
 __all__ = [
     "PREFIX_BYTES",
@@ -53,6 +53,7 @@ __all__ = [
     "WorkerCrashed",
     "WorkerPool",
     "WorkerTimeout",
+    "WorkerUnavailable",
     "check_upload",
     "is_declared_type",
     "process_file",

@@ -47,6 +47,10 @@ class WorkerCrashed(Exception):
     """The worker process died during the job (a signal, a hard exit), or answered nonsense."""
 
 
+class WorkerUnavailable(Exception):
+    """No worker could be started: the server's fault, not the job's (nothing was run)."""
+
+
 class WorkerPool:
     def __init__(
         self, size: int, timeout: float, *, preload: Sequence[str] = (), results: Iterable[type] = ()
@@ -129,7 +133,7 @@ class _Worker:
             pass
         worker.kill()
         await process.wait()
-        raise WorkerCrashed(f"a worker did not start (exit code {process.returncode})")
+        raise WorkerUnavailable(f"a media worker did not start (exit code {process.returncode})")
 
     async def call(
         self, job: tuple[Any, ...], allowed: set[tuple[str, str]], *, budget: float

@@ -227,6 +227,8 @@ async def _process(services: Services, path: Path, media: Media) -> ProcessedIma
     settings = services.settings
     limits = Limits(max_video_seconds=settings.media_max_video_seconds)
     noun = "video" if media.kind == "VIDEO" else "image"
+    # WorkerUnavailable is left to propagate: the server cannot check uploads now, and the media
+    # stays PENDING for a later attach.
     try:
         return await services.media_workers.run(process_file, str(path), media.kind, limits)
     except MediaRejected as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from media.images import MediaRejected
-from media.workers import WorkerCrashed, WorkerPool, WorkerTimeout
+from media.workers import WorkerCrashed, WorkerPool, WorkerTimeout, WorkerUnavailable
 
 
 def double(n: int) -> int:
@@ -178,3 +178,13 @@ async def test_a_worker_does_not_inherit_the_servers_secrets(
 
     assert "not-for-decoders" not in " ".join(seen.values())
     assert seen["PATH"] == os.environ["PATH"]
+
+
+async def test_a_worker_that_cannot_start_is_the_servers_fault_not_the_jobs() -> None:
+    pool = WorkerPool(size=1, timeout=2.0, preload=["no_such_module_anywhere"])
+    try:
+        with pytest.raises(WorkerUnavailable, match="did not start"):
+            await pool.run(double, 1)
+        assert pool.processes == []
+    finally:
+        await pool.close()
