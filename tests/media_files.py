@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from typing import Literal
 
 import av
@@ -94,3 +95,15 @@ def claiming_frames(video: bytes, frames: int) -> bytes:
     # stts: version/flags (4 bytes), entry count (4), then (sample count, sample delta) pairs.
     struct.pack_into(">I", patched, stts + 12, frames)
     return bytes(patched)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG header claiming `width` x `height` pixels, with no pixels: a decompression bomb's shape."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import struct
-import zlib
 from typing import Any
 
 import httpx
@@ -24,6 +22,7 @@ from tests.media_files import (
     make_audio_only_mp4,
     make_heic,
     make_mp4,
+    png_claiming,
     with_empty_video_track,
 )
 
@@ -117,18 +116,8 @@ async def test_a_hevc_quicktime_video_is_ready_too(api: Api) -> None:
     assert await download(media["url"]) == video
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-    )
-
-
 BAD_FILES: list[tuple[str, bytes, str, str]] = [
-    ("decompression bomb", _png_claiming(100_000, 100_000), "image/png", "too large|pixels"),
+    ("decompression bomb", png_claiming(100_000, 100_000), "image/png", "too large|pixels"),
     ("truncated HEIC", make_heic(800, 600)[:900], "image/heic", "cannot be decoded"),
     ("truncated video", make_mp4()[:1500], "video/mp4", "cannot be decoded"),
     ("no video stream", make_audio_only_mp4(), "video/mp4", "no video stream"),

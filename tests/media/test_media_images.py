@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import blurhash
 import pytest
 from PIL import ExifTags, Image
 
 from media import MediaRejected, process_image
-from tests.media_files import make_heic
+from tests.media_files import make_heic, png_claiming
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
 
@@ -86,21 +84,11 @@ def test_webp_keeps_its_format() -> None:
         assert original.format == "WEBP"
 
 
-def _png_header_claiming(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize(
     ("data", "max_pixels"),
     [
-        (_png_header_claiming(100_000, 100_000), 40_000_000),  # beyond Pillow's own bomb limit
-        (_png_header_claiming(8_000, 6_000), 40_000_000),  # below Pillow's limit, above ours
+        (png_claiming(100_000, 100_000), 40_000_000),  # beyond Pillow's own bomb limit
+        (png_claiming(8_000, 6_000), 40_000_000),  # below Pillow's limit, above ours
         (_jpeg_with_gps(300, 200), 300 * 200 - 1),
     ],
     ids=["pillow-bomb", "over-max-pixels", "small-limit"],
