@@ -18,7 +18,8 @@ from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from media import LocalStorage, S3Storage, Storage
+from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
+from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
 from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
@@ -115,13 +116,25 @@ async def open_services(
         storage=storage,
         pubsub=pubsub,
         outbox=OutboxDrain(HANDLERS),
+        media_workers=media_workers(settings),
         redis=redis,
         lease=lease,
     )
 
 
+def media_workers(settings: Settings) -> WorkerPool:
+    """Processes that decode uploads; started on the first upload, not at start-up."""
+    return WorkerPool(
+        settings.media_workers,
+        settings.media_process_timeout_seconds,
+        preload=["media.processing"],
+        results=PROCESSING_RESULTS,
+    )
+
+
 async def close_services(services: Services) -> None:
     await services.outbox.wait_in_flight()
+    await services.media_workers.close()
     await services.pubsub.disconnect()
     if services.lease is not None:
         try:

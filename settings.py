@@ -102,6 +102,9 @@ class Settings:
     media_abandoned_after_seconds: int = 86_400
     media_max_image_bytes: int = 20 * 1024 * 1024
     media_max_video_bytes: int = 100 * 1024 * 1024
+    media_max_video_seconds: float = 60.0
+    media_workers: int = 2
+    media_process_timeout_seconds: float = 30.0
     cleanup_interval_seconds: int = 300
     subscription_queue_size: int = 256
     graphiql: bool | None = None
@@ -163,6 +166,9 @@ class Settings:
             media_abandoned_after_seconds=_int(env, "MEDIA_ABANDONED_AFTER_SECONDS", 86_400),
             media_max_image_bytes=_int(env, "MEDIA_MAX_IMAGE_BYTES", 20 * 1024 * 1024),
             media_max_video_bytes=_int(env, "MEDIA_MAX_VIDEO_BYTES", 100 * 1024 * 1024),
+            media_max_video_seconds=_float(env, "MEDIA_MAX_VIDEO_SECONDS", 60.0),
+            media_workers=_int(env, "MEDIA_WORKERS", 2),
+            media_process_timeout_seconds=_float(env, "MEDIA_PROCESS_TIMEOUT_SECONDS", 30.0),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
             graphiql=_bool(env, "GRAPHIQL"),
@@ -264,6 +270,10 @@ class Settings:
             raise SettingsError("FANOUT_THRESHOLD >= 0, FEED_CACHE_SIZE >= 1 and FEED_INACTIVE_DAYS >= 1")
         if self.fanout_interval_seconds <= 0:
             raise SettingsError("FANOUT_INTERVAL_SECONDS must be positive")
+        if self.media_max_video_seconds <= 0 or self.media_process_timeout_seconds <= 0:
+            raise SettingsError("MEDIA_MAX_VIDEO_SECONDS and MEDIA_PROCESS_TIMEOUT_SECONDS must be positive")
+        if self.media_workers < 1:
+            raise SettingsError("MEDIA_WORKERS must be at least 1")
         self._validate_urls()
         if self.log_format is not None and self.log_format not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")

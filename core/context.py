@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from core.shared_read import SharedRead
     from core.unit_of_work import UnitOfWork
     from media.storage import Storage
+    from media.workers import WorkerPool
     from settings import Settings
     from subscriptions import PubSub
 
@@ -47,6 +48,7 @@ class Services:
     storage: Storage
     pubsub: PubSub
     outbox: OutboxDrain
+    media_workers: WorkerPool
     redis: Redis | None = None
     lease: NodeLease | None = None
     extras: dict[str, Any] = field(default_factory=dict)

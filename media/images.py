@@ -1,33 +1,37 @@
-"""Re-encoding uploaded images: metadata stripped, orientation applied, resized variants.
+"""Re-encoding uploaded images: metadata stripped, orientation applied, renditions, a placeholder.
 
-Variants are always JPEG (quality 85, transparency flattened on white): every client can
-show them and they are the smallest for photos. The original keeps its format (JPEG, PNG
-or WebP) and its ICC colour profile, but loses EXIF (GPS, camera, orientation) and XMP.
-Animated images keep their first frame only. HEIC is stored as uploaded: Pillow cannot
-decode it without a plugin, so callers ask `can_process` first and keep HEIC without
-dimensions or variants.
+Renditions are always JPEG (quality 85, transparency flattened on white): every client can
+show them and they are the smallest for photos. A JPEG, PNG or WebP original keeps its format
+and its ICC colour profile, but loses EXIF (GPS, camera, orientation) and XMP; a HEIC/HEIF
+original is served as JPEG, because browsers cannot show HEIC. Animated images keep their first
+frame only. Everything here is blocking and CPU-heavy: the server runs it in `media.workers`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from functools import partial
 
+import blurhash
+import pillow_heif
 from PIL import Image, ImageOps
 
 DEFAULT_WIDTHS = (150, 640, 1080)
 DEFAULT_MAX_PIXELS = 40_000_000
 _KEPT_INFO = ("icc_profile", "transparency")
-_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-# Resizing is CPU-bound; a small pool keeps a burst of uploads from starving everything else.
-_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="media-images")
+# Pillow's format name -> the content type the cleaned original is served as.
+_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/jpeg"}
+
+# Thumbnails, depth maps and auxiliary images are never shown: do not decode them.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
-class ImageRejected(Exception):
+class MediaRejected(Exception):
+    """The file is not usable media; `reason` says why, in words for the uploader."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -49,10 +53,7 @@ class ProcessedImage:
     original: bytes
     original_content_type: str
     variants: list[Variant]  # smallest first
-
-
-def can_process(content_type: str) -> bool:
-    return content_type in _FORMATS.values()
+    placeholder: str  # a BlurHash of the smallest rendition
 
 
 def process_image(
@@ -61,49 +62,48 @@ def process_image(
     widths: Sequence[int] = DEFAULT_WIDTHS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> ProcessedImage:
-    """Blocking and CPU-heavy: run it through `process_image_off_loop` from async code."""
     try:
         with Image.open(io.BytesIO(data)) as opened:
             # Opening reads only the header, so this refuses a bomb before any pixel is decoded.
             if opened.width * opened.height > max_pixels:
-                raise ImageRejected(f"image has more than {max_pixels} pixels")
+                raise MediaRejected(f"image has more than {max_pixels} pixels")
             if opened.format not in _FORMATS:
-                raise ImageRejected(f"unsupported image format {opened.format}")
+                raise MediaRejected(f"unsupported image format {opened.format}")
             content_type = _FORMATS[opened.format]
             image = ImageOps.exif_transpose(opened)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("image is too large to decode") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageRejected(f"image cannot be decoded: {exc}") from exc
+        raise MediaRejected("image is too large to decode") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        raise MediaRejected(f"image cannot be decoded: {exc}") from exc
 
     with image:
         # Savers write EXIF/XMP only when asked, but a JPEG comment or PNG text travels in info.
         image.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
-        return ProcessedImage(
-            width=image.width,
-            height=image.height,
-            original=_encode_original(image, content_type),
-            original_content_type=content_type,
-            variants=_variants(image, widths),
-        )
+        return render(image, content_type, widths)
 
 
-async def process_image_off_loop(
-    data: bytes,
-    *,
-    widths: Sequence[int] = DEFAULT_WIDTHS,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> ProcessedImage:
-    loop = asyncio.get_running_loop()
-    job = partial(process_image, data, widths=widths, max_pixels=max_pixels)
-    return await loop.run_in_executor(_executor, job)
+def render(image: Image.Image, content_type: str, widths: Sequence[int] = DEFAULT_WIDTHS) -> ProcessedImage:
+    """A decoded, upright image (a photo, or a video's poster frame) encoded for serving."""
+    variants, smallest = _variants(image, widths)
+    with smallest:
+        placeholder = _blurhash(smallest)
+    return ProcessedImage(
+        width=image.width,
+        height=image.height,
+        original=_encode_original(image, content_type),
+        original_content_type=content_type,
+        variants=variants,
+        placeholder=placeholder,
+    )
 
 
 def _encode_original(image: Image.Image, content_type: str) -> bytes:
     out = io.BytesIO()
     if content_type == "image/jpeg":
-        image.save(out, "JPEG", quality=90, optimize=True, **_icc(image))
+        # A CMYK JPEG stays CMYK; renditions below are RGB for every client.
+        with nullcontext(image) if image.mode == "CMYK" else _jpeg_ready(image) as ready:
+            ready.save(out, "JPEG", quality=90, optimize=True, **_icc(image))
     elif content_type == "image/webp":
         image.save(out, "WEBP", quality=90, **_icc(image))
     else:
@@ -111,22 +111,34 @@ def _encode_original(image: Image.Image, content_type: str) -> bytes:
     return out.getvalue()
 
 
-def _variants(image: Image.Image, widths: Sequence[int]) -> list[Variant]:
+def _variants(image: Image.Image, widths: Sequence[int]) -> tuple[list[Variant], Image.Image]:
+    """The renditions, smallest first, and the smallest one decoded (the caller closes it)."""
     targets = sorted(w for w in set(widths) if w < image.width) or [image.width]
-    rgb = _flatten(image)
-    try:
-        return [_variant(rgb, width) for width in targets]
-    finally:
-        if rgb is not image:
-            rgb.close()
+    with _jpeg_ready(image) as rgb:
+        variants = []
+        smallest = None
+        for width in targets:
+            height = max(1, round(rgb.height * width / rgb.width))
+            resized = rgb.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            out = io.BytesIO()
+            resized.save(out, "JPEG", quality=85, optimize=True, progressive=True, **_icc(image))
+            variants.append(Variant(f"w{width}", width, height, out.getvalue(), "image/jpeg"))
+            if smallest is None:
+                smallest = resized
+            else:
+                resized.close()
+    assert smallest is not None  # targets is never empty
+    return variants, smallest
 
 
-def _variant(rgb: Image.Image, width: int) -> Variant:
-    height = max(1, round(rgb.height * width / rgb.width))
-    with rgb.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0) as resized:
-        out = io.BytesIO()
-        resized.save(out, "JPEG", quality=85, optimize=True, progressive=True, **_icc(rgb))
-    return Variant(f"w{width}", width, height, out.getvalue(), "image/jpeg")
+def _blurhash(image: Image.Image) -> str:
+    components = (4, 3) if image.width >= image.height else (3, 4)
+    # blurhash-python 1.2.2 reads pixels through Image.getdata, deprecated in Pillow 13 (removed
+    # in 14, pinned below that): the warning is about the library, not about this image.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Image.Image.getdata", DeprecationWarning)
+        # encode() closes the image it is given: hand it a copy.
+        return str(blurhash.encode(image.copy(), *components))
 
 
 def _icc(image: Image.Image) -> dict[str, bytes]:
@@ -134,15 +146,17 @@ def _icc(image: Image.Image) -> dict[str, bytes]:
     return {} if icc_profile is None else {"icc_profile": icc_profile}
 
 
-def _flatten(image: Image.Image) -> Image.Image:
-    """An RGB (or greyscale) image, transparent areas laid on white, ready for JPEG."""
-    if image.mode in ("RGB", "L"):
-        return image
+@contextmanager
+def _jpeg_ready(image: Image.Image) -> Iterator[Image.Image]:
+    """The image itself when JPEG can store it, else an RGB copy with transparency laid on white."""
+    if image.mode in ("RGB", "L") and "transparency" not in image.info:
+        yield image
+        return
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         with image.convert("RGBA") as rgba:
             flat = Image.new("RGB", rgba.size, "white")
             flat.paste(rgba, mask=rgba.getchannel("A"))
     else:
         flat = image.convert("RGB")
-    flat.info = dict(image.info)
-    return flat
+    with flat:
+        yield flat

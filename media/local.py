@@ -15,14 +15,15 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from media.storage import (
     Clock,
+    ListedObject,
     ObjectInfo,
     ObjectNotFound,
     StorageError,
@@ -172,8 +173,55 @@ class LocalStorage:
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
 
+    async def download(self, key: str, path: Path) -> int:
+        return await asyncio.to_thread(self._download, key, path)
+
+    def _download(self, key: str, path: Path) -> int:
+        try:
+            with self.path(key).open("rb") as source, path.open("wb") as out:
+                shutil.copyfileobj(source, out)
+                return out.tell()
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._store, key, lambda out: out.write(data), content_type)
+
+    async def copy(self, source: str, dest: str) -> None:
+        await asyncio.to_thread(self._copy, source, dest)
+
+    def _copy(self, source: str, dest: str) -> None:
+        # One open file: a concurrent upload replacing `source` cannot mix two versions in the copy.
+        info = self._head(source)
+        try:
+            with self.path(source).open("rb") as opened:
+                content_type = (info and info.content_type) or "application/octet-stream"
+                self._store(dest, lambda out: shutil.copyfileobj(opened, out), content_type)
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(source) from exc
+
+    async def list(self, prefix: str, *, page_size: int = 1000) -> AsyncIterator[Sequence[ListedObject]]:
+        found = await asyncio.to_thread(self._list, prefix)
+        for start in range(0, len(found), page_size):
+            yield found[start : start + page_size]
+
+    def _list(self, prefix: str) -> Sequence[ListedObject]:
+        # Walk only the folder the prefix names; `.meta` and temp files start with a dot.
+        top = self.path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
+        found: list[ListedObject] = []
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [name for name in dirs if not name.startswith(".")]
+            for name in files:
+                path = Path(folder, name)
+                key = path.relative_to(self.root).as_posix()
+                if name.startswith(".") or not key.startswith(prefix):
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # deleted while walking
+                    continue
+                found.append(ListedObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))
+        return sorted(found, key=lambda listed: listed.key)
 
     async def delete(self, keys: Sequence[str]) -> None:
         await asyncio.to_thread(self._delete, keys)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aioboto3
@@ -13,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media.storage import (
     Clock,
+    ListedObject,
     ObjectInfo,
     ObjectNotFound,
     StorageError,
@@ -22,6 +25,7 @@ from media.storage import (
 )
 
 DELETE_BATCH = 1000  # the most keys S3 accepts in one DeleteObjects call
+CHUNK = 1024 * 1024
 
 
 def _error_code(exc: ClientError) -> str:
@@ -121,20 +125,72 @@ class S3Storage:
 
     async def _get(self, key: str, **extra: str) -> bytes:
         try:
-            resp = await self._client.get_object(Bucket=self.bucket, Key=key, **extra)
+            resp = await self._get_object(key, **extra)
         except ClientError as exc:
-            code = _error_code(exc)
-            if code in ("404", "NoSuchKey"):
-                raise ObjectNotFound(key) from exc
-            if code == "InvalidRange":  # a ranged read of an empty object
+            if _error_code(exc) == "InvalidRange":  # a ranged read of an empty object
                 return b""
             raise StorageError(f"GET {key} failed: {exc}") from exc
         async with resp["Body"] as body:
             data: bytes = await body.read()
         return data
 
+    async def _get_object(self, key: str, **extra: str) -> Any:
+        try:
+            return await self._client.get_object(Bucket=self.bucket, Key=key, **extra)
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey"):
+                raise ObjectNotFound(key) from exc
+            raise
+
+    async def download(self, key: str, path: Path) -> int:
+        try:
+            resp = await self._get_object(key)
+        except ClientError as exc:
+            raise StorageError(f"GET {key} failed: {exc}") from exc
+        size = 0
+        out = await asyncio.to_thread(path.open, "wb")
+        try:
+            body = resp["Body"]
+            async with body:
+                async for chunk in body.iter_chunks(CHUNK):
+                    await asyncio.to_thread(out.write, chunk)
+                    size += len(chunk)
+        finally:
+            await asyncio.to_thread(out.close)
+        return size
+
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    async def copy(self, source: str, dest: str) -> None:
+        try:
+            # CopyObject keeps the source's Content-Type (MetadataDirective COPY, the default).
+            await self._client.copy_object(
+                Bucket=self.bucket, Key=dest, CopySource={"Bucket": self.bucket, "Key": source}
+            )
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey"):
+                raise ObjectNotFound(source) from exc
+            raise StorageError(f"COPY {source} to {dest} failed: {exc}") from exc
+
+    async def list(self, prefix: str, *, page_size: int = 1000) -> AsyncIterator[Sequence[ListedObject]]:
+        extra: dict[str, str] = {}
+        while True:
+            try:
+                resp = await self._client.list_objects_v2(
+                    Bucket=self.bucket, Prefix=prefix, MaxKeys=page_size, **extra
+                )
+            except ClientError as exc:
+                raise StorageError(f"LIST {prefix} failed: {exc}") from exc
+            page = [
+                ListedObject(item["Key"], int(item["Size"]), item["LastModified"])
+                for item in resp.get("Contents", [])
+            ]
+            if page:
+                yield page
+            if not resp.get("IsTruncated"):
+                return
+            extra = {"ContinuationToken": resp["NextContinuationToken"]}
 
     async def delete(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):

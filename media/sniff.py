@@ -11,6 +11,16 @@ _AVIF_BRANDS = {b"avif", b"avis"}  # also declare mif1, but Pillow cannot read t
 _QT_LEADING_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 
 
+# Phones label the same HEIF files either way; the sniffer says image/heic for both.
+_ALIASES = {"image/heif": "image/heic"}
+
+
+def is_declared_type(prefix: bytes, declared: str) -> bool:
+    """Whether the first bytes really are of the type the client declared."""
+    actual = sniff_content_type(prefix)
+    return actual is not None and actual == _ALIASES.get(declared, declared)
+
+
 def sniff_content_type(prefix: bytes) -> str | None:
     """image/jpeg, image/png, image/webp, image/heic, video/mp4, video/quicktime, or None."""
     if prefix.startswith(b"\xff\xd8\xff"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 Clock = Callable[[], datetime]
@@ -23,7 +24,7 @@ class StorageUnavailable(StorageError):
 
 
 class ObjectNotFound(StorageError):
-    """`get` or `read_prefix` asked for a key that does not exist."""
+    """`get`, `read_prefix`, `download` or `copy` asked for a key that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class ObjectInfo:
     content_type: str | None
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    modified_at: datetime
+
+
 class Storage(Protocol):
     async def presign_upload(
         self, key: str, content_type: str, max_size: int, expires_in: int
@@ -56,7 +64,19 @@ class Storage(Protocol):
 
     async def get(self, key: str) -> bytes: ...
 
+    async def download(self, key: str, path: Path) -> int:
+        """Write the object to the file `path` (streamed, not held in memory); its size."""
+        ...
+
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def copy(self, source: str, dest: str) -> None:
+        """Copy an object inside the store (S3 CopyObject): bytes and content type, never via the app."""
+        ...
+
+    def list(self, prefix: str, *, page_size: int = 1000) -> AsyncIterator[Sequence[ListedObject]]:
+        """Every object whose key starts with `prefix`, in key order, a page at a time."""
+        ...
 
     async def delete(self, keys: Sequence[str]) -> None:
         """Delete in batches; keys that do not exist are not an error."""

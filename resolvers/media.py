@@ -1,11 +1,21 @@
-"""Uploads: issuing pre-signed targets, verifying objects when they are attached, cleanup."""
+"""Uploads: issuing pre-signed targets, verifying objects when they are attached, cleanup.
+
+The client's form posts to the media's upload key; verification reads those bytes once, and what
+it serves (the cleaned original or the copied video, renditions, poster) goes under fresh keys
+only the server writes. Posting the form again later changes nothing that is served.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import secrets
+import shutil
+import tempfile
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 
@@ -15,23 +25,30 @@ from core.sql import skip_locked
 from core.unit_of_work import unit_of_work
 from media import (
     PREFIX_BYTES,
-    ImageRejected,
+    Limits,
+    MediaRejected,
     MediaRules,
+    ObjectNotFound,
+    ProcessedImage,
+    ProcessedVideo,
     StorageError,
     UploadRejected,
     UploadTarget,
-    can_process,
+    WorkerCrashed,
+    WorkerTimeout,
     check_upload,
-    object_key,
-    process_image_off_loop,
-    sniff_content_type,
-    variant_key,
+    is_declared_type,
+    process_file,
+    served_key,
+    upload_key,
 )
+from media.renditions import Written
 from models import Media, MediaStatus
 from resolvers.loader import RequestLoader, unique
 from resolvers.text import clean_line
 
 log = logging.getLogger("ephemera.media")
+T = TypeVar("T")
 
 
 def rules(services: Services) -> MediaRules:
@@ -53,7 +70,7 @@ async def create_upload(
         raise BadInput(exc.message) from None
     alt = clean_line(alt_text, field="altText", max_length=1000) if alt_text else None
     media_id = services.ids.next_id()
-    key = object_key(purpose, viewer, media_id, content_type)
+    key = upload_key(purpose, viewer, media_id, content_type)
     # The policy pins the declared size as the upper bound: storage refuses anything larger.
     target = await services.storage.presign_upload(
         key, content_type, byte_size, services.settings.media_upload_expires_seconds
@@ -66,7 +83,8 @@ async def create_upload(
         content_type=content_type,
         byte_size=byte_size,
         status=MediaStatus.PENDING,
-        storage_key=key,
+        storage_key=key,  # until verified, the bytes are only at the upload key
+        upload_key=key,
         alt_text=alt,
         variants=[],
         created_at=services.clock.now(),
@@ -104,58 +122,143 @@ async def attach(ctx: RequestContext, media_ids: Sequence[int], purpose: str) ->
 
 
 async def verify(services: Services, media: Media) -> Media:
-    """Check a PENDING upload once: present, within its size, really its type; images get renditions."""
+    """Check a PENDING upload once: present, within its size, really its type, decodable.
+
+    Photos get a clean original and renditions, videos a copy of the bytes, a poster and a
+    duration, both a placeholder; whatever fails is FAILED with the reason in `failure`.
+    """
     if media.status is not MediaStatus.PENDING:
         return media
+    written = Written()
     try:
-        failure, values = await _inspect(services, media)
+        failure, values = await _inspect(services, media, written)
     except StorageError as exc:
         log.warning("storage error verifying media %s: %s", media.id, exc)
+        await _forget(services, written.keys)
         raise BadInput("The upload could not be checked right now; try again.") from None
     status = MediaStatus.FAILED if failure else MediaStatus.READY
     values |= {"status": status, "failure": failure, "verified_at": services.clock.now()}
-    async with services.db.write() as session:
+    async with unit_of_work(services) as work:
         # Whoever verifies first wins; a concurrent verification of the same upload changes nothing.
-        await session.execute(
+        result = await work.session.execute(
             update(Media).where(Media.id == media.id, Media.status == MediaStatus.PENDING).values(**values)
         )
-        current = await session.scalar(select(Media).where(Media.id == media.id))
+        won = bool(getattr(result, "rowcount", 0))
+        current = await work.session.scalar(select(Media).where(Media.id == media.id))
+        # After commit: the upload has served its purpose; a loser's objects were never recorded.
+        work.delete_objects([media.upload_key or media.storage_key] if won else written.keys)
     return current or media
 
 
-async def _inspect(services: Services, media: Media) -> tuple[str | None, dict[str, object]]:
-    storage = services.storage
-    info = await storage.head(media.storage_key)
-    if info is None:
-        return "the file was never uploaded", {}
-    if not 1 <= info.size <= media.byte_size:
-        return "the file is not the declared size", {}
-    actual = sniff_content_type(await storage.read_prefix(media.storage_key, PREFIX_BYTES))
-    if actual != media.content_type:
-        return f"the file is not a {media.content_type} file", {}
-    if not can_process(media.content_type):
-        return None, {"byte_size": info.size}
+class _Failed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _inspect(services: Services, media: Media, written: Written) -> tuple[str | None, dict[str, Any]]:
+    """(None, the row's new values) for a usable upload, else (why not, {})."""
     try:
-        processed = await process_image_off_loop(await storage.get(media.storage_key))
-    except ImageRejected as exc:
-        return f"the image cannot be read ({exc.reason})", {}
-    # The stored original loses its metadata (location privacy): it is replaced by the clean copy.
-    await storage.put(media.storage_key, processed.original, processed.original_content_type)
-    variants = []
-    for variant in processed.variants:
-        key = variant_key(media.storage_key, variant.name, variant.content_type)
-        await storage.put(key, variant.data, variant.content_type)
-        variants.append({"name": variant.name, "width": variant.width, "height": variant.height, "key": key})
-    return None, {
+        return None, await _verified_values(services, media, written)
+    except _Failed as failed:
+        await _forget(services, written.keys)
+        return failed.reason[:255], {}
+
+
+async def _verified_values(services: Services, media: Media, written: Written) -> dict[str, Any]:
+    storage = services.storage
+    source = media.upload_key or media.storage_key
+    info = await storage.head(source)
+    if info is None:
+        raise _Failed("the file was never uploaded")
+    if not 1 <= info.size <= media.byte_size:
+        raise _Failed("the file is not the declared size")
+    # Cheap, before moving any bytes; what is decoded below is then judged by the decoders.
+    if not is_declared_type(await storage.read_prefix(source, PREFIX_BYTES), media.content_type):
+        raise _Failed(f"the file is not a {media.content_type} file")
+    version = secrets.token_hex(8)  # fresh keys per verification: nothing served is ever overwritten
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ephemera-media-"))
+    try:
+        path = folder / "upload"
+        if media.kind == "VIDEO":
+            # Copy first, then check the copy: the served bytes are exactly the checked ones.
+            source = served_key(media.purpose, media.owner_id, media.id, media.content_type, version)
+            written.keys.append(source)
+            await _fetch(storage.copy(media.upload_key or media.storage_key, source))
+        size = await _fetch(storage.download(source, path))
+        if not 1 <= size <= media.byte_size:
+            raise _Failed("the file is not the declared size")
+        processed = await _process(services, path, media)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+    if isinstance(processed, ProcessedVideo):
+        return {
+            "storage_key": source,
+            "byte_size": size,
+            "width": processed.width,
+            "height": processed.height,
+            "duration_seconds": processed.duration_seconds,
+            "video_codec": processed.codec,
+            "poster": await written.poster(storage, source, processed.poster),
+            "placeholder": processed.poster.placeholder,
+        }
+    # The clean copy, never the uploaded bytes: EXIF and GPS stay behind.
+    content_type = processed.original_content_type
+    key = served_key(media.purpose, media.owner_id, media.id, content_type, version)
+    await written.put(storage, key, processed.original, content_type)
+    return {
+        "storage_key": key,
+        "content_type": content_type,
         "byte_size": len(processed.original),
         "width": processed.width,
         "height": processed.height,
-        "variants": variants,
+        "variants": await written.renditions(storage, key, processed),
+        "placeholder": processed.placeholder,
     }
 
 
+async def _fetch(operation: Awaitable[T]) -> T:
+    try:
+        return await operation
+    except ObjectNotFound:  # deleted between the checks above and now
+        raise _Failed("the file was never uploaded") from None
+
+
+async def _process(services: Services, path: Path, media: Media) -> ProcessedImage | ProcessedVideo:
+    settings = services.settings
+    limits = Limits(max_video_seconds=settings.media_max_video_seconds)
+    noun = "video" if media.kind == "VIDEO" else "image"
+    # WorkerUnavailable is left to propagate: the server cannot check uploads now, and the media
+    # stays PENDING for a later attach.
+    try:
+        return await services.media_workers.run(process_file, str(path), media.kind, limits)
+    except MediaRejected as exc:
+        raise _Failed(exc.reason) from None
+    except WorkerTimeout:
+        raise _Failed(f"the {noun} took too long to process") from None
+    except WorkerCrashed:
+        log.warning("the media worker crashed on media %s", media.id)
+        raise _Failed(f"the {noun} could not be processed") from None
+
+
+async def _forget(services: Services, keys: Sequence[str]) -> None:
+    """Best effort: what is left is swept later (`release_spent_uploads`, abandoned uploads)."""
+    if not keys:
+        return
+    try:
+        await services.storage.delete(keys)
+    except StorageError as exc:
+        log.warning("could not delete %d media objects: %s", len(keys), exc)
+
+
 def object_keys(media: Media) -> list[str]:
-    return [media.storage_key, *(str(v["key"]) for v in media.variants)]
+    """Every object a media row accounts for: served, renditions, poster, and a leftover upload."""
+    keys = [media.storage_key, *(str(v["key"]) for v in media.variants)]
+    if media.poster:
+        keys += [str(media.poster["key"]), *(str(v["key"]) for v in media.poster["variants"])]
+    if media.upload_key and media.upload_key != media.storage_key:
+        keys.append(media.upload_key)
+    return keys
 
 
 async def download_url(services: Services, key: str) -> str:
@@ -173,7 +276,9 @@ class MediaById(RequestLoader[int, Media | None]):
 
 async def sweep_abandoned_uploads(services: Services, batch: int = 200) -> int:
     """Delete uploads left PENDING or FAILED past the grace period: the rows now, the objects after
-    the commit (through the outbox)."""
+    the commit (through the outbox). Before that, release the upload objects of media already
+    verified (`release_spent_uploads`)."""
+    await release_spent_uploads(services, batch)
     cutoff = services.clock.now() - timedelta(seconds=services.settings.media_abandoned_after_seconds)
     removed = 0
     while True:
@@ -191,3 +296,36 @@ async def sweep_abandoned_uploads(services: Services, batch: int = 200) -> int:
             await work.session.execute(delete(Media).where(Media.id.in_([m.id for m in rows])))
             work.delete_objects(key for media in rows for key in object_keys(media))
             removed += len(rows)
+
+
+async def release_spent_uploads(services: Services, batch: int = 200) -> int:
+    """Delete the upload objects of verified media once their form has expired; how many.
+
+    Verification deletes the upload right away, but a client may post its form again until it
+    expires: that object is unused, and removed here. Idempotent, and safe in several processes
+    (deleting twice is harmless); no storage call runs inside a transaction.
+    """
+    expired = services.clock.now() - timedelta(seconds=services.settings.media_upload_expires_seconds)
+    released = 0
+    while True:
+        async with services.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(Media.id, Media.upload_key)
+                    .where(
+                        Media.upload_key.is_not(None),
+                        Media.status != MediaStatus.PENDING,
+                        Media.created_at < expired,
+                    )
+                    .order_by(Media.id)
+                    .limit(batch)
+                )
+            ).all()
+        if not rows:
+            return released
+        await services.storage.delete([str(key) for _, key in rows])
+        async with services.db.write() as session:
+            await session.execute(
+                update(Media).where(Media.id.in_([media_id for media_id, _ in rows])).values(upload_key=None)
+            )
+        released += len(rows)

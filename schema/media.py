@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from core.context import RequestContext
+from core.context import RequestContext, Services
 from core.ids import to_global_id
 from media import UploadTarget as StorageTarget
 from models import Media as MediaRow
@@ -32,7 +33,9 @@ class MediaStatus(Enum):
         "READY", description="Uploaded and verified; usable in posts, stories and messages."
     )
     FAILED = strawberry.enum_value(
-        "FAILED", description="Upload missing, too large, or not the declared type."
+        "FAILED",
+        description="Upload missing, too large, not the declared type, or not decodable; "
+        "`failureReason` says which.",
     )
 
 
@@ -50,6 +53,26 @@ class MediaVariant:
     width: int
     height: int
     url: str
+
+
+@strawberry.type(description="A still frame of a video, rendered like a photo.")
+class MediaPoster:
+    width: int
+    height: int
+    url: str = strawberry.field(description="The frame at the video's size, as JPEG.")
+    variants: list[MediaVariant] = strawberry.field(description="Resized renditions, smallest first.")
+
+
+async def _variants(services: Services, recorded: list[dict[str, Any]]) -> list[MediaVariant]:
+    return [
+        MediaVariant(
+            name=str(v["name"]),
+            width=int(v["width"]),
+            height=int(v["height"]),
+            url=await media_resolvers.download_url(services, str(v["key"])),
+        )
+        for v in recorded
+    ]
 
 
 @strawberry.type(name="Media")
@@ -98,16 +121,42 @@ class MediaType(Node):
     async def variants(self, info: Ctx) -> list[MediaVariant]:
         if self.row.status is not RowStatus.READY:
             return []
+        return await _variants(info.context.services, self.row.variants)
+
+    @strawberry.field(
+        description="Seconds of playback of a video (a story of a video lasts this long); null for photos."
+    )
+    def duration_seconds(self) -> float | None:
+        return self.row.duration_seconds
+
+    @strawberry.field(
+        description='The codec of a video as FFmpeg names it ("h264", "hevc"); null for photos.'
+    )
+    def video_codec(self) -> str | None:
+        return self.row.video_codec
+
+    @strawberry.field(description="A video's poster frame, to show before it plays; null for photos.")
+    async def poster(self, info: Ctx) -> MediaPoster | None:
+        poster = self.row.poster
+        if self.row.status is not RowStatus.READY or not poster:
+            return None
         services = info.context.services
-        return [
-            MediaVariant(
-                name=str(v["name"]),
-                width=int(v["width"]),
-                height=int(v["height"]),
-                url=await media_resolvers.download_url(services, str(v["key"])),
-            )
-            for v in self.row.variants
-        ]
+        return MediaPoster(
+            width=int(poster["width"]),
+            height=int(poster["height"]),
+            url=await media_resolvers.download_url(services, str(poster["key"])),
+            variants=await _variants(services, poster["variants"]),
+        )
+
+    @strawberry.field(
+        description="A BlurHash (blurha.sh) of the image or poster to paint while it loads; null until READY."
+    )
+    def placeholder(self) -> str | None:
+        return self.row.placeholder if self.row.status is RowStatus.READY else None
+
+    @strawberry.field(description="Why the media is FAILED, in words for the uploader; null otherwise.")
+    def failure_reason(self) -> str | None:
+        return self.row.failure if self.row.status is RowStatus.FAILED else None
 
 
 @strawberry.type

@@ -22,6 +22,7 @@ from typing import Any
 from resolvers.auth import authenticate
 from subscriptions import user_channel
 from tests.harness import Api, make_jpeg, post_form
+from tests.media_files import make_mp4
 from tests.ws_client import GraphQLSocket, graphql_socket
 
 GUIDE = Path(__file__).parent.parent / "docs" / "api.md"
@@ -151,7 +152,10 @@ class Story:
         upload = ((body.get("data") or {}).get("createUpload") or {}).get("upload")
         if upload is not None:
             # What a client does between createUpload and attaching: send the bytes to storage.
-            response = await post_form(upload, make_jpeg(1200, 900), "image/jpeg")
+            if '"video/mp4"' in query:
+                response = await post_form(upload, make_mp4(2.0, 640, 360), "video/mp4")
+            else:
+                response = await post_form(upload, make_jpeg(1200, 900), "image/jpeg")
             assert response.status_code in (200, 201, 204), response.text
 
     async def subscribe(

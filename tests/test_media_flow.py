@@ -6,11 +6,17 @@ The SQLite runs use the embedded disk store (served by the app), the PostgreSQL 
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 
-from tests.harness import Api, make_jpeg, post_form
+from core.ids import from_global_id
+from models import Media
+from resolvers.media import release_spent_uploads
+from tests.harness import Api, TestUser, make_jpeg, post_form
+from tests.media_files import make_mp4
 
 CREATE_UPLOAD = """
 mutation($input: CreateUploadInput!) {
@@ -30,8 +36,8 @@ mutation($id: ID!) {
 MEDIA_NODE = "query($id: ID!) { node(id: $id) { ... on Media { id status } } }"
 
 
-def jpeg_with_gps(width: int, height: int) -> bytes:
-    image = Image.new("RGB", (width, height), "blue")
+def jpeg_with_gps(width: int, height: int, color: str = "blue") -> bytes:
+    image = Image.new("RGB", (width, height), color)
     exif = Image.Exif()
     exif[0x8825] = {2: (48.0, 51.0, 24.0), 1: "N"}  # GPSInfo: a location that must not leak
     buffer = io.BytesIO()
@@ -174,7 +180,7 @@ async def test_cleanup_removes_abandoned_uploads_and_keeps_attached_media(api: A
 
 async def test_a_video_attached_to_a_post_downloads_unchanged(api: Api) -> None:
     alice = await api.sign_up()
-    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 4
+    video = make_mp4(1.0, 320, 240)
     media_id = await api.upload(alice, "POST", video, "video/mp4")
     post = await api.gql(
         """mutation($m: ID!) { createPost(input: {caption: "clip", mediaIds: [$m]}) {
@@ -187,3 +193,91 @@ async def test_a_video_attached_to_a_post_downloads_unchanged(api: Api) -> None:
     assert media["byteSize"] == len(video) and media["variants"] == []
     async with httpx.AsyncClient() as client:
         assert (await client.get(media["url"])).content == video
+
+
+POST_MEDIA = """
+mutation($m: ID!) { createPost(input: {caption: "mine", mediaIds: [$m]}) {
+  id media { url variants { url } poster { url variants { url } } } } }
+"""
+POST_NODE = (
+    "query($id: ID!) { node(id: $id) { ... on Post { media { url variants { url } poster { url } } } } }"
+)
+
+
+async def _served(post: dict[str, Any]) -> list[bytes]:
+    """The bytes behind every URL of the post's media: original, renditions, poster."""
+    (media,) = post["media"]
+    urls = [media["url"], *(v["url"] for v in media["variants"])]
+    if media["poster"]:
+        urls.append(media["poster"]["url"])
+    async with httpx.AsyncClient() as client:
+        responses = [await client.get(url) for url in urls]
+    assert all(response.status_code == 200 for response in responses)
+    return [response.content for response in responses]
+
+
+async def _upload_keeping_the_form(
+    api: Api, user: TestUser, data: bytes, content_type: str
+) -> tuple[str, Any]:
+    created = await api.gql(
+        CREATE_UPLOAD,
+        {"input": {"contentType": content_type, "byteSize": len(data), "purpose": "POST"}},
+        user.token,
+    )
+    target = created["createUpload"]["upload"]
+    assert (await post_form(target, data, content_type)).is_success
+    return created["createUpload"]["media"]["id"], target
+
+
+@pytest.mark.parametrize("kind", ["photo", "video"])
+async def test_posting_the_upload_form_again_after_attach_changes_nothing_served(api: Api, kind: str) -> None:
+    alice = await api.sign_up()
+    if kind == "photo":
+        first, second, content_type = jpeg_with_gps(1200, 900), jpeg_with_gps(1200, 900, "red"), "image/jpeg"
+    else:
+        first, second, content_type = make_mp4(1.0, 320, 240), make_mp4(1.0, 320, 240, fps=10), "video/mp4"
+    assert len(second) <= len(first)  # the form admits up to the declared size
+    media_id, form = await _upload_keeping_the_form(api, alice, first, content_type)
+    post = (await api.gql(POST_MEDIA, {"m": media_id}, alice.token))["createPost"]
+    served = await _served(post)
+
+    assert (await post_form(form, second, content_type)).is_success  # the form has not expired yet
+
+    again = (await api.gql(POST_NODE, {"id": post["id"]}, alice.token))["node"]
+    assert await _served(again) == served
+    if kind == "photo":
+        assert 0x8825 not in Image.open(io.BytesIO(served[0])).getexif()
+    else:
+        assert served[0] == first
+
+
+async def test_a_leftover_upload_object_is_deleted_once_its_form_expires(api: Api) -> None:
+    alice = await api.sign_up()
+    photo = jpeg_with_gps(800, 600)
+    media_id, form = await _upload_keeping_the_form(api, alice, photo, "image/jpeg")
+    post = (await api.gql(POST_MEDIA, {"m": media_id}, alice.token))["createPost"]
+    served = await _served(post)
+    row = await _media_row(api, media_id)
+    assert row.upload_key is not None and row.upload_key != row.storage_key
+    assert await api.services.storage.head(row.upload_key) is None  # verification removed it
+    assert (await post_form(form, photo, "image/jpeg")).is_success  # a client posts it again
+    assert await api.services.storage.head(row.upload_key) is not None
+
+    assert await release_spent_uploads(api.services) == 0  # the form can still be used
+    api.clock.advance(api.services.settings.media_upload_expires_seconds + 1)
+    assert await release_spent_uploads(api.services) == 1
+    assert await release_spent_uploads(api.services) == 0  # idempotent
+
+    assert await api.services.storage.head(row.upload_key) is None
+    assert (await _media_row(api, media_id)).upload_key is None
+    again = (await api.gql(POST_NODE, {"id": post["id"]}, alice.token))["node"]
+    assert await _served(again) == served
+
+
+async def _media_row(api: Api, global_id: str) -> Media:
+    decoded = from_global_id(global_id)
+    assert decoded is not None and decoded[0] == "Media"
+    async with api.services.db.read() as session:
+        row = await session.get(Media, decoded[1])
+    assert row is not None
+    return row

@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -85,3 +85,45 @@ async def test_the_server_refuses_an_unmigrated_database(empty_database_url: str
         await open_services(settings)
     _, tables, _ = await schema_of(empty_database_url)
     assert tables == []
+
+
+async def test_0007_keeps_pending_uploads_verifiable_and_verified_media_served(
+    empty_database_url: str,
+) -> None:
+    """Uploads waiting at the upgrade get their key as upload key; verified media keep theirs."""
+    config = alembic_config(empty_database_url)
+    await asyncio.to_thread(command.upgrade, config, "0005")
+    engine = create_async_engine(empty_database_url)
+    insert_media = text(
+        "INSERT INTO media (id, owner_id, purpose, kind, content_type, byte_size, status, storage_key,"
+        " variants, created_at) VALUES (:id, 1, 'POST', 'IMAGE', 'image/jpeg', 10, :status, :key, '[]',"
+        " CURRENT_TIMESTAMP)"
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, bio, is_private, password_hash,"
+                    " created_at, last_active_at) VALUES (1, 'old', 'Old', '', false, 'x',"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            await conn.execute(insert_media, {"id": 10, "status": "pending", "key": "post/1/10.jpg"})
+            await conn.execute(insert_media, {"id": 11, "status": "ready", "key": "post/1/11.jpg"})
+
+        await asyncio.to_thread(command.upgrade, config, "0007")
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT id, storage_key, upload_key FROM media ORDER BY id"))
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            (10, "post/1/10.jpg", "post/1/10.jpg"),
+            (11, "post/1/11.jpg", None),
+        ]
+
+        await asyncio.to_thread(command.downgrade, config, "0005")
+        async with engine.connect() as conn:
+            keys = (await conn.execute(text("SELECT storage_key FROM media ORDER BY id"))).scalars().all()
+        assert keys == ["post/1/10.jpg", "post/1/11.jpg"]
+    finally:
+        await engine.dispose()

@@ -38,6 +38,9 @@ ENVIRONMENT: dict[str, tuple[str, str, Any]] = {
     "MEDIA_ABANDONED_AFTER_SECONDS": ("180", "media_abandoned_after_seconds", 180),
     "MEDIA_MAX_IMAGE_BYTES": ("1000", "media_max_image_bytes", 1000),
     "MEDIA_MAX_VIDEO_BYTES": ("2000", "media_max_video_bytes", 2000),
+    "MEDIA_MAX_VIDEO_SECONDS": ("15.5", "media_max_video_seconds", 15.5),
+    "MEDIA_WORKERS": ("4", "media_workers", 4),
+    "MEDIA_PROCESS_TIMEOUT_SECONDS": ("12", "media_process_timeout_seconds", 12.0),
     "CLEANUP_INTERVAL_SECONDS": ("30", "cleanup_interval_seconds", 30),
     "SUBSCRIPTION_QUEUE_SIZE": ("16", "subscription_queue_size", 16),
     "LOG_FORMAT": ("JSON", "log_format", "json"),
@@ -87,6 +90,9 @@ def test_a_malformed_variable_is_named_in_the_error(name: str, raw: str) -> None
         ("REDIS_URL", "http://cache:6379"),
         ("LOG_FORMAT", "xml"),
         ("LOG_LEVEL", "loud"),
+        ("MEDIA_WORKERS", "0"),
+        ("MEDIA_MAX_VIDEO_SECONDS", "0"),
+        ("MEDIA_PROCESS_TIMEOUT_SECONDS", "-1"),
     ],
 )
 def test_out_of_range_values_are_refused(name: str, raw: str, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 
-from media import LocalStorage, S3Storage, Storage
+from media import LocalStorage, Storage
+from media.s3 import S3Storage
 from server.media_routes import local_media_routes
 
 REGION = "us-east-1"

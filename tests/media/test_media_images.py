@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
+import blurhash
 import pytest
 from PIL import ExifTags, Image
 
-from media import ImageRejected, can_process, process_image, process_image_off_loop
+from media import MediaRejected, process_image
+from tests.media_files import make_heic, png_claiming
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
 
@@ -84,27 +84,17 @@ def test_webp_keeps_its_format() -> None:
         assert original.format == "WEBP"
 
 
-def _png_header_claiming(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize(
     ("data", "max_pixels"),
     [
-        (_png_header_claiming(100_000, 100_000), 40_000_000),  # beyond Pillow's own bomb limit
-        (_png_header_claiming(8_000, 6_000), 40_000_000),  # below Pillow's limit, above ours
+        (png_claiming(100_000, 100_000), 40_000_000),  # beyond Pillow's own bomb limit
+        (png_claiming(8_000, 6_000), 40_000_000),  # below Pillow's limit, above ours
         (_jpeg_with_gps(300, 200), 300 * 200 - 1),
     ],
     ids=["pillow-bomb", "over-max-pixels", "small-limit"],
 )
 def test_decompression_bombs_are_rejected(data: bytes, max_pixels: int) -> None:
-    with pytest.raises(ImageRejected, match=r"pixels|too large"):
+    with pytest.raises(MediaRejected, match=r"pixels|too large"):
         process_image(data, max_pixels=max_pixels)
 
 
@@ -125,19 +115,45 @@ def _half_of_a_jpeg() -> bytes:
     ids=["truncated-jpeg", "corrupt-jpeg", "html", "gif"],
 )
 def test_corrupt_or_unsupported_images_are_rejected(data: bytes) -> None:
-    with pytest.raises(ImageRejected):
+    with pytest.raises(MediaRejected):
         process_image(data)
 
 
-async def test_process_image_off_loop_gives_the_same_result() -> None:
-    data = _jpeg_with_gps(700, 350)
+def test_heic_is_served_as_a_clean_jpeg_with_renditions_and_a_placeholder() -> None:
+    data = make_heic(1600, 1200)
+    with _open(data) as before:
+        assert before.format == "HEIF"
+        assert before.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the fixture really carries GPS
 
-    result = await process_image_off_loop(data)
+    result = process_image(data)
 
-    assert result == process_image(data)
+    assert (result.width, result.height, result.original_content_type) == (1600, 1200, "image/jpeg")
+    assert [(v.name, v.width, v.height) for v in result.variants] == [
+        ("w150", 150, 112),
+        ("w640", 640, 480),
+        ("w1080", 1080, 810),
+    ]
+    for encoded in [result.original, *(variant.data for variant in result.variants)]:
+        with _open(encoded) as after:
+            assert after.format == "JPEG"
+            assert not after.getexif()
+        assert b"PhoneCo" not in encoded
 
 
-def test_can_process() -> None:
-    assert can_process("image/jpeg") and can_process("image/png") and can_process("image/webp")
-    assert not can_process("image/heic")
-    assert not can_process("video/mp4")
+def test_the_placeholder_is_a_blurhash_of_the_picture() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 30, 30)).save(out, "PNG")
+
+    result = process_image(out.getvalue())
+
+    assert blurhash.is_valid_blurhash(result.placeholder)
+    painted: Image.Image = blurhash.decode(result.placeholder, 32, 24)
+    red, green, blue = painted.getpixel((16, 12))  # type: ignore[misc]
+    assert red > 150 and green < 80 and blue < 80
+
+
+def test_a_truncated_heic_is_rejected() -> None:
+    data = make_heic(800, 600)
+
+    with pytest.raises(MediaRejected, match="cannot be decoded"):
+        process_image(data[: len(data) // 2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from media import MediaRules, UploadRejected, check_upload, object_key, variant_key
+from media import MediaRules, UploadRejected, check_upload, served_key, upload_key, variant_key
 
 MB = 1024 * 1024
 RULES = MediaRules()
@@ -15,6 +15,7 @@ RULES = MediaRules()
     [
         ("image/jpeg", 1, "POST", "IMAGE"),
         ("image/heic", 20 * MB, "AVATAR", "IMAGE"),
+        ("image/heif", 1 * MB, "STORY", "IMAGE"),
         ("video/mp4", 100 * MB, "STORY", "VIDEO"),
         ("video/quicktime", 5 * MB, "MESSAGE", "VIDEO"),
     ],
@@ -49,10 +50,14 @@ def test_rules_can_be_tightened() -> None:
         check_upload(rules, "video/mp4", 100, "STORY")
 
 
-def test_object_keys() -> None:
-    assert object_key("POST", 7, 123, "image/jpeg") == "post/7/123.jpg"
-    assert object_key("STORY", 7, 124, "video/quicktime") == "story/7/124.mov"
-    assert object_key("AVATAR", 7, 125, "image/heic") == "avatar/7/125.heic"
-    assert variant_key("post/7/123.png", "w150") == "post/7/123_w150.jpg"
+def test_clients_upload_under_uploads_and_the_server_serves_under_media() -> None:
+    assert upload_key("POST", 7, 123, "image/jpeg") == "uploads/post/7/123.jpg"
+    assert upload_key("STORY", 7, 124, "video/quicktime") == "uploads/story/7/124.mov"
+    assert upload_key("AVATAR", 7, 125, "image/heic") == "uploads/avatar/7/125.heic"
+    assert served_key("POST", 7, 123, "image/jpeg", "a1b2") == "media/post/7/123-a1b2.jpg"
+    assert variant_key("media/post/7/123-a1b2.png", "w150") == "media/post/7/123-a1b2_w150.jpg"
+    assert variant_key("media/story/7/124-c3.mov", "poster") == "media/story/7/124-c3_poster.jpg"
     with pytest.raises(UploadRejected):
-        object_key("POST", 7, 126, "application/pdf")
+        upload_key("POST", 7, 126, "application/pdf")
+    with pytest.raises(UploadRejected):
+        served_key("BANNER", 7, 126, "image/jpeg", "a1b2")

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import media.s3
-from media import S3Storage, StorageUnavailable
+from media import StorageUnavailable
+from media.s3 import S3Storage
 
 OpenS3 = Callable[..., Awaitable[S3Storage]]
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from media import PREFIX_BYTES, sniff_content_type
+from media import PREFIX_BYTES, is_declared_type, sniff_content_type
 
 
 def _encoded(format: str) -> bytes:
@@ -58,3 +58,12 @@ def test_iso_media_files_are_recognized(prefix: bytes, content_type: str) -> Non
 )
 def test_other_content_is_not_recognized(prefix: bytes) -> None:
     assert sniff_content_type(prefix) is None
+
+
+def test_heif_declared_either_way_matches_what_phones_write() -> None:
+    prefix = _ftyp(b"heic", b"mif1", b"heic")
+
+    assert is_declared_type(prefix, "image/heic")
+    assert is_declared_type(prefix, "image/heif")
+    assert not is_declared_type(prefix, "image/jpeg")
+    assert not is_declared_type(b"<html>", "image/heif")

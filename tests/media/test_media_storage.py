@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -138,3 +139,46 @@ async def test_download_url_serves_the_bytes(storage: Storage, http: httpx.Async
 
 async def test_check_passes_for_a_usable_store(storage: Storage) -> None:
     await storage.check()
+
+
+async def test_copy_duplicates_bytes_and_type_and_later_writes_to_the_source_do_not_reach_it(
+    storage: Storage,
+) -> None:
+    await storage.put("uploads/post/5/50.mp4", b"first version", "video/mp4")
+
+    await storage.copy("uploads/post/5/50.mp4", "media/post/5/50-a.mp4")
+    await storage.put("uploads/post/5/50.mp4", b"posted again", "video/mp4")
+
+    assert await storage.get("media/post/5/50-a.mp4") == b"first version"
+    info = await storage.head("media/post/5/50-a.mp4")
+    assert info is not None and info.content_type == "video/mp4"
+    with pytest.raises(ObjectNotFound):
+        await storage.copy("uploads/post/5/missing.mp4", "media/post/5/51-a.mp4")
+
+
+async def test_download_streams_the_object_to_a_file(storage: Storage, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 5000  # more than one chunk
+    await storage.put("uploads/story/6/60.mp4", data, "video/mp4")
+
+    size = await storage.download("uploads/story/6/60.mp4", tmp_path / "copy")
+
+    assert size == len(data)
+    assert (tmp_path / "copy").read_bytes() == data
+    with pytest.raises(ObjectNotFound):
+        await storage.download("uploads/story/6/missing.mp4", tmp_path / "missing")
+
+
+async def test_list_pages_through_a_prefix_in_key_order(storage: Storage) -> None:
+    keys = [f"uploads/post/7/{n:03d}.jpg" for n in range(7)]
+    for key in keys:
+        await storage.put(key, b"x" * len(key), "image/jpeg")
+    await storage.put("uploads/post/70/1.jpg", b"elsewhere", "image/jpeg")
+    await storage.put("media/post/7/000-a.jpg", b"served", "image/jpeg")
+
+    pages = [page async for page in storage.list("uploads/post/7/", page_size=3)]
+
+    assert [len(page) for page in pages] == [3, 3, 1]
+    listed = [item for page in pages for item in page]
+    assert [item.key for item in listed] == keys
+    assert all(item.size == len(item.key) and item.modified_at.tzinfo is not None for item in listed)
+    assert [item.key async for page in storage.list("nothing/") for item in page] == []
