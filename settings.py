@@ -84,7 +84,7 @@ class Settings:
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
-    max_batch_operations: int = 5
+    max_batch_operations: int = 10
     max_body_bytes: int = 256 * 1024
     max_query_cost: int = 5000
     mutations_per_minute_per_user: int = 120
@@ -140,7 +140,7 @@ class Settings:
             max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
             max_aliases=_int(env, "MAX_ALIASES", 15),
             max_tokens=_int(env, "MAX_TOKENS", 2000),
-            max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 5),
+            max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 10),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
             max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
             mutations_per_minute_per_user=_int(env, "MUTATIONS_PER_MINUTE_PER_USER", 120),

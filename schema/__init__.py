@@ -30,10 +30,11 @@ from schema.conversations import (
 from schema.document_cache import skip_known_valid
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
-from schema.limits import CostLimiter, RefuseNulBytes
+from schema.limits import CostLimiter, RefuseUnstorableText
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
+from schema.operation_name import RequireOperationName
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
@@ -67,10 +68,12 @@ TYPES = [UserType, MediaType, PostType, StoryType, StoryReacted, StoryReplied, C
 
 
 class EphemeraSchema(strawberry.Schema):
+    hide_schema = False
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Mask and code errors where strawberry reports them, so none escapes the policy (even one
         raised by an extension); unexpected ones are logged with the request id, expected ones not."""
-        format_in_place(errors, execution_context)
+        format_in_place(errors, execution_context, self.hide_schema)
 
 
 def build_schema(settings: Settings | None = None) -> EphemeraSchema:
@@ -81,26 +84,29 @@ def build_schema(settings: Settings | None = None) -> EphemeraSchema:
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         # After MaxTokensLimiter: its token limit is a parse option, part of the cache key.
         lambda: ParserCache(maxsize=256),
+        RequireOperationName,
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: CostLimiter(max_cost=settings.max_query_cost),
-        RefuseNulBytes,
+        RefuseUnstorableText,
         MutationRateLimit,
     ]
     if settings.is_production:
         extensions.append(DisableIntrospection)
     extensions.append(skip_known_valid())
-    return EphemeraSchema(
+    built = EphemeraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=TYPES,
-        extensions=[*extensions, ErrorPolicy],
+        extensions=[*extensions, lambda: ErrorPolicy(hide_schema=settings.is_production)],
         config=StrawberryConfig(
             disable_field_suggestions=settings.is_production,
             batching_config={"max_operations": settings.max_batch_operations},
         ),
     )
+    built.hide_schema = settings.is_production
+    return built
 
 
 schema = build_schema()

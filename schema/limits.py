@@ -6,6 +6,7 @@ nested inside it multiply. It is computed from the document before anything exec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,13 +135,22 @@ class CostLimiter(SchemaExtension):
         return {"cost": {"requested": self.cost, "limit": self.max_cost}} if self.cost is not None else {}
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+# NUL: PostgreSQL cannot store it. Unpaired surrogates: no encoder (UTF-8, argon2, asyncpg) accepts them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(item.keys())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -156,15 +166,17 @@ def _string_literals(document: Any) -> Iterator[StringValueNode]:
     yield from found
 
 
-class RefuseNulBytes(SchemaExtension):
-    """No input string may carry a NUL byte: PostgreSQL cannot store one, and no user types one."""
+class RefuseUnstorableText(SchemaExtension):
+    """No input string may carry a NUL character or an unpaired surrogate (JSON's "\\ud800"):
+    no user types one, and nothing downstream can store or hash it."""
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        literals = (node.value for node in _string_literals(ctx.graphql_document) if "\x00" in node.value)
-        if next(literals, None) is not None or _has_nul(ctx.variables or {}):
+        literals = (node for node in _string_literals(ctx.graphql_document) if _UNSTORABLE.search(node.value))
+        if next(literals, None) is not None or _has_unstorable(ctx.variables or {}):
             error = GraphQLError(
-                "Input text may not contain NUL characters.", extensions={"code": "BAD_USER_INPUT"}
+                "Input text may not contain NUL characters or unpaired surrogates.",
+                extensions={"code": "BAD_USER_INPUT"},
             )
             ctx.result = ExecutionResult(data=None, errors=[error])
         yield

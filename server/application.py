@@ -35,7 +35,11 @@ def build_application(
     readiness: ReadinessCheck,
     local_storage: LocalStorage | None,
 ) -> Starlette:
-    http = GraphQLHTTP(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+    http = GraphQLHTTP(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        max_batch_operations=settings.max_batch_operations,
+    )
     websockets = GraphQLWebSocket(
         schema,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -48,7 +52,8 @@ def build_application(
     routes: list[BaseRoute] = [
         *health_routes(readiness),
         metrics_route(REGISTRY),
-        Route("/graphql", BodyLimit(http, settings.max_body_bytes), methods=["GET", "POST"]),
+        # Every method reaches the view, which refuses all but GET and POST with a coded JSON error.
+        Route("/graphql", BodyLimit(http, settings.max_body_bytes)),
         WebSocketRoute("/graphql", websockets),
         *(local_media_routes(local_storage) if local_storage else []),
         *(explorer_routes() if settings.graphiql_enabled else []),
