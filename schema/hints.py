@@ -17,7 +17,7 @@ GENERIC = "This request does not match the schema."
 _SUGGESTION = re.compile(r"\s*Did you mean\b.*$", re.S)
 _QUOTED = re.compile(r"'([^']*)'")
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
-_TYPE_EXPRESSION = re.compile(r"^[\[\]!$_0-9A-Za-z.]+$")
+_TYPE_EXPRESSION = re.compile(r"^[\[\]!$_0-9A-Za-z.():@]+$")
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 _REWRITES = [
     (re.compile(r"^Cannot query field '([^']+)' on type '[^']+'\.$"), "Cannot query field '{0}' here."),
