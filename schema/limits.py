@@ -27,7 +27,6 @@ from graphql import (
     get_named_type,
     visit,
 )
-from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
 DEFAULT_PAGE = 20
@@ -105,7 +104,10 @@ def operation_cost(
 
 
 class CostLimiter(SchemaExtension):
-    """Refuses an operation whose cost exceeds `max_cost`; every response reports its cost."""
+    """Refuses an operation whose cost exceeds `max_cost`; every response reports its cost.
+
+    Refusals are raised rather than set as the result: strawberry ignores a result set before a
+    subscription starts, but turns an exception of this hook into the error result everywhere."""
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
@@ -118,7 +120,7 @@ class CostLimiter(SchemaExtension):
                 ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables or {}
             )
             if self.cost > self.max_cost:
-                error = GraphQLError(
+                raise GraphQLError(
                     f"This query would cost {self.cost}, above the limit of {self.max_cost}: "
                     "ask for smaller pages or fewer nested connections.",
                     extensions={
@@ -128,7 +130,6 @@ class CostLimiter(SchemaExtension):
                         "maxCost": self.max_cost,
                     },
                 )
-                ctx.result = ExecutionResult(data=None, errors=[error])
         yield
 
     def get_results(self) -> dict[str, Any]:
@@ -174,9 +175,8 @@ class RefuseUnstorableText(SchemaExtension):
         ctx = self.execution_context
         literals = (node for node in _string_literals(ctx.graphql_document) if _UNSTORABLE.search(node.value))
         if next(literals, None) is not None or _has_unstorable(ctx.variables or {}):
-            error = GraphQLError(
+            raise GraphQLError(
                 "Input text may not contain NUL characters or unpaired surrogates.",
                 extensions={"code": "BAD_USER_INPUT"},
             )
-            ctx.result = ExecutionResult(data=None, errors=[error])
         yield

@@ -32,7 +32,7 @@ PROBES: list[tuple[str, dict[str, Any]]] = [
     ('{ feed(first: "ten") { edges { cursor } } }', {}),
     ("query($f: String) { feed(first: $f) { edges { cursor } } }", {"f": "x"}),
     ("{ __schema { types { name } } }", {}),
-    ("{ __type(name: \"User\") { fields { name } } }", {}),
+    ('{ __type(name: "User") { fields { name } } }', {}),
 ]
 
 
