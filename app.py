@@ -64,6 +64,7 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     from migrations.runner import NotMigrated
+    from server.trusted import ManifestError
     from settings import SettingsError
 
     configure_logging()
@@ -72,7 +73,7 @@ def main() -> None:
         app = create_app(settings)
         if not settings.should_migrate_on_start:
             asyncio.run(_check_migrated(settings))
-    except (SettingsError, NotMigrated) as exc:
+    except (SettingsError, NotMigrated, ManifestError) as exc:
         print(f"ephemera: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     serve(app, settings)

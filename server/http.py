@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.websocket_origin import is_same_origin
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -25,6 +26,7 @@ from schema.errors import is_input_error
 from server import explorer
 from server.body import OperationRequest, RequestError, read_request
 from server.context import fill_context, services_of
+from server.persisted import Documents
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CODES = {404: "NOT_FOUND"}
@@ -49,6 +51,11 @@ def refusal(request: Request, exc: HTTPException) -> Response:
     return JSONResponse(body, exc.status_code, headers=headers, media_type=media_type)
 
 
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is not None and is_same_origin(origin, request.headers.get("host"))
+
+
 def _operation_error(exc: Exception, method: str) -> RequestError:
     if isinstance(exc, InvalidOperationTypeError):
         return RequestError(
@@ -69,9 +76,20 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
     Each request's loaders share one read session (core/shared_read.py), returned to the pool
     before the response is sent."""
 
-    def __init__(self, *args: Any, max_batch_operations: int = 10, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        documents: Documents,
+        max_batch_operations: int = 10,
+        cache_max_age: int = 0,
+        explorer_exempt: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.documents = documents
         self.max_batch_operations = max_batch_operations
+        self.cache_max_age = cache_max_age
+        self.explorer_exempt = explorer_exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,14 +172,32 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         assert isinstance(request_data, OperationRequest)
+        redis = context.services.redis
         try:
-            return await self._execute(request, request_adapter, sub_response, context, request_data)
+            exempt = self.explorer_exempt and _same_origin(request)
+            resolved = await self.documents.resolve(request_data, redis, exempt)
+            result = await self._execute(request, request_adapter, sub_response, context, resolved.operation)
+            if resolved.remember and resolved.operation.query and not is_request_error(result):
+                await self.documents.remember(resolved.remember, resolved.operation.query, redis)
+            if request_adapter.method == "GET" and request_data.query is None:
+                self._cacheable(request, sub_response, result)
+            return result
         except RequestError as exc:
             if not request.state.batch:
                 raise
             # One operation of a batch: its own error, the others still run.
             error = GraphQLError(exc.reason, extensions={"code": exc.code, **exc.extensions})
             return ExecutionResult(data=None, errors=[error])
+
+    def _cacheable(self, request: Request, sub_response: Response, result: ExecutionResult) -> None:
+        """A GET naming its document by hash or id has a short, stable URL: anonymous answers
+        without errors may be cached by browsers and CDNs."""
+        anonymous = "authorization" not in request.headers
+        if anonymous and not result.errors and self.cache_max_age > 0:
+            sub_response.headers["cache-control"] = f"public, max-age={self.cache_max_age}"
+        else:
+            sub_response.headers["cache-control"] = "no-store"
+        sub_response.headers["vary"] = "Accept, Authorization"
 
     async def _execute(
         self,

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.websocket_origin import is_same_origin
 from strawberry.types.unset import UNSET, UnsetType
 
 from core.context import RequestContext
@@ -27,6 +29,7 @@ from core.observability import WEBSOCKETS
 from resolvers.auth import authenticate, token_expiry
 from server.body import UnreadableJSON, load_json
 from server.context import fill_context, services_of
+from server.persisted import Documents
 from server.ws_protocol import GraphQLTransportWSHandler, InvalidConnectionParams
 from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
 
@@ -63,9 +66,24 @@ def _authorization(params: dict[str, Any] | None) -> str | None:
 class GraphQLWebSocket(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = GraphQLTransportWSHandler
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, documents: Documents, explorer_exempt: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.documents = documents
+        self.explorer_exempt = explorer_exempt
         self.open_sockets: set[Send] = set()
+
+    def redis_of(self, context: RequestContext) -> Redis | None:
+        return context.services.redis
+
+    def exempt(self, handler: Any) -> bool:
+        """GraphiQL's own page (same origin) outside production may run any document."""
+        websocket = getattr(handler.context, "websocket", None)
+        if not self.explorer_exempt or websocket is None:
+            return False
+        origin = websocket.headers.get("origin")
+        return origin is not None and is_same_origin(origin, websocket.headers.get("host"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.open_sockets.add(send)

@@ -14,9 +14,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from server.body import OperationRequest, RequestError
 from server.keepalive import KeepAliveHandler
 
-_PAYLOAD_FIELDS: dict[str, type] = {"variables": dict, "operationName": str, "extensions": dict}
+_PAYLOAD_FIELDS: dict[str, type] = {
+    "query": str,
+    "variables": dict,
+    "operationName": str,
+    "extensions": dict,
+    "documentId": str,
+}
 
 
 class InvalidConnectionParams(Exception):
@@ -27,8 +34,8 @@ def _subscribe_problem(message: dict[str, Any]) -> str | None:
     op_id, payload = message.get("id"), message.get("payload")
     if not isinstance(op_id, str) or not op_id:
         return "a subscribe message needs a string id"
-    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-        return "a subscribe payload needs a string query"
+    if not isinstance(payload, dict) or not (payload.get("query") or payload.get("documentId")):
+        return "a subscribe payload needs a query or a documentId"
     for name, kind in _PAYLOAD_FIELDS.items():
         if payload.get(name) is not None and not isinstance(payload[name], kind):
             return f"{name} has the wrong type"
@@ -65,4 +72,34 @@ class GraphQLTransportWSHandler(KeepAliveHandler):
             )
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
+        if self.connection_acknowledged:
+            query = await self._document(message)
+            if query is None:
+                return
+            message["payload"]["query"] = query
         await super().handle_subscribe(message)
+
+    async def _document(self, message: SubscribeMessage) -> str | None:
+        """The text the operation runs (trusted documents, APQ); None once refused with an error."""
+        payload: dict[str, Any] = dict(message["payload"])
+        operation = OperationRequest(
+            query=payload.get("query"),
+            variables=payload.get("variables"),
+            operation_name=payload.get("operationName"),
+            extensions=payload.get("extensions"),
+            document_id=payload.get("documentId"),
+        )
+        view: Any = self.view
+        try:
+            resolved = await view.documents.resolve(operation, view.redis_of(self.context), view.exempt(self))
+        except RequestError as exc:
+            error = GraphQLError(exc.reason, extensions={"code": exc.code, **exc.extensions})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return None
+        query: str | None = resolved.operation.query
+        if query is None:
+            await self.handle_invalid_message("Invalid message: a subscribe payload needs a query")
+            return None
+        if resolved.remember:
+            await view.documents.remember(resolved.remember, query, view.redis_of(self.context))
+        return query
