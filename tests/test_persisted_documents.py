@@ -22,6 +22,12 @@ def apq(hash_: str) -> dict[str, Any]:
     return {"persistedQuery": {"version": 1, "sha256Hash": hash_}}
 
 
+def manifest_ids(path: Path) -> dict[str, str]:
+    """The manifest's ids by operation name."""
+    listed: dict[str, str] = json.loads(path.read_text())
+    return {text.split(" ")[1]: key for key, text in listed.items()}
+
+
 def code_of(response: Any) -> str:
     return str(response.json()["errors"][0]["extensions"]["code"])
 
@@ -116,8 +122,7 @@ def test_the_manifest_command_writes_one_document_per_operation(
 
 
 async def test_only_trusted_documents_run_when_required(asgi: ServerFactory, manifest: Path) -> None:
-    listed = json.loads(manifest.read_text())
-    viewer_id = next(key for key, text in listed.items() if "Viewer" in text)
+    viewer_id = manifest_ids(manifest)["Viewer"]
     async with asgi(trusted_documents="required", trusted_documents_manifest=manifest) as api:
         by_id = await api.http.post("/graphql", json={"documentId": viewer_id})
         # The same document, formatted differently and with the __typename a cache adds.
@@ -151,17 +156,16 @@ async def test_graphiql_keeps_working_in_development_but_not_in_production(
 
 
 async def test_trusted_documents_hold_on_websockets(server: ServerFactory, manifest: Path) -> None:
-    listed = json.loads(manifest.read_text())
-    events_id = next(key for key, text in listed.items() if "Events" in text)
+    events_id = manifest_ids(manifest)["Events"]
     async with server() as open_server:
         alice = await open_server.sign_up()
-    async with server(trusted_documents="required", trusted_documents_manifest=manifest) as api:
-        async with graphql_socket(api.ws_url, alice.token) as socket:
-            refused = await socket.message(
-                await socket.subscribe("subscription { storyActivity { __typename } }")
-            )
-            # A listed subscription runs: it waits for events instead of being refused.
-            await socket.nothing(await socket.subscribe_payload({"documentId": events_id}))
+    required = server(trusted_documents="required", trusted_documents_manifest=manifest)
+    async with required as api, graphql_socket(api.ws_url, alice.token) as socket:
+        refused = await socket.message(
+            await socket.subscribe("subscription { storyActivity { __typename } }")
+        )
+        # A listed subscription runs: it waits for events instead of being refused.
+        await socket.nothing(await socket.subscribe_payload({"documentId": events_id}))
     assert refused["type"] == "error"
     assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_DOCUMENT_REQUIRED"
 
