@@ -55,10 +55,12 @@ class MediaVariant:
 @strawberry.type(name="Media")
 class MediaType(Node):
     row: strawberry.Private[MediaRow]
+    # URLs expire no later than this (a story's media ends with the story).
+    urls_end_by: strawberry.Private[datetime | None] = None
 
     @classmethod
-    def of(cls, row: MediaRow) -> MediaType:
-        return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row)
+    def of(cls, row: MediaRow, urls_end_by: datetime | None = None) -> MediaType:
+        return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row, urls_end_by=urls_end_by)
 
     @strawberry.field
     def kind(self) -> MediaKind:
@@ -92,7 +94,9 @@ class MediaType(Node):
     async def url(self, info: Ctx) -> str | None:
         if self.row.status is not RowStatus.READY:
             return None
-        return await media_resolvers.download_url(info.context.services, self.row.storage_key)
+        return await media_resolvers.download_url(
+            info.context.services, self.row.storage_key, self.urls_end_by
+        )
 
     @strawberry.field(description="Resized renditions of an image, smallest first.")
     async def variants(self, info: Ctx) -> list[MediaVariant]:
@@ -104,7 +108,7 @@ class MediaType(Node):
                 name=str(v["name"]),
                 width=int(v["width"]),
                 height=int(v["height"]),
-                url=await media_resolvers.download_url(services, str(v["key"])),
+                url=await media_resolvers.download_url(services, str(v["key"]), self.urls_end_by),
             )
             for v in self.row.variants
         ]

@@ -76,7 +76,7 @@ class StoryType(Node):
         row = await MediaById(info.context).load(self.row.media_id) if self.row.media_id else None
         if row is None:
             raise NotFound("Media")
-        return MediaType.of(row)
+        return MediaType.of(row, urls_end_by=self.row.expires_at)
 
     @strawberry.field
     def audience(self) -> StoryAudience:
