@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from opentelemetry.trace import Tracer
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -39,6 +40,7 @@ from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
+from schema.tracing import OperationTracing
 from schema.users import UserType
 from settings import Settings
 
@@ -76,11 +78,14 @@ class EphemeraSchema(strawberry.Schema):
         format_in_place(errors, execution_context, self.hide_schema)
 
 
-def build_schema(settings: Settings | None = None) -> EphemeraSchema:
-    """The schema with every limit of `settings`; extensions are factories, never shared instances."""
+def build_schema(settings: Settings | None = None, tracer: Tracer | None = None) -> EphemeraSchema:
+    """The schema with every limit of `settings`; extensions are factories, never shared instances.
+    With a tracer (OpenTelemetry configured), each operation gets a span."""
     settings = settings or Settings()
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        OperationMetrics,
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [OperationMetrics]
+    if tracer is not None:
+        extensions.append(lambda: OperationTracing(tracer))
+    extensions += [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         # After MaxTokensLimiter: its token limit is a parse option, part of the cache key.
         lambda: ParserCache(maxsize=256),

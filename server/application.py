@@ -21,6 +21,7 @@ from server.limits import BodyLimit
 from server.media_routes import local_media_routes
 from server.persisted import Documents, MemoryQueryStore
 from server.routes import ReadinessCheck, health_routes, metrics_route
+from server.tracing import TraceContext
 from server.trusted import TrustedDocuments
 from server.ws import GraphQLWebSocket
 from settings import Settings
@@ -50,6 +51,7 @@ def build_application(
     lifespan: Lifespan,
     readiness: ReadinessCheck,
     local_storage: LocalStorage | None,
+    traced: bool = False,
 ) -> Starlette:
     documents = persisted_documents(settings)
     # GraphiQL keeps working in development when only trusted documents may run.
@@ -91,6 +93,8 @@ def build_application(
             max_age=settings.cors_max_age_seconds,
         )
     ]
+    if traced:
+        middleware.append(Middleware(TraceContext))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.websockets = websockets
