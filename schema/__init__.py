@@ -11,7 +11,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -29,13 +28,13 @@ from schema.conversations import (
     MessageType,
 )
 from schema.document_cache import skip_known_valid
+from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
 from schema.limits import CostLimiter, RefuseUnstorableText
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
-from schema.operation_name import RequireOperationName
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
@@ -87,8 +86,9 @@ def build_schema(settings: Settings | None = None, tracer: Tracer | None = None)
         extensions.append(lambda: OperationTracing(tracer))
     extensions += [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        # After MaxTokensLimiter: its token limit is a parse option, part of the cache key.
-        lambda: ParserCache(maxsize=256),
+        StrictParsing,
+        # After the parse options are set: they are part of the cache key.
+        lambda: CachedParsing(maxsize=256),
         RequireOperationName,
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

@@ -51,6 +51,11 @@ def refusal(request: Request, exc: HTTPException) -> Response:
     return JSONResponse(body, exc.status_code, headers=headers, media_type=media_type)
 
 
+def _over_http(method: str) -> set[OperationType]:
+    """Queries over GET; queries and mutations over POST. Subscriptions use the WebSocket."""
+    return {OperationType.QUERY} if method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
+
+
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     return origin is not None and is_same_origin(origin, request.headers.get("host"))
@@ -58,6 +63,10 @@ def _same_origin(request: Request) -> bool:
 
 def _operation_error(exc: Exception, method: str) -> RequestError:
     if isinstance(exc, InvalidOperationTypeError):
+        if exc.operation_type is OperationType.SUBSCRIPTION:
+            return RequestError(
+                400, "Subscriptions run over the WebSocket at this path (graphql-transport-ws)."
+            )
         return RequestError(
             405 if method == "GET" else 400, exc.as_http_error_reason(method), headers={"Allow": "POST"}
         )
@@ -214,7 +223,7 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
-                allowed_operation_types=OperationType.from_http(request_adapter.method),
+                allowed_operation_types=_over_http(request_adapter.method),
                 operation_extensions=request_data.extensions,
             )
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as exc:
