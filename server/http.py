@@ -167,9 +167,16 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         sub_response: Response,
     ) -> Any:
         request.state.batch = isinstance(request_data, list)
-        return await super().execute_operation(
-            request, request_adapter, request_data, context, root_value, sub_response
-        )
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        # A batch runs in order, as that many requests would: its operations share one context
+        # (viewer, loaders, read session), and each is limited, costed and rate-limited on its own.
+        return [
+            await self.execute_single(request, request_adapter, sub_response, context, root_value, data)
+            for data in request_data
+        ]
 
     async def execute_single(
         self,
