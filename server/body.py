@@ -111,8 +111,8 @@ def _operation(item: object, where: str) -> OperationRequest:
 def _get_params(params: Mapping[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = dict(params)
     for name in ("variables", "extensions"):
-        if data.get(name):
-            data[name] = _load(data[name])
+        if name in data:
+            data[name] = _load(data[name]) if data[name] else None
     return data
 
 

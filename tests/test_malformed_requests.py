@@ -194,3 +194,11 @@ async def test_a_batch_reports_each_operation_on_its_own(asgi: ServerFactory) ->
     assert first == {"data": {"viewer": None}, "extensions": first["extensions"]}
     assert second["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert third["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_get_with_empty_variables_and_extensions_runs(asgi: ServerFactory) -> None:
+    async with asgi() as api:
+        response = await api.http.get(
+            "/graphql", params={"query": "{ viewer { id } }", "variables": "", "extensions": ""}
+        )
+    assert response.status_code == 200 and response.json()["data"] == {"viewer": None}
