@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev run serve test lint migrate graphiql browser demo schema
+.PHONY: install dev run serve test lint migrate graphiql browser demo schema manifest
 
 GRAPHIQL := server/graphiql/node_modules/.installed
 
@@ -70,3 +70,10 @@ demo: $(VENV)/.runtime
 ## Write the served schema's SDL to schema.graphql (commit it: tests fail when it differs).
 schema: $(VENV)/.runtime
 	$(BIN)/python -m strawberry export-schema schema --output schema.graphql
+
+## Build a trusted-documents manifest from a folder of .graphql files:
+## make manifest DOCUMENTS=path/to/graphql MANIFEST=trusted-documents.json
+DOCUMENTS ?= graphql
+MANIFEST ?= trusted-documents.json
+manifest: $(VENV)/.runtime
+	$(BIN)/python -m server.trusted $(DOCUMENTS) > $(MANIFEST).tmp && mv $(MANIFEST).tmp $(MANIFEST)

@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from core.clock import Clock, SystemClock
+from core.tracing import instrument, tracer_provider_from, uninstrument
 from schema import build_schema
 from server.application import Application, build_application
 from server.context import services_of
@@ -22,15 +25,23 @@ from services import (
 from settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Application:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Application:
     settings = (settings or Settings.from_env()).with_secret()
     settings.validate()
     local = None if settings.s3_bucket else local_storage(settings, clock or SystemClock())
+    tracing = tracer_provider or tracer_provider_from(settings)
 
     @asynccontextmanager
     async def lifespan(app: Application) -> AsyncIterator[None]:
         services = await open_services(settings, clock, local)
         app.state.services = services
+        if tracing is not None:
+            instrument(services, tracing)
         jobs = [
             asyncio.create_task(run_periodically(services, name, job, interval))
             for name, job, interval in background_jobs(services)
@@ -41,14 +52,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             for task in jobs:
                 task.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
+            if tracing is not None:
+                uninstrument(services, tracing)
             await close_services(services)
 
     return build_application(
         settings,
-        build_schema(settings),
+        build_schema(settings, tracing.get_tracer("ephemera") if tracing else None),
         lifespan=lifespan,
         readiness=lambda request: check_ready(services_of(request)),
         local_storage=local,
+        traced=tracing is not None,
     )
 
 

@@ -73,6 +73,24 @@ def asyncpg_url(url: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql+asyncpg", query=query))
 
 
+# What common clients and tracing libraries send: Apollo's client awareness pair, W3C trace
+# context and baggage, Sentry's trace header, our request id.
+DEFAULT_CORS_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+    "X-Request-ID",
+)
+PERSISTED_QUERY_MODES = ("on", "off")
+TRUSTED_DOCUMENT_MODES = ("optional", "required")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -83,6 +101,16 @@ class Settings:
     redis_url: str | None = None
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = ()
+    cors_allowed_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
+    cors_max_age_seconds: int = 7200
+    persisted_queries: str = "on"
+    persisted_queries_cache_size: int = 1000
+    persisted_queries_ttl_seconds: int = 7 * 86_400
+    persisted_queries_max_age_seconds: int = 60
+    trusted_documents: str = "optional"
+    trusted_documents_manifest: Path | None = None
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "ephemera"
     public_base_url: str | None = None
     story_ttl_seconds: int = 86_400
     story_media_retention_seconds: int = 3_600
@@ -111,7 +139,7 @@ class Settings:
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
-    max_batch_operations: int = 5
+    max_batch_operations: int = 10
     max_body_bytes: int = 256 * 1024
     max_query_cost: int = 5000
     mutations_per_minute_per_user: int = 120
@@ -147,6 +175,18 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             secret_key=env.get("SECRET_KEY") or None,
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
+            cors_allowed_headers=_list(env, "CORS_ALLOWED_HEADERS") or DEFAULT_CORS_HEADERS,
+            cors_max_age_seconds=_int(env, "CORS_MAX_AGE_SECONDS", 7200),
+            persisted_queries=env.get("PERSISTED_QUERIES", "on").strip().lower() or "on",
+            persisted_queries_cache_size=_int(env, "PERSISTED_QUERIES_CACHE_SIZE", 1000),
+            persisted_queries_ttl_seconds=_int(env, "PERSISTED_QUERIES_TTL_SECONDS", 7 * 86_400),
+            persisted_queries_max_age_seconds=_int(env, "PERSISTED_QUERIES_MAX_AGE_SECONDS", 60),
+            trusted_documents=env.get("TRUSTED_DOCUMENTS", "optional").strip().lower() or "optional",
+            trusted_documents_manifest=Path(env["TRUSTED_DOCUMENTS_MANIFEST"])
+            if env.get("TRUSTED_DOCUMENTS_MANIFEST")
+            else None,
+            otel_exporter_otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+            otel_service_name=env.get("OTEL_SERVICE_NAME") or "ephemera",
             public_base_url=env.get("PUBLIC_BASE_URL") or None,
             story_ttl_seconds=_int(env, "STORY_TTL_SECONDS", 86_400),
             story_media_retention_seconds=_int(env, "STORY_MEDIA_RETENTION_SECONDS", 3_600),
@@ -175,7 +215,7 @@ class Settings:
             max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
             max_aliases=_int(env, "MAX_ALIASES", 15),
             max_tokens=_int(env, "MAX_TOKENS", 2000),
-            max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 5),
+            max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 10),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
             max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
             mutations_per_minute_per_user=_int(env, "MUTATIONS_PER_MINUTE_PER_USER", 120),
@@ -291,3 +331,14 @@ class Settings:
                 "REDIS_URL must start with redis:// or rediss:// (TLS), "
                 f"e.g. redis://:password@host:6379/0, got one starting {urlsplit(self.redis_url).scheme}://"
             )
+
+        if self.persisted_queries not in PERSISTED_QUERY_MODES:
+            raise SettingsError(f"PERSISTED_QUERIES must be on or off, got {self.persisted_queries!r}")
+        if self.trusted_documents not in TRUSTED_DOCUMENT_MODES:
+            raise SettingsError(
+                f"TRUSTED_DOCUMENTS must be optional or required, got {self.trusted_documents!r}"
+            )
+        if self.trusted_documents == "required" and self.trusted_documents_manifest is None:
+            raise SettingsError("TRUSTED_DOCUMENTS=required needs TRUSTED_DOCUMENTS_MANIFEST")
+        if self.max_batch_operations < 1 or self.cors_max_age_seconds < 0:
+            raise SettingsError("MAX_BATCH_OPERATIONS must be positive and CORS_MAX_AGE_SECONDS >= 0")

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from media.storage import StorageUnavailable
 from migrations.runner import NotMigrated
+from server.trusted import ManifestError
 from settings import Settings, SettingsError
 
 
@@ -33,7 +34,7 @@ class StartupError(Exception):
 
 
 # Everything an operator can fix from the message alone: printed as one line, no traceback.
-OPERATOR_ERRORS = (StartupError, SettingsError, NotMigrated)
+OPERATOR_ERRORS = (StartupError, SettingsError, NotMigrated, ManifestError)
 
 Explain = Callable[[BaseException, Settings], str | None]
 

@@ -31,6 +31,9 @@ class DemoClock:
     def now(self) -> datetime:
         return datetime.now(UTC) - self._offset
 
+    async def sleep_until(self, moment: datetime) -> None:
+        await asyncio.sleep(max(0.0, (moment - self.now()).total_seconds()))
+
     @contextmanager
     def ago(self, offset: timedelta) -> Iterator[None]:
         previous, self._offset = self._offset, max(offset, timedelta(0))

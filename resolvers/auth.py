@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -179,3 +179,12 @@ async def authenticate(
             )
         ).first()
     return Viewer(user_id=row.user_id, token_id=row.id) if row else None
+
+
+async def token_expiry(services: Services, token_id: int) -> datetime | None:
+    """When a token stops being valid; None when it no longer exists."""
+    async with services.db.read() as session:
+        expires: datetime | None = await session.scalar(
+            select(AuthToken.expires_at).where(AuthToken.id == token_id)
+        )
+        return expires

@@ -13,7 +13,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Awaitable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -261,8 +261,13 @@ def object_keys(media: Media) -> list[str]:
     return keys
 
 
-async def download_url(services: Services, key: str) -> str:
-    return await services.storage.download_url(key, services.settings.media_url_expires_seconds)
+async def download_url(services: Services, key: str, not_after: datetime | None = None) -> str:
+    """A download URL valid for MEDIA_URL_EXPIRES_SECONDS, and never past `not_after` (a story's
+    media must not outlive the story). A CDN's plain URLs are the CDN's to expire."""
+    seconds = services.settings.media_url_expires_seconds
+    if not_after is not None:
+        seconds = max(1, min(seconds, int((not_after - services.clock.now()).total_seconds())))
+    return await services.storage.download_url(key, seconds)
 
 
 class MediaById(RequestLoader[int, Media | None]):

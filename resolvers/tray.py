@@ -28,9 +28,9 @@ from core.context import RequestContext
 from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
-from resolvers.stories import StoryById, admits, is_live
+from resolvers.stories import StoryById, admits, is_live, user_stories
 from resolvers.story_activity import ViewIdOf
-from resolvers.users import RelationshipTo, UserById
+from resolvers.users import RelationshipTo, UserById, findable_user
 from resolvers.visibility import Relationship
 
 OWN, UNSEEN, SEEN = 0, 1, 2
@@ -162,3 +162,15 @@ async def _owners(ctx: RequestContext, owner_ids: list[int]) -> dict[int, tuple[
         rels_loader.prime(owner, rel)
         found[owner] = (user, rel)
     return found
+
+
+async def tray_item(ctx: RequestContext, owner_id: int) -> TrayItem | None:
+    """One owner's tray entry as the viewer sees it now (what `node(id:)` refetches), or None."""
+    if ctx.viewer_id is None:
+        return None
+    owner = await findable_user(ctx, owner_id)
+    stories = await user_stories(ctx, owner_id) if owner is not None else []
+    if owner is None or not stories:
+        return None
+    seen = await ViewIdOf(ctx).load_many([story.id for story in stories])
+    return TrayItem(owner, stories, any(view is None for view in seen), stories[-1].created_at)

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from opentelemetry.trace import Tracer
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -28,9 +28,10 @@ from schema.conversations import (
     MessageType,
 )
 from schema.document_cache import skip_known_valid
+from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
-from schema.limits import CostLimiter, RefuseNulBytes
+from schema.limits import CostLimiter, RefuseUnstorableText
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.node import Node, resolve_node
@@ -38,6 +39,7 @@ from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
+from schema.tracing import OperationTracing
 from schema.users import UserType
 from settings import Settings
 
@@ -67,40 +69,49 @@ TYPES = [UserType, MediaType, PostType, StoryType, StoryReacted, StoryReplied, C
 
 
 class EphemeraSchema(strawberry.Schema):
+    hide_schema = False
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Mask and code errors where strawberry reports them, so none escapes the policy (even one
         raised by an extension); unexpected ones are logged with the request id, expected ones not."""
-        format_in_place(errors, execution_context)
+        format_in_place(errors, execution_context, self.hide_schema)
 
 
-def build_schema(settings: Settings | None = None) -> EphemeraSchema:
-    """The schema with every limit of `settings`; extensions are factories, never shared instances."""
+def build_schema(settings: Settings | None = None, tracer: Tracer | None = None) -> EphemeraSchema:
+    """The schema with every limit of `settings`; extensions are factories, never shared instances.
+    With a tracer (OpenTelemetry configured), each operation gets a span."""
     settings = settings or Settings()
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        OperationMetrics,
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [OperationMetrics]
+    if tracer is not None:
+        extensions.append(lambda: OperationTracing(tracer))
+    extensions += [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        # After MaxTokensLimiter: its token limit is a parse option, part of the cache key.
-        lambda: ParserCache(maxsize=256),
+        StrictParsing,
+        # After the parse options are set: they are part of the cache key.
+        lambda: CachedParsing(maxsize=256),
+        RequireOperationName,
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: CostLimiter(max_cost=settings.max_query_cost),
-        RefuseNulBytes,
+        RefuseUnstorableText,
         MutationRateLimit,
     ]
     if settings.is_production:
         extensions.append(DisableIntrospection)
     extensions.append(skip_known_valid())
-    return EphemeraSchema(
+    built = EphemeraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=TYPES,
-        extensions=[*extensions, ErrorPolicy],
+        extensions=[*extensions, lambda: ErrorPolicy(hide_schema=settings.is_production)],
         config=StrawberryConfig(
             disable_field_suggestions=settings.is_production,
             batching_config={"max_operations": settings.max_batch_operations},
         ),
     )
+    built.hide_schema = settings.is_production
+    return built
 
 
 schema = build_schema()

@@ -1,4 +1,7 @@
-"""Error policy: expected failures keep their message and code; anything else is masked and logged."""
+"""Error policy: expected failures keep their message and code; anything else is masked and logged.
+
+Parse, validation and variable-coercion errors are the client's: `BAD_USER_INPUT`, with the
+message (in production without schema hints, see schema/hints.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +9,27 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from core.errors import AppError
+from schema.hints import request_names, without_schema_hints
 
 log = logging.getLogger("ephemera.errors")
 
 UNEXPECTED = "Unexpected error."
 
 
-def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
+def is_input_error(error: GraphQLError) -> bool:
+    """The request did not fit the schema: it did not parse, validate, or its variables did not
+    coerce (graphql-core wraps the scalar's own GraphQLError). Nothing of it ran."""
+    original = error.original_error
+    return original is None or (isinstance(original, GraphQLError) and error.path is None)
+
+
+def format_error(
+    error: GraphQLError, request_id: str, hide_schema: bool = False, execution_context: Any = None
+) -> GraphQLError:
     """The client-facing form of an error; errors that already carry a code are left as they are."""
     if (error.extensions or {}).get("code"):
         return error
@@ -24,10 +37,13 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
     if isinstance(original, AppError):
         extensions: dict[str, Any] = {"code": original.code, **original.extensions}
         message = original.message
-    elif original is None:
-        # Parse and validation errors: the client sent something the schema does not accept.
+    elif is_input_error(error):
         extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
         message = error.message
+        if hide_schema and not isinstance(error, GraphQLSyntaxError):
+            document = getattr(execution_context, "graphql_document", None)
+            variables = getattr(execution_context, "variables", None)
+            message = without_schema_hints(message, request_names(document, variables))
     else:
         log.error("unexpected error in %s [request %s]", error.path, request_id, exc_info=original)
         extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
@@ -43,24 +59,30 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
     )
 
 
-def format_in_place(errors: list[GraphQLError], execution_context: Any) -> None:
+def format_in_place(errors: list[GraphQLError], execution_context: Any, hide_schema: bool = False) -> None:
     """For errors strawberry reports outside the operation hooks (e.g. an exception in an extension)."""
     request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
-    errors[:] = [format_error(error, request_id) for error in errors]
+    errors[:] = [format_error(error, request_id, hide_schema, execution_context) for error in errors]
 
 
 class ErrorPolicy(SchemaExtension):
+    def __init__(self, hide_schema: bool = False) -> None:
+        self.hide_schema = hide_schema
+
+    def _format(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        ctx = self.execution_context
+        request_id = getattr(ctx.context, "request_id", "-")
+        return [format_error(error, request_id, self.hide_schema, ctx) for error in errors]
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            request_id = getattr(self.execution_context.context, "request_id", "-")
-            result.errors = [format_error(error, request_id) for error in result.errors]
+            result.errors = self._format(result.errors)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Subscriptions: each result sent over the socket gets the same policy."""
         errors = getattr(result, "errors", None)
         if errors:
-            request_id = getattr(self.execution_context.context, "request_id", "-")
-            result.errors = [format_error(error, request_id) for error in errors]
+            result.errors = self._format(errors)
         yield

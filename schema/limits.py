@@ -6,6 +6,7 @@ nested inside it multiply. It is computed from the document before anything exec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +27,6 @@ from graphql import (
     get_named_type,
     visit,
 )
-from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
 DEFAULT_PAGE = 20
@@ -104,7 +104,10 @@ def operation_cost(
 
 
 class CostLimiter(SchemaExtension):
-    """Refuses an operation whose cost exceeds `max_cost`; every response reports its cost."""
+    """Refuses an operation whose cost exceeds `max_cost`; every response reports its cost.
+
+    Refusals are raised rather than set as the result: strawberry ignores a result set before a
+    subscription starts, but turns an exception of this hook into the error result everywhere."""
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
@@ -117,7 +120,7 @@ class CostLimiter(SchemaExtension):
                 ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables or {}
             )
             if self.cost > self.max_cost:
-                error = GraphQLError(
+                raise GraphQLError(
                     f"This query would cost {self.cost}, above the limit of {self.max_cost}: "
                     "ask for smaller pages or fewer nested connections.",
                     extensions={
@@ -127,20 +130,28 @@ class CostLimiter(SchemaExtension):
                         "maxCost": self.max_cost,
                     },
                 )
-                ctx.result = ExecutionResult(data=None, errors=[error])
         yield
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": {"requested": self.cost, "limit": self.max_cost}} if self.cost is not None else {}
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+# NUL: PostgreSQL cannot store it. Unpaired surrogates: no encoder (UTF-8, argon2, asyncpg) accepts them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(item.keys())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -156,15 +167,16 @@ def _string_literals(document: Any) -> Iterator[StringValueNode]:
     yield from found
 
 
-class RefuseNulBytes(SchemaExtension):
-    """No input string may carry a NUL byte: PostgreSQL cannot store one, and no user types one."""
+class RefuseUnstorableText(SchemaExtension):
+    """No input string may carry a NUL character or an unpaired surrogate (JSON's "\\ud800"):
+    no user types one, and nothing downstream can store or hash it."""
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        literals = (node.value for node in _string_literals(ctx.graphql_document) if "\x00" in node.value)
-        if next(literals, None) is not None or _has_nul(ctx.variables or {}):
-            error = GraphQLError(
-                "Input text may not contain NUL characters.", extensions={"code": "BAD_USER_INPUT"}
+        literals = (node for node in _string_literals(ctx.graphql_document) if _UNSTORABLE.search(node.value))
+        if next(literals, None) is not None or _has_unstorable(ctx.variables or {}):
+            raise GraphQLError(
+                "Input text may not contain NUL characters or unpaired surrogates.",
+                extensions={"code": "BAD_USER_INPUT"},
             )
-            ctx.result = ExecutionResult(data=None, errors=[error])
         yield

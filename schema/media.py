@@ -63,13 +63,15 @@ class MediaPoster:
     variants: list[MediaVariant] = strawberry.field(description="Resized renditions, smallest first.")
 
 
-async def _variants(services: Services, recorded: list[dict[str, Any]]) -> list[MediaVariant]:
+async def _variants(
+    services: Services, recorded: list[dict[str, Any]], not_after: datetime | None
+) -> list[MediaVariant]:
     return [
         MediaVariant(
             name=str(v["name"]),
             width=int(v["width"]),
             height=int(v["height"]),
-            url=await media_resolvers.download_url(services, str(v["key"])),
+            url=await media_resolvers.download_url(services, str(v["key"]), not_after),
         )
         for v in recorded
     ]
@@ -78,10 +80,12 @@ async def _variants(services: Services, recorded: list[dict[str, Any]]) -> list[
 @strawberry.type(name="Media")
 class MediaType(Node):
     row: strawberry.Private[MediaRow]
+    # URLs expire no later than this (a story's media ends with the story).
+    urls_end_by: strawberry.Private[datetime | None] = None
 
     @classmethod
-    def of(cls, row: MediaRow) -> MediaType:
-        return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row)
+    def of(cls, row: MediaRow, urls_end_by: datetime | None = None) -> MediaType:
+        return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row, urls_end_by=urls_end_by)
 
     @strawberry.field
     def kind(self) -> MediaKind:
@@ -115,13 +119,15 @@ class MediaType(Node):
     async def url(self, info: Ctx) -> str | None:
         if self.row.status is not RowStatus.READY:
             return None
-        return await media_resolvers.download_url(info.context.services, self.row.storage_key)
+        return await media_resolvers.download_url(
+            info.context.services, self.row.storage_key, self.urls_end_by
+        )
 
     @strawberry.field(description="Resized renditions of an image, smallest first.")
     async def variants(self, info: Ctx) -> list[MediaVariant]:
         if self.row.status is not RowStatus.READY:
             return []
-        return await _variants(info.context.services, self.row.variants)
+        return await _variants(info.context.services, self.row.variants, self.urls_end_by)
 
     @strawberry.field(
         description="Seconds of playback of a video (a story of a video lasts this long); null for photos."
@@ -144,8 +150,8 @@ class MediaType(Node):
         return MediaPoster(
             width=int(poster["width"]),
             height=int(poster["height"]),
-            url=await media_resolvers.download_url(services, str(poster["key"])),
-            variants=await _variants(services, poster["variants"]),
+            url=await media_resolvers.download_url(services, str(poster["key"]), self.urls_end_by),
+            variants=await _variants(services, poster["variants"], self.urls_end_by),
         )
 
     @strawberry.field(

@@ -27,7 +27,7 @@ def operation_label(name: str | None) -> str:
     return name
 
 
-def _operation_type(ctx: ExecutionContext) -> str:
+def operation_type(ctx: ExecutionContext) -> str:
     if ctx.graphql_document is None:
         return "invalid"  # the document did not parse
     try:
@@ -44,7 +44,7 @@ class OperationMetrics(SchemaExtension):
         ctx = self.execution_context
         request_id_var.set(getattr(ctx.context, "request_id", "-"))
         yield
-        labels = (operation_label(ctx.operation_name), _operation_type(ctx))
+        labels = (operation_label(ctx.operation_name), operation_type(ctx))
         REQUESTS.labels(*labels).inc()
         LATENCY.labels(*labels).observe(time.perf_counter() - started)
         for error in (ctx.result.errors if ctx.result else None) or ():

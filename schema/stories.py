@@ -76,7 +76,7 @@ class StoryType(Node):
         row = await MediaById(info.context).load(self.row.media_id) if self.row.media_id else None
         if row is None:
             raise NotFound("Media")
-        return MediaType.of(row)
+        return MediaType.of(row, urls_end_by=self.row.expires_at)
 
     @strawberry.field
     def audience(self) -> StoryAudience:
@@ -130,8 +130,11 @@ class StoryType(Node):
         return StoryViewerConnection(edges=edges, page_info=PageInfo.of(page))
 
 
-@strawberry.type
-class StoryTrayItem:
+@strawberry.type(
+    description="One account's entry in the viewer's tray; its id is stable, so a normalized cache "
+    "can update `hasUnseen` after markStoriesSeen, and `node(id:)` refetches it."
+)
+class StoryTrayItem(Node):
     owner: UserType
     stories: list[StoryType] = strawberry.field(
         description="Active stories the viewer may see, oldest first."
@@ -142,6 +145,7 @@ class StoryTrayItem:
     @classmethod
     def of(cls, item: tray.TrayItem) -> StoryTrayItem:
         return cls(
+            id=strawberry.ID(to_global_id("StoryTrayItem", item.owner.id)),
             owner=UserType.of(item.owner),
             stories=[StoryType.of(s) for s in item.stories],
             has_unseen=item.has_unseen,
@@ -219,6 +223,12 @@ class StoryMutation:
     @strawberry.mutation
     async def react_to_story(self, info: Ctx, story_id: strawberry.ID, emoji: str) -> StoryType:
         return StoryType.of(await story_activity.react(info.context, _story_id(story_id), emoji))
+
+
+@node_type("StoryTrayItem")
+async def tray_item_node(ctx: RequestContext, owner_id: int) -> StoryTrayItem | None:
+    item = await tray.tray_item(ctx, owner_id)
+    return StoryTrayItem.of(item) if item else None
 
 
 @node_type("Story")

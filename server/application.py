@@ -19,11 +19,28 @@ from server.explorer import explorer_routes
 from server.http import GraphQLHTTP
 from server.limits import BodyLimit
 from server.media_routes import local_media_routes
+from server.persisted import Documents, MemoryQueryStore
 from server.routes import ReadinessCheck, health_routes, metrics_route
+from server.tracing import TraceContext
+from server.trusted import TrustedDocuments
 from server.ws import GraphQLWebSocket
 from settings import Settings
 
 Application = Starlette
+
+
+def persisted_documents(settings: Settings) -> Documents:
+    manifest = settings.trusted_documents_manifest
+    trusted = TrustedDocuments.load(manifest, settings.max_tokens) if manifest else None
+    return Documents(
+        apq=settings.persisted_queries == "on",
+        memory=MemoryQueryStore(settings.persisted_queries_cache_size),
+        ttl=settings.persisted_queries_ttl_seconds,
+        trusted=trusted,
+        required=settings.trusted_documents == "required",
+    )
+
+
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
@@ -34,8 +51,19 @@ def build_application(
     lifespan: Lifespan,
     readiness: ReadinessCheck,
     local_storage: LocalStorage | None,
+    traced: bool = False,
 ) -> Starlette:
-    http = GraphQLHTTP(schema, graphql_ide="graphiql" if settings.graphiql_enabled else None)
+    documents = persisted_documents(settings)
+    # GraphiQL keeps working in development when only trusted documents may run.
+    explorer_exempt = settings.graphiql_enabled and not settings.is_production
+    http = GraphQLHTTP(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        documents=documents,
+        max_batch_operations=settings.max_batch_operations,
+        cache_max_age=settings.persisted_queries_max_age_seconds,
+        explorer_exempt=explorer_exempt,
+    )
     websockets = GraphQLWebSocket(
         schema,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -44,11 +72,14 @@ def build_application(
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         allowed_origins=settings.browser_origins,
+        documents=documents,
+        explorer_exempt=explorer_exempt,
     )
     routes: list[BaseRoute] = [
         *health_routes(readiness),
         metrics_route(REGISTRY),
-        Route("/graphql", BodyLimit(http, settings.max_body_bytes), methods=["GET", "POST"]),
+        # Every method reaches the view, which refuses all but GET and POST with a coded JSON error.
+        Route("/graphql", BodyLimit(http, settings.max_body_bytes)),
         WebSocketRoute("/graphql", websockets),
         *(local_media_routes(local_storage) if local_storage else []),
         *(explorer_routes() if settings.graphiql_enabled else []),
@@ -58,9 +89,12 @@ def build_application(
             CORSMiddleware,
             allow_origins=list(settings.browser_origins),
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=list(settings.cors_allowed_headers),
+            max_age=settings.cors_max_age_seconds,
         )
     ]
+    if traced:
+        middleware.append(Middleware(TraceContext))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.websockets = websockets

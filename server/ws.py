@@ -1,31 +1,44 @@
-"""GraphQL over WebSocket (graphql-transport-ws): authentication at connect, closing sockets whose
-token is revoked, server keep-alive pings, and a drain that closes every socket on shutdown."""
+"""GraphQL over WebSocket (graphql-transport-ws): strict authentication at connect, closing sockets
+whose token is revoked or expires, server keep-alive pings, and a drain that closes every socket on
+shutdown.
+
+The `connection_init` payload is either empty (anonymous) or `{"Authorization": "Bearer <token>"}`;
+anything else is refused (4400 for another shape, 4403 for a token that is not a valid bearer
+token) rather than silently becoming anonymous."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.websocket_origin import is_same_origin
 from strawberry.types.unset import UNSET, UnsetType
 
 from core.context import RequestContext
 from core.observability import WEBSOCKETS
-from resolvers.auth import authenticate
+from resolvers.auth import authenticate, token_expiry
+from server.body import UnreadableJSON, load_json
 from server.context import fill_context, services_of
-from server.keepalive import KeepAliveHandler
+from server.persisted import Documents
+from server.ws_protocol import GraphQLTransportWSHandler, InvalidConnectionParams
 from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
 
 log = logging.getLogger("ephemera.ws")
 
-# The close code a socket gets when its token is revoked (logOut): sign in again.
+# The close codes a socket gets when its token is revoked (logOut) or expires: sign in again.
 TOKEN_REVOKED = (4403, "Token revoked")
+TOKEN_EXPIRED = (4403, "Token expired")
+AUTHORIZATION = "authorization"
 
 
 @dataclass
@@ -33,15 +46,44 @@ class SocketContext(RequestContext):
     """The context of one WebSocket: it lives as long as the socket, with its token watcher."""
 
     websocket: WebSocket | None = None
-    watcher: asyncio.Task[None] | None = None
+    watchers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _authorization(params: dict[str, Any] | None) -> str | None:
+    """The token line of a `connection_init` payload of the documented shape."""
+    params = params or {}
+    unknown = [key for key in params if key.lower() != AUTHORIZATION]
+    if unknown or len(params) > 1:
+        raise InvalidConnectionParams(
+            'Invalid connection_init payload: send {"Authorization": "Bearer <token>"} or nothing'
+        )
+    value = next(iter(params.values()), None)
+    if value is not None and not isinstance(value, str):
+        raise ConnectionRejectionError()
+    return value
 
 
 class GraphQLWebSocket(GraphQL[RequestContext, None]):
-    graphql_transport_ws_handler_class = KeepAliveHandler
+    graphql_transport_ws_handler_class = GraphQLTransportWSHandler
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, documents: Documents, explorer_exempt: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.documents = documents
+        self.explorer_exempt = explorer_exempt
         self.open_sockets: set[Send] = set()
+
+    def redis_of(self, context: RequestContext) -> Redis | None:
+        return context.services.redis
+
+    def exempt(self, handler: Any) -> bool:
+        """GraphiQL's own page (same origin) outside production may run any document."""
+        websocket = getattr(handler.context, "websocket", None)
+        if not self.explorer_exempt or websocket is None:
+            return False
+        origin = websocket.headers.get("origin")
+        return origin is not None and is_same_origin(origin, websocket.headers.get("host"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.open_sockets.add(send)
@@ -58,15 +100,21 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1001, "reason": "server shutting down"})
 
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return load_json(data)
+        except UnreadableJSON as exc:  # strawberry closes the socket with 4400 for invalid JSON
+            raise json.JSONDecodeError(str(exc), "", 0) from None
+
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         ctx = await self.get_context(request, request)
         try:
             return await super().run(request, ctx, root_value)
         finally:
-            if ctx.watcher is not None:
-                ctx.watcher.cancel()
+            for watcher in ctx.watchers:
+                watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await ctx.watcher
+                    await watcher
 
     async def get_context(self, request: WebSocket, response: WebSocket) -> SocketContext:  # type: ignore[override]
         ctx = SocketContext(services_of(request), websocket=request)
@@ -74,27 +122,35 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         return ctx
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
-        params: dict[str, Any] = context.connection_params or {}
-        authorization = params.get("Authorization") or params.get("authorization")
+        authorization = _authorization(context.connection_params)
         if authorization is None:
             return None
-        if not isinstance(authorization, str):
-            raise ConnectionRejectionError()
         viewer = await authenticate(context.services, authorization)
         if viewer is None:
             raise ConnectionRejectionError()
         if isinstance(context, SocketContext):
             # Watch first, then check the token again: a logOut in between is not missed.
             ready = asyncio.get_running_loop().create_future()
-            context.watcher = asyncio.create_task(
-                _close_on_revoke(context, viewer.token_id, authorization, ready)
+            context.watchers.append(
+                asyncio.create_task(_close_on_revoke(context, viewer.token_id, authorization, ready))
             )
             await ready
             viewer = await authenticate(context.services, authorization)
-            if viewer is None:
+            expires = await token_expiry(context.services, viewer.token_id) if viewer else None
+            if viewer is None or expires is None:
                 raise ConnectionRejectionError()
+            context.watchers.append(asyncio.create_task(_close_at_expiry(context, expires)))
         context.viewer = viewer
         return None
+
+
+async def _close_at_expiry(ctx: SocketContext, expires: datetime) -> None:
+    """Close the socket when its token expires, as HTTP and new sockets would then refuse it."""
+    await ctx.services.clock.sleep_until(expires)
+    ctx.viewer = None
+    if ctx.websocket is not None:
+        with contextlib.suppress(RuntimeError, OSError):
+            await ctx.websocket.close(*TOKEN_EXPIRED)
 
 
 async def _close_on_revoke(

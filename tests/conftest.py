@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from migrations.runner import upgrade_to_head
 from models import Base
-from tests.harness import Api, ServerFactory, free_port, running_server, test_settings
+from tests.harness import Api, ServerFactory, free_port, in_process, running_server, test_settings
 from tests.services import (
     IN_CI,
     PostgresDatabase,
@@ -168,6 +168,19 @@ def server(database_url: str, app_redis_url: str | None, tmp_path: Path) -> Serv
     async def make(**overrides: Any) -> AsyncIterator[Api]:
         data_dir = tmp_path / f"data-{uuid.uuid4().hex[:6]}"
         async with running_server(test_settings(database_url, app_redis_url, data_dir, **overrides)) as api:
+            yield api
+
+    return make
+
+
+@pytest.fixture
+def asgi(database_url: str, app_redis_url: str | None, tmp_path: Path) -> ServerFactory:
+    """The app in process (no socket), with some settings changed: `async with asgi(**overrides)`."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[Api]:
+        data_dir = tmp_path / f"data-{uuid.uuid4().hex[:6]}"
+        async with in_process(test_settings(database_url, app_redis_url, data_dir, **overrides)) as api:
             yield api
 
     return make

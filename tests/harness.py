@@ -196,6 +196,20 @@ test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
 @asynccontextmanager
+async def in_process(settings: Settings, clock: ManualClock | None = None) -> AsyncIterator[Api]:
+    """The app without a socket, where the network is not the point: its lifespan runs, and
+    requests go through httpx's ASGI transport (an exception in the app fails the test)."""
+    clock = clock or ManualClock()
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as http,
+    ):
+        yield Api("http://testserver", app, clock, http)
+
+
+@asynccontextmanager
 async def running_server(settings: Settings, clock: ManualClock | None = None) -> AsyncIterator[Api]:
     clock = clock or ManualClock()
     # The port is known up front because the embedded media store puts it in the URLs it signs.

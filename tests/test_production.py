@@ -89,7 +89,7 @@ async def test_subscriptions_per_connection_are_capped(server: ServerFactory) ->
             third = await socket.subscribe(query)
             refused = await socket.message(third)
     assert refused["type"] == "error"
-    assert refused["payload"][0]["message"] == "Subscription limit reached"
+    assert refused["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_the_server_pings_idle_sockets(server: ServerFactory) -> None:

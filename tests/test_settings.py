@@ -138,3 +138,27 @@ async def test_readyz_reports_each_dependency(api: Api, app_redis_url: str | Non
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body.get("redis") == ("ok" if app_redis_url else None)
+
+
+def test_transport_settings_come_from_the_environment(tmp_path: Path) -> None:
+    manifest = tmp_path / "trusted.json"
+    settings = Settings.from_env(
+        {
+            "CORS_ALLOWED_HEADERS": "Authorization, X-Custom",
+            "CORS_MAX_AGE_SECONDS": "60",
+            "PERSISTED_QUERIES": "off",
+            "TRUSTED_DOCUMENTS": "required",
+            "TRUSTED_DOCUMENTS_MANIFEST": str(manifest),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+        }
+    )
+    assert settings.cors_allowed_headers == ("Authorization", "X-Custom")
+    assert settings.cors_max_age_seconds == 60
+    assert (settings.persisted_queries, settings.trusted_documents) == ("off", "required")
+    assert settings.trusted_documents_manifest == manifest
+    assert settings.otel_exporter_otlp_endpoint == "http://collector:4318"
+    assert Settings.from_env({}).max_batch_operations == 10
+    with pytest.raises(SettingsError, match="TRUSTED_DOCUMENTS_MANIFEST"):
+        Settings(trusted_documents="required").validate()
+    with pytest.raises(SettingsError, match="PERSISTED_QUERIES"):
+        Settings(persisted_queries="maybe").validate()

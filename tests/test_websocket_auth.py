@@ -9,7 +9,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.harness import Api
+from tests.harness import Api, ServerFactory
+from tests.ws_client import graphql_socket
 
 PROTOCOL = "graphql-transport-ws"
 LOG_OUT = "mutation LogOut { logOut }"
@@ -54,3 +55,45 @@ async def test_subscribe_before_connection_init_is_unauthorized(api: Api) -> Non
     async with connect(api.ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
         await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { id } }"}})
         assert await close_code(ws) == 4401
+
+
+async def _init_closes_with(api: Api, payload: Any) -> int | None:
+    async with connect(api.ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await send(ws, {"type": "connection_init", "payload": payload})
+        return await close_code(ws)
+
+
+async def test_a_payload_of_another_shape_is_refused_not_anonymous(api: Api) -> None:
+    alice = await api.sign_up("alice")
+    shapes = [
+        {"token": alice.token},
+        {"headers": {"Authorization": f"Bearer {alice.token}"}},
+        {"Authorization": f"Bearer {alice.token}", "extra": 1},
+    ]
+    assert [await _init_closes_with(api, payload) for payload in shapes] == [4400, 4400, 4400]
+    for token_line in (alice.token, "", f"Token {alice.token}"):
+        assert await _init_closes_with(api, {"Authorization": token_line}) == 4403, token_line
+
+
+async def test_the_documented_shapes_are_acknowledged(api: Api) -> None:
+    alice = await api.sign_up("alice")
+    for payload in ({"authorization": f"Bearer {alice.token}"}, {"Authorization": None}, {}, None):
+        async with connect(api.ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+            message: dict[str, Any] = {"type": "connection_init"}
+            if payload is not None:
+                message["payload"] = payload
+            await send(ws, message)
+            assert (await receive(ws))["type"] == "connection_ack", payload
+
+
+async def test_an_open_socket_is_closed_when_its_token_expires(server: ServerFactory) -> None:
+    async with server(token_ttl_seconds=600) as api:
+        alice = await api.sign_up("alice")
+        async with graphql_socket(api.ws_url, alice.token) as socket:
+            op = await socket.subscribe("subscription { conversationEvents { __typename } }")
+            api.clock.advance(599)
+            await socket.nothing(op)
+            api.clock.advance(1)
+            assert await socket.closed() == (4403, "Token expired")
+        refused = await api.post("{ viewer { id } }", token=alice.token)
+    assert refused["data"] == {"viewer": None}

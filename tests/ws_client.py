@@ -46,11 +46,13 @@ class GraphQLSocket:
             pass
 
     async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        return await self.subscribe_payload({"query": query, "variables": variables or {}})
+
+    async def subscribe_payload(self, payload: dict[str, Any]) -> str:
+        """Subscribe with any payload (a documentId, APQ extensions); the operation's id."""
         op_id = str(next(self._ids))
         self._queues[op_id] = asyncio.Queue()
-        await self.send(
-            {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
-        )
+        await self.send({"id": op_id, "type": "subscribe", "payload": payload})
         return op_id
 
     async def message(self, op_id: str, wait: float = 5) -> dict[str, Any]:
