@@ -3,8 +3,9 @@
     python -m bench.generate --users 10000 --posts 200000
 
 Followers follow a power law (Zipf over a random popularity order): a few accounts have
-thousands of followers, most have a handful. Every post has 1 to 3 READY media rows. Posts are
-`pushed` when their author has fewer than --threshold followers, as the server would decide.
+thousands of followers, most have a handful. Every post has 1 to 3 READY media rows and four
+users in five have an avatar. Posts are `pushed` when their author has fewer than --threshold
+followers, as the server would decide.
 Token `eph_bench_<n>` signs in user n (written straight to auth_tokens).
 """
 
@@ -109,6 +110,21 @@ async def generate(args: argparse.Namespace) -> dict[str, object]:
         "media", columns=[*MEDIA_COLUMNS, "width", "height", "variants", "created_at"], records=media
     )
     await conn.copy_records_to_table("post_media", columns=["post_id", "position", "media_id"], records=links)
+    # Four users in five have an avatar (a page shows its author's avatar beside each post).
+    avatars = [
+        (make_id(base + 3, n), uid, "AVATAR", "IMAGE", "image/jpeg", 40_000, "ready", f"avatar/{uid}/{n}.jpg")
+        for n, uid in enumerate(user_ids)
+        if n % 5
+    ]
+    await conn.copy_records_to_table(
+        "media",
+        columns=[*MEDIA_COLUMNS, "width", "height", "variants", "created_at"],
+        records=[(*row, 320, 320, "[]", now) for row in avatars],
+    )
+    await conn.execute(
+        "UPDATE users SET avatar_media_id = media.id FROM media"
+        " WHERE media.owner_id = users.id AND media.purpose = 'AVATAR'"
+    )
     await conn.execute("ANALYZE")
     await conn.close()
     return {

@@ -117,7 +117,10 @@ class UnitOfWork:
 
     async def _committed(self) -> None:
         if self._run_now:
-            await self.services.outbox.run_now(self.services, self._run_now)
+            try:
+                await self.services.outbox.run_now(self.services, self._run_now)
+            except Exception:
+                log.exception("after-commit work failed; the outbox drain retries it")
         if self._wrote_outbox:
             self.services.outbox.kick(self.services)
         for effect in self._after_commit:

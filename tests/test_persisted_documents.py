@@ -174,4 +174,8 @@ def test_a_broken_manifest_stops_the_server_at_start(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"a": "query {"}')
     with pytest.raises(ManifestError, match="does not parse"):
-        create_app(test_settings("sqlite://", None, tmp_path, trusted_documents_manifest=broken))
+        create_app(
+            test_settings(
+                f"sqlite+aiosqlite:///{tmp_path}/e.db", None, tmp_path, trusted_documents_manifest=broken
+            )
+        )

@@ -87,7 +87,7 @@ async def test_failed_operations_carry_their_codes(tmp_path: Path, database_url:
 
 def test_tracing_is_off_unless_configured(tmp_path: Path) -> None:
     assert tracer_provider_from(Settings()) is None
-    app = create_app(test_settings("sqlite://", None, tmp_path))
+    app = create_app(test_settings(f"sqlite+aiosqlite:///{tmp_path}/e.db", None, tmp_path))
     assert TraceContext not in [getattr(middleware, "cls", None) for middleware in app.user_middleware]
     configured = tracer_provider_from(Settings(otel_exporter_otlp_endpoint="http://127.0.0.1:4318"))
     assert configured is not None
