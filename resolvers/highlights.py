@@ -209,8 +209,9 @@ async def add_to_highlight(ctx: RequestContext, highlight_id: int, story_ids: li
     """Stories already in the highlight are left as they are."""
     ids = _story_ids(story_ids)
     async with ctx.write() as work:
-        highlight = await _own_highlight(ctx, work, highlight_id)
+        # Stories before the highlight: the order deleteStory locks them in, so neither waits on the other.
         await _own_stories(ctx, work, ids)
+        highlight = await _own_highlight(ctx, work, highlight_id)
         members = set(await _members(work, highlight.id))
         new = [story_id for story_id in ids if story_id not in members]
         if len(members) + len(new) > MAX_STORIES_PER_HIGHLIGHT:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from core.ids import to_global_id
 from resolvers.highlights import MAX_HIGHLIGHTS_PER_USER, MAX_STORIES_PER_HIGHLIGHT, MAX_TITLE
@@ -164,7 +165,7 @@ async def test_someone_elses_highlight_is_not_found(api: Api) -> None:
     story = await create_story(api, alice, "PUBLIC")
     bobs_story = await create_story(api, bob, "PUBLIC")
     highlight = await create_highlight(api, alice, [story])
-    attempts = [
+    attempts: list[tuple[str, dict[str, Any]]] = [
         (ADD, {"h": highlight, "s": [bobs_story]}),
         (REMOVE, {"h": highlight, "s": [story]}),
         (DELETE, {"id": highlight}),

@@ -77,7 +77,7 @@ async def test_expired_stories_in_a_highlight_follow_the_audience_matrix(api: Ap
     api.clock.advance(PAST_RETENTION)
     assert await sweep_expired_stories(api.services) == 0  # kept: the highlight holds them
 
-    failures = []
+    failures: list[tuple[object, ...]] = []
     for kind, (_rows, on_public, on_private, _in_tray) in MATRIX.items():
         viewer = viewers[kind]
         expected = {stories[a] for a in (on_private if private else on_public)}
@@ -111,7 +111,7 @@ async def test_archived_stories_are_the_authors_alone(api: Api, private: bool) -
     api.clock.advance(PAST_RETENTION)
     assert await sweep_expired_stories(api.services) == 0  # kept: archived
 
-    failures = []
+    failures: list[tuple[object, ...]] = []
     for kind, viewer in viewers.items():
         expected = set(stories.values()) if kind == "author" else set()
         by_node = {s for s in stories.values() if (await api.gql(STORY, {"id": s}, viewer.token))["node"]}
