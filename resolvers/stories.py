@@ -6,7 +6,7 @@ clock, and audience rules come from resolvers/visibility.py with batched relatio
 
 Past its expiry a story lives on only where its author chose (ARCHITECTURE.md, Lifetimes of a
 story): in a highlight, or in the author's archive. Only the paths made for that go through
-`filter_reachable` / `reachable_stories` (node(id:), highlights, the archive); every other path
+`filter_reachable` / `reachable_stories` (node(id:), highlights, the archive, deleteStory); every other path
 (tray, profile, viewers, reactions, replies, subscriptions) stays on `visible_stories`.
 """
 
