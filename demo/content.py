@@ -13,17 +13,21 @@ from demo.people import Actors, gather_limited
 from demo.world import (
     ALICE_AND_BOB,
     ALICE_AND_CAROL,
+    ARCHIVING,
     CAPTIONS,
     EVERYONE,
     FEATURED,
     GROUP,
     GROUP_TITLE,
+    KEPT_STORIES,
     REACTIONS,
     STORY_LABELS,
 )
 from resolvers.conversations import mark_read, start_conversation
+from resolvers.highlights import add_to_highlight, create_highlight
 from resolvers.messages import send_message
 from resolvers.posts import create_post, set_liked
+from resolvers.profile import ProfileChanges, update_profile
 from resolvers.stories import create_story
 from resolvers.story_activity import mark_seen, react
 from resolvers.story_replies import reply_to_story
@@ -132,6 +136,29 @@ async def share_stories(actors: Actors) -> int:
         await react(actors.as_user("bob"), alice_public, "😍")
         await reply_to_story(actors.as_user("bob"), alice_public, "Where is this?!", uuid.uuid4().hex)
     return len(stories)
+
+
+async def keep_stories(actors: Actors) -> int:
+    """Last week's stories their authors kept: alice's archive, and highlights on three profiles,
+    each made while its stories were live. Shared before the live stories, so ids stay in time order."""
+    for name in ARCHIVING:
+        await update_profile(actors.as_user(name), ProfileChanges(archive_stories=True))
+    ttl = timedelta(seconds=actors.services.settings.story_ttl_seconds)
+    plans = [Planned(author, timedelta(days=days), label) for author, days, label, _, _ in KEPT_STORIES]
+    prepared = await _with_pictures(actors, plans, "STORY")
+    highlights: dict[tuple[str, str], int] = {}
+    for plan, (_, _, _, audience, title) in zip(prepared, KEPT_STORIES, strict=True):
+        ctx = actors.as_user(plan.author)
+        with actors.clock.ago(plan.age):
+            story = await create_story(ctx, plan.media_ids[0], audience)
+        if title is None:
+            continue
+        with actors.clock.ago(plan.age - ttl / 2):
+            if (plan.author, title) in highlights:
+                await add_to_highlight(ctx, highlights[plan.author, title], [story.id])
+            else:
+                highlights[plan.author, title] = await create_highlight(ctx, title, [story.id], None)
+    return len(highlights)
 
 
 async def _talk(

@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 
 from core.context import RequestContext, Services
-from demo.content import share_posts, share_stories, start_conversations
+from demo.content import keep_stories, share_posts, share_stories, start_conversations
 from demo.people import Actors, DemoClock, build_graph, sign_up_people
 from demo.world import EVERYONE, FEATURED, MARKER, PASSWORD
-from models import Message, Post, Story, User
+from models import Highlight, Message, Post, Story, User
 from resolvers.auth import log_in
 from services import close_services, open_services
 from settings import Settings
@@ -60,7 +60,8 @@ async def _live_stories(services: Services, author_ids: list[int]) -> int:
 async def _counts(services: Services) -> dict[str, int]:
     counts = {}
     async with services.db.read() as session:
-        for name, model in (("users", User), ("posts", Post), ("stories", Story), ("messages", Message)):
+        tables = (("users", User), ("posts", Post), ("stories", Story), ("highlights", Highlight))
+        for name, model in (*tables, ("messages", Message)):
             counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
     return counts
 
@@ -70,6 +71,7 @@ async def create_world(actors: Actors) -> None:
     await build_graph(actors)
     await share_posts(actors)
     await start_conversations(actors)
+    await keep_stories(actors)
     await share_stories(actors)
     await actors.services.outbox.settle(actors.services)
     await sign_up_people(actors, [MARKER])

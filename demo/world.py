@@ -98,6 +98,20 @@ STORY_LABELS = (
 
 REACTIONS = ("🔥", "😍", "😂", "👏", "❤️", "😮")
 
+# Stories of the past week their authors kept: (author, days ago, label, audience, highlight title or
+# None). alice keeps every expired story in her archive; the others keep only what they highlight.
+ARCHIVING = ("alice",)
+KEPT_STORIES = (
+    ("alice", 6, "Film day", "PUBLIC", "Film days"),
+    ("alice", 5, "Developing", "FOLLOWERS", "Film days"),
+    ("alice", 4, "Contact sheet", "CLOSE_FRIENDS", "Film days"),
+    ("alice", 3, "Flat white", "PUBLIC", "Coffee"),
+    ("alice", 2, "Rainy window", "FOLLOWERS", None),
+    ("bob", 5, "Ridge loop", "PUBLIC", "Trail runs"),
+    ("bob", 3, "Summit", "FOLLOWERS", "Trail runs"),
+    ("carol", 4, "Sketchbook", "FOLLOWERS", "Sketches"),
+)
+
 # alice and bob catch up over two days: (sender, body); the last two are still unread by alice.
 ALICE_AND_BOB = (
     ("bob", "Are we still on for the trail run on Saturday?"),

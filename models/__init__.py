@@ -3,6 +3,7 @@
 from models.base import Base
 from models.conversations import Conversation, ConversationMember, Message
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
+from models.highlights import Highlight, HighlightStory
 from models.media import Media, MediaStatus
 from models.outbox import IdNodeLease, Outbox
 from models.posts import Post, PostLike, PostMedia
@@ -19,6 +20,8 @@ __all__ = [
     "ConversationMember",
     "Follow",
     "FollowState",
+    "Highlight",
+    "HighlightStory",
     "IdNodeLease",
     "Media",
     "MediaStatus",

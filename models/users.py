@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, id_column
@@ -19,6 +19,8 @@ class User(Base):
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str] = mapped_column(String(255))
     avatar_media_id: Mapped[int | None] = mapped_column(default=None)
+    # Keep one's expired stories (and their media) in one's archive instead of letting them be swept.
+    archive_stories: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     last_active_at: Mapped[datetime]
 

@@ -23,6 +23,7 @@ class ProfileChanges:
     bio: str | None = None
     is_private: bool | None = None
     avatar_media_id: int | None = None
+    archive_stories: bool | None = None
 
 
 async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
@@ -36,6 +37,9 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
         values["bio"] = clean_text(changes.bio, field="bio", max_length=MAX_BIO)
     if changes.is_private is not None:
         values["is_private"] = changes.is_private
+    if changes.archive_stories is not None:
+        # Off again: expired stories in no highlight are swept by the next run past their retention.
+        values["archive_stories"] = changes.archive_stories
     if changes.avatar_media_id is not None:
         (avatar,) = await media.attach(ctx, [changes.avatar_media_id], "AVATAR")
         values["avatar_media_id"] = avatar.id

@@ -3,6 +3,11 @@
 Every path that returns or acts on a story goes through `visible_stories` (or the profile
 and tray helpers built on `filter_visible`): expiry is a read-time filter on the app's
 clock, and audience rules come from resolvers/visibility.py with batched relationships.
+
+Past its expiry a story lives on only where its author chose (ARCHITECTURE.md, Lifetimes of a
+story): in a highlight, or in the author's archive. Only the paths made for that go through
+`filter_reachable` / `reachable_stories` (node(id:), highlights, the archive, deleteStory); every other path
+(tray, profile, viewers, reactions, replies, subscriptions) stays on `visible_stories`.
 """
 
 from __future__ import annotations
@@ -11,15 +16,16 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound, WriteConflict
-from models import Media, Story, StoryEvent, User
+from models import Highlight, HighlightStory, Media, Story, StoryEvent, User
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.users import RelationshipTo, UserById
-from resolvers.visibility import STRANGER, Relationship, can_see_story
+from resolvers.visibility import STRANGER, Relationship, can_see_expired_story, can_see_story
 
 AUDIENCES = ("PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS")
 
@@ -29,6 +35,18 @@ def is_live(story: Story, now: datetime) -> bool:
     return story.deleted_at is None and story.media_id is not None and now < story.expires_at
 
 
+def kept_past_expiry() -> ColumnElement[bool]:
+    """SQL: the story is one its author keeps past expiry: not deleted, and in a highlight or
+    archived by its author. The sweeper leaves these alone; the archive lists the archived ones."""
+    return and_(
+        Story.deleted_at.is_(None),
+        or_(
+            exists().where(HighlightStory.story_id == Story.id),
+            exists().where(User.id == Story.author_id, User.archive_stories.is_(True)),
+        ),
+    )
+
+
 class StoryById(RequestLoader[int, Story | None]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Story | None]:
         async with self.ctx.read() as session:
@@ -36,6 +54,18 @@ class StoryById(RequestLoader[int, Story | None]):
 
     def default(self, key: int) -> Story | None:
         return None
+
+
+class InHighlight(RequestLoader[int, bool]):
+    """Whether each story is in at least one highlight."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, bool]:
+        stmt = select(HighlightStory.story_id).where(HighlightStory.story_id.in_(unique(keys))).distinct()
+        async with self.ctx.read() as session:
+            return {story_id: True for story_id in await session.scalars(stmt)}
+
+    def default(self, key: int) -> bool:
+        return False
 
 
 class LiveStoriesByAuthor(RequestLoader[int, list[Story]]):
@@ -75,6 +105,41 @@ async def filter_visible(ctx: RequestContext, stories: Iterable[Story]) -> list[
     return [s for s in live if admits(*by_author[s.author_id], s.audience)]
 
 
+async def filter_reachable(
+    ctx: RequestContext, stories: Iterable[Story], *, highlighted: Iterable[int] | None = None
+) -> list[Story]:
+    """The stories among `stories` the viewer may see now in whatever lifetime each is in: live ones
+    by audience; past expiry, the kept ones (`can_see_expired_story`). `highlighted`: ids the caller
+    knows to be in a highlight (a highlight's own stories); by default looked up in one batch."""
+    now = ctx.services.clock.now()
+    present = [s for s in stories if s.deleted_at is None and s.media_id is not None]
+    expired = [s.id for s in present if now >= s.expires_at]
+    if highlighted is None:
+        flags = await InHighlight(ctx).load_many(expired)
+        kept_in_highlight = {story_id for story_id, flag in zip(expired, flags, strict=True) if flag}
+    else:
+        kept_in_highlight = set(highlighted)
+    authors = unique(s.author_id for s in present)
+    if not authors:
+        return []
+    users, rels = await asyncio.gather(UserById(ctx).load_many(authors), _relationships(ctx, authors))
+    by_author = {author: (user, rel) for author, user, rel in zip(authors, users, rels, strict=True)}
+
+    def reachable(story: Story) -> bool:
+        author, rel = by_author[story.author_id]
+        if now < story.expires_at:
+            return admits(author, rel, story.audience)
+        return author is not None and can_see_expired_story(
+            rel,
+            audience=story.audience,
+            author_is_private=author.is_private,
+            highlighted=story.id in kept_in_highlight,
+            archived=author.archive_stories,
+        )
+
+    return [s for s in present if reachable(s)]
+
+
 def admits(author: User | None, rel: Relationship, audience: str) -> bool:
     """Whether a live story of `author` with `audience` is for the viewer related to them by `rel`."""
     return author is not None and can_see_story(rel, audience=audience, author_is_private=author.is_private)
@@ -98,6 +163,14 @@ async def visible_story(ctx: RequestContext, story_id: int) -> Story:
     if found is None:
         raise NotFound("Story")
     return found
+
+
+async def reachable_stories(ctx: RequestContext, ids: Iterable[int]) -> dict[int, Story]:
+    """`visible_stories`, plus the expired stories the viewer may still reach because their author
+    kept them: for node(id:), deleting, and choosing stories to highlight. Views, reactions and
+    replies stay on `visible_stories`: they are for live stories only."""
+    rows = await StoryById(ctx).load_many(unique(ids))
+    return {s.id: s for s in await filter_reachable(ctx, [row for row in rows if row is not None])}
 
 
 async def user_stories(ctx: RequestContext, author_id: int) -> list[Story]:
@@ -132,11 +205,15 @@ async def create_story(ctx: RequestContext, media_id: int, audience: str) -> Sto
 
 
 async def delete_story(ctx: RequestContext, story_id: int) -> int:
-    """Author only. The media stays until the sweeper purges it with the expired stories."""
+    """Author only. The media stays until the sweeper purges it with the expired stories; the story
+    leaves its highlights at once, and a highlight left with no story goes with it."""
     viewer = ctx.require_viewer()
     services = ctx.services
     async with ctx.write() as work:
-        story = await visible_story(ctx, story_id)
+        # Kept stories too: the author removes one from their archive or highlights this way.
+        story = (await reachable_stories(ctx, [story_id])).get(story_id)
+        if story is None:
+            raise NotFound("Story")
         if story.author_id != viewer:
             raise Forbidden("Only the author can delete a story.")
         result = await work.session.execute(
@@ -153,4 +230,22 @@ async def delete_story(ctx: RequestContext, story_id: int) -> int:
                     created_at=services.clock.now(),
                 )
             )
+            await _leave_highlights(work.session, story)
     return story_id
+
+
+async def _leave_highlights(session: AsyncSession, story: Story) -> None:
+    """A deleted story is in no highlight, covers none, and leaves no highlight empty."""
+    await session.execute(delete(HighlightStory).where(HighlightStory.story_id == story.id))
+    if story.media_id is not None:
+        await session.execute(
+            update(Highlight)
+            .where(Highlight.owner_id == story.author_id, Highlight.cover_media_id == story.media_id)
+            .values(cover_media_id=None)
+        )
+    await session.execute(
+        delete(Highlight).where(
+            Highlight.owner_id == story.author_id,
+            ~exists().where(HighlightStory.highlight_id == Highlight.id),
+        )
+    )

@@ -71,6 +71,17 @@ def can_see_story(rel: Relationship, *, audience: str, author_is_private: bool) 
     return False
 
 
+def can_see_expired_story(
+    rel: Relationship, *, audience: str, author_is_private: bool, highlighted: bool, archived: bool
+) -> bool:
+    """A story past its expiry that its author kept (ARCHITECTURE.md, Lifetimes of a story): in a
+    highlight, by its audience evaluated now; archived only, by the author alone. Callers pass
+    neither flag for a story nobody kept, and deleted or purged stories never come here."""
+    if highlighted:
+        return can_see_story(rel, audience=audience, author_is_private=author_is_private)
+    return archived and rel.is_self
+
+
 def can_interact(rel: Relationship) -> bool:
     """Messages, reactions, follows: nothing flows between a blocked pair."""
     return rel.is_self or not rel.blocked_either_way

@@ -31,6 +31,7 @@ from schema.document_cache import skip_known_valid
 from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
+from schema.highlights import HighlightMutation
 from schema.limits import CostLimiter, RefuseUnstorableText
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
@@ -39,6 +40,7 @@ from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
+from schema.story_archive import StoryArchiveQuery
 from schema.tracing import OperationTracing
 from schema.users import UserType
 from settings import Settings
@@ -51,7 +53,10 @@ class NodeQuery:
         return await resolve_node(info.context, str(id))
 
 
-Query = merge_types("Query", (NodeQuery, AccountQuery, GraphQuery, PostQuery, StoryQuery, ConversationQuery))
+Query = merge_types(
+    "Query",
+    (NodeQuery, AccountQuery, GraphQuery, PostQuery, StoryQuery, StoryArchiveQuery, ConversationQuery),
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -61,6 +66,7 @@ Mutation = merge_types(
         PostMutation,
         StoryMutation,
         StoryReplyMutation,
+        HighlightMutation,
         ConversationMutation,
     ),
 )

@@ -32,6 +32,7 @@ class UpdateProfileInput:
     bio: str | None = None
     is_private: bool | None = None
     avatar_media_id: strawberry.ID | None = None
+    archive_stories: bool | None = None
 
 
 @strawberry.type
@@ -72,5 +73,7 @@ class AccountMutation:
     @strawberry.mutation
     async def update_profile(self, info: Info[RequestContext, None], input: UpdateProfileInput) -> UserType:
         avatar = decode_id(input.avatar_media_id, "Media") if input.avatar_media_id is not None else None
-        changes = ProfileChanges(input.display_name, input.bio, input.is_private, avatar)
+        changes = ProfileChanges(
+            input.display_name, input.bio, input.is_private, avatar, input.archive_stories
+        )
         return UserType.of(await update_profile(info.context, changes))

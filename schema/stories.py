@@ -62,10 +62,12 @@ class StoryViewerConnection:
 @strawberry.type(name="Story")
 class StoryType(Node):
     row: strawberry.Private[StoryRow]
+    # Shown where its author keeps it past expiry (a highlight, the archive): URLs need not end with it.
+    kept: strawberry.Private[bool] = False
 
     @classmethod
-    def of(cls, row: StoryRow) -> StoryType:
-        return cls(id=strawberry.ID(to_global_id("Story", row.id)), row=row)
+    def of(cls, row: StoryRow, *, kept: bool = False) -> StoryType:
+        return cls(id=strawberry.ID(to_global_id("Story", row.id)), row=row, kept=kept)
 
     @strawberry.field
     async def author(self, info: Ctx) -> UserType:
@@ -73,10 +75,18 @@ class StoryType(Node):
 
     @strawberry.field
     async def media(self, info: Ctx) -> MediaType:
-        row = await MediaById(info.context).load(self.row.media_id) if self.row.media_id else None
-        if row is None:
+        media = await self.media_of(info.context)
+        if media is None:
             raise NotFound("Media")
-        return MediaType.of(row, urls_end_by=self.row.expires_at)
+        return media
+
+    async def media_of(self, ctx: RequestContext) -> MediaType | None:
+        row = await MediaById(ctx).load(self.row.media_id) if self.row.media_id else None
+        if row is None:
+            return None
+        # A live story's media ends with it; past expiry only a kept story is ever shown.
+        outlives = self.kept or not stories.is_live(self.row, ctx.services.clock.now())
+        return MediaType.of(row, urls_end_by=None if outlives else self.row.expires_at)
 
     @strawberry.field
     def audience(self) -> StoryAudience:
@@ -98,21 +108,26 @@ class StoryType(Node):
     async def viewer_reaction(self, info: Ctx) -> str | None:
         return await ViewerReaction(info.context).load(self.row.id)
 
-    def _is_author(self, info: Ctx) -> bool:
-        return info.context.viewer_id == self.row.author_id
+    def _is_author_of_live(self, info: Ctx) -> bool:
+        """Views are about a story while it is active: past expiry (in a highlight or the archive)
+        nobody, the author included, sees who watched it."""
+        ctx = info.context
+        return ctx.viewer_id == self.row.author_id and stories.is_live(self.row, ctx.services.clock.now())
 
-    @strawberry.field(description="Author only; null for anyone else.")
+    @strawberry.field(description="Author only, while the story is active; null for anyone else.")
     async def view_count(self, info: Ctx) -> int | None:
-        if not self._is_author(info):
+        if not self._is_author_of_live(info):
             return None
         return await ViewCount(info.context).load(self.row.id)
 
-    @strawberry.field(description="Author only; null for anyone else. Most recent first.")
+    @strawberry.field(
+        description="Author only, while the story is active; null for anyone else. Most recent first."
+    )
     async def viewers(
         self, info: Ctx, first: int | None = 50, after: str | None = strawberry.UNSET
     ) -> StoryViewerConnection | None:
         args = page_args(first, after)
-        if not self._is_author(info):
+        if not self._is_author_of_live(info):
             return None
         ctx = info.context
         page = await ViewersPage(ctx).load(ViewersKey(self.row.id, args.first, args.after))
@@ -233,5 +248,6 @@ async def tray_item_node(ctx: RequestContext, owner_id: int) -> StoryTrayItem | 
 
 @node_type("Story")
 async def story_node(ctx: RequestContext, story_id: int) -> StoryType | None:
-    found = (await stories.visible_stories(ctx, [story_id])).get(story_id)
+    """Live stories by audience; past expiry only the kept ones, for whom their lifetime admits."""
+    found = (await stories.reachable_stories(ctx, [story_id])).get(story_id)
     return StoryType.of(found) if found else None

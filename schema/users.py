@@ -14,6 +14,7 @@ from core.ids import to_global_id
 from models import FollowState
 from models import User as UserRow
 from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
+from resolvers.highlights import user_highlights
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.posts import PostCount, author_posts
@@ -31,6 +32,7 @@ from schema.media import MediaType
 from schema.node import Node, PageInfo, node_type
 
 if TYPE_CHECKING:
+    from schema.highlights import HighlightType
     from schema.posts import PostConnection
     from schema.stories import StoryType
 
@@ -122,6 +124,22 @@ class UserType(Node):
         from schema.stories import StoryType
 
         return [StoryType.of(row) for row in await user_stories(info.context, self.row.id)]
+
+    @strawberry.field(
+        description="Highlights with at least one story the viewer may see; in the owner's order."
+    )
+    async def highlights(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[HighlightType, strawberry.lazy("schema.highlights")]]:
+        from schema.highlights import HighlightType  # schema.highlights imports this module
+
+        return [HighlightType.of(found) for found in await user_highlights(info.context, self.row.id)]
+
+    @strawberry.field(
+        description="The viewer's own setting: keep expired stories in the archive. null for anyone else."
+    )
+    def archive_stories(self, info: Info[RequestContext, None]) -> bool | None:
+        return self.row.archive_stories if info.context.viewer_id == self.row.id else None
 
     @strawberry.field
     async def post_count(self, info: Info[RequestContext, None]) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from core.ids import from_global_id, to_global_id
 from models import (
     Block,
@@ -12,6 +14,8 @@ from models import (
     Contact,
     Follow,
     FollowState,
+    Highlight,
+    HighlightStory,
     Media,
     MediaStatus,
     Story,
@@ -25,6 +29,12 @@ mutation($input: CreateStoryInput!) {
   createStory(input: $input) { id audience createdAt expiresAt author { id } media { id status } }
 }
 """
+
+
+CREATE_HIGHLIGHT = """
+mutation($input: CreateHighlightInput!) { createHighlight(input: $input) { id title stories { id } } }
+"""
+ARCHIVE = "mutation($on: Boolean!) { updateProfile(input: {archiveStories: $on}) { archiveStories } }"
 
 
 def db_id(global_id: str) -> int:
@@ -115,6 +125,34 @@ async def bulk_stories(
         await session.flush()
         session.add_all(stories)
     return [story.id for story in stories]
+
+
+async def create_highlight(api: Api, user: TestUser, story_ids: list[str], title: str = "Trips") -> str:
+    data = await api.gql(CREATE_HIGHLIGHT, {"input": {"title": title, "storyIds": story_ids}}, user.token)
+    highlight_id: str = data["createHighlight"]["id"]
+    return highlight_id
+
+
+async def set_archive(api: Api, user: TestUser, on: bool) -> None:
+    data = await api.gql(ARCHIVE, {"on": on}, user.token)
+    assert data["updateProfile"]["archiveStories"] is on
+
+
+async def bulk_highlight(api: Api, owner: int, story_ids: list[int]) -> int:
+    """A highlight of `owner` holding `story_ids`, written directly."""
+    now = api.clock.now()
+    highlight = Highlight(id=api.services.ids.next_id(), owner_id=owner, title="Kept", created_at=now)
+    async with api.services.db.write() as session:
+        session.add(highlight)
+        await session.flush()
+        rows = [HighlightStory(highlight_id=highlight.id, story_id=i, added_at=now) for i in story_ids]
+        session.add_all(rows)
+    return highlight.id
+
+
+async def bulk_archive(api: Api, user_ids: list[int]) -> None:
+    async with api.services.db.write() as session:
+        await session.execute(update(User).where(User.id.in_(user_ids)).values(archive_stories=True))
 
 
 def story_gid(story_id: int) -> str:

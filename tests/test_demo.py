@@ -16,13 +16,17 @@ from tests.harness import Api, running_server, test_settings
 
 WORLD = """
 {
-  viewer { username postCount followerCount avatar { status url } }
+  viewer { username postCount followerCount avatar { status url } highlights { title stories { id } } }
+  storyArchive(first: 100) { edges { node { id media { url } } } }
   feed(first: 5) { edges { node { author { username } caption media { status url variants { name } } } } }
   storiesTray { edges { node { owner { username } stories { audience expiresAt } hasUnseen } } }
   conversations { edges { node { isGroup title unreadCount lastMessage { seq } } } }
 }
 """
 REQUESTS = "{ followRequests { edges { node { username } } } }"
+HIGHLIGHTS = (
+    '{ user(username: "alice") { hasActiveStories highlights { title cover { url } stories { id } } } }'
+)
 FEED_PAGE = """
 query($after: String) {
   feed(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
@@ -67,6 +71,7 @@ async def test_running_twice_creates_one_world(settings: Settings) -> None:
     async with running_server(settings) as api:
         world: dict[str, Any] = await api.gql(WORLD, token=alice)
         requests = await api.gql(REQUESTS, token=carol)
+        bobs_view = (await api.gql(HIGHLIGHTS, token=bob))["user"]
         feeds = [await feed_ids(api, token) for token in (alice, bob, carol)]
         trays = [
             len((await api.gql(TRAY, token=token))["storiesTray"]["edges"]) for token in (alice, bob, carol)
@@ -91,6 +96,22 @@ async def test_running_twice_creates_one_world(settings: Settings) -> None:
     assert any(c["isGroup"] and c["title"] for c in conversations)
     assert any(c["unreadCount"] > 0 for c in conversations)
     assert {e["node"]["username"] for e in requests["followRequests"]["edges"]} >= {"bob", "dave"}
+
+    # Kept stories: alice's archive holds last week's, and highlights show them under their audience.
+    assert second.counts["highlights"] >= 4
+    assert len(world["storyArchive"]["edges"]) >= 5 and all(
+        e["node"]["media"]["url"] for e in world["storyArchive"]["edges"]
+    )
+    assert [(h["title"], len(h["stories"])) for h in viewer["highlights"]] == [
+        ("Coffee", 1),
+        ("Film days", 3),
+    ]
+    # bob follows alice and is on her close friends: the whole "Film days" highlight, with covers.
+    assert [(h["title"], len(h["stories"])) for h in bobs_view["highlights"]] == [
+        ("Coffee", 1),
+        ("Film days", 3),
+    ]
+    assert all(h["cover"]["url"] for h in bobs_view["highlights"])
 
 
 async def test_a_partial_world_is_reported_not_duplicated(settings: Settings, backend: str) -> None:
