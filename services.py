@@ -18,6 +18,7 @@ from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from core.token_cache import TokenCache
 from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
 from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
@@ -68,7 +69,7 @@ async def open_services(
     settings: Settings, clock: Clock | None = None, local: LocalStorage | None = None
 ) -> Services:
     clock = clock or SystemClock()
-    db = Database.open(settings.effective_database_url)
+    db = Database.open(settings.effective_database_url, settings.database_pool_size)
     redis: Redis | None = None
     storage: Storage | None = None
     lease: NodeLease | None = None
@@ -97,6 +98,8 @@ async def open_services(
             lease.keep_renewed()
         with explained(redis_problem, settings):
             await pubsub.connect()
+        tokens = TokenCache(settings.token_cache_seconds)
+        tokens.watch(pubsub)
     except BaseException:
         if lease is not None:
             await lease.release()
@@ -117,6 +120,7 @@ async def open_services(
         pubsub=pubsub,
         outbox=OutboxDrain(HANDLERS),
         media_workers=media_workers(settings),
+        tokens=tokens,
         redis=redis,
         lease=lease,
     )
@@ -133,6 +137,7 @@ def media_workers(settings: Settings) -> WorkerPool:
 
 
 async def close_services(services: Services) -> None:
+    await services.tokens.stop()
     await services.outbox.wait_in_flight()
     await services.media_workers.close()
     await services.pubsub.disconnect()

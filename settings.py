@@ -141,6 +141,8 @@ class Settings:
     max_tokens: int = 2000
     max_batch_operations: int = 10
     max_body_bytes: int = 256 * 1024
+    database_pool_size: int = 20
+    token_cache_seconds: int = 60
     max_query_cost: int = 5000
     mutations_per_minute_per_user: int = 120
     mutations_per_minute_per_address: int = 600
@@ -217,6 +219,8 @@ class Settings:
             max_tokens=_int(env, "MAX_TOKENS", 2000),
             max_batch_operations=_int(env, "MAX_BATCH_OPERATIONS", 10),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
+            database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
+            token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 60),
             max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
             mutations_per_minute_per_user=_int(env, "MUTATIONS_PER_MINUTE_PER_USER", 120),
             mutations_per_minute_per_address=_int(env, "MUTATIONS_PER_MINUTE_PER_ADDRESS", 600),
@@ -312,6 +316,8 @@ class Settings:
             raise SettingsError("FANOUT_INTERVAL_SECONDS must be positive")
         if self.media_max_video_seconds <= 0 or self.media_process_timeout_seconds <= 0:
             raise SettingsError("MEDIA_MAX_VIDEO_SECONDS and MEDIA_PROCESS_TIMEOUT_SECONDS must be positive")
+        if self.database_pool_size < 1 or self.token_cache_seconds < 0:
+            raise SettingsError("DATABASE_POOL_SIZE must be at least 1 and TOKEN_CACHE_SECONDS >= 0")
         if self.media_workers < 1:
             raise SettingsError("MEDIA_WORKERS must be at least 1")
         self._validate_urls()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from core.id_leases import NodeLease
     from core.outbox import OutboxDrain
     from core.shared_read import SharedRead
+    from core.token_cache import TokenCache
     from core.unit_of_work import UnitOfWork
     from media.storage import Storage
     from media.workers import WorkerPool
@@ -49,6 +50,7 @@ class Services:
     pubsub: PubSub
     outbox: OutboxDrain
     media_workers: WorkerPool
+    tokens: TokenCache
     redis: Redis | None = None
     lease: NodeLease | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -23,6 +25,29 @@ def _begin_immediate(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+STALE_AFTER_SECONDS = 30.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only when it sat idle for a while: one that served a
+    request a moment ago is alive, and pinging every checkout cost a round trip per request. A
+    dead one found here is replaced (SQLAlchemy retries the checkout on DisconnectionError)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < STALE_AFTER_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection was closed while idle") from exc
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
@@ -57,11 +82,15 @@ class Database:
     _writes: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._reads = async_sessionmaker(self.reader, expire_on_commit=False)
+        # Reads run in autocommit: each statement sees every commit made before it (as READ
+        # COMMITTED did), without a BEGIN and a ROLLBACK round trip around them.
+        autocommit = self.reader.execution_options(isolation_level="AUTOCOMMIT")
+        self._reads = async_sessionmaker(autocommit, expire_on_commit=False)
         self._writes = async_sessionmaker(self.writer, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str) -> Database:
+    def open(cls, url: str, pool_size: int = 20) -> Database:
+        """`pool_size` connections, kept open: about the requests one process serves at once."""
         if url.startswith("sqlite"):
             reader = create_async_engine(url, pool_size=8, max_overflow=8)
             writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
@@ -69,7 +98,8 @@ class Database:
             _sqlite_pragmas(writer)
             _begin_immediate(writer)
             return cls(url, reader, writer)
-        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30)
+        _ping_when_idle(engine)
         return cls(url, engine, engine)
 
     @property

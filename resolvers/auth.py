@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Reader, RequestContext, Services, Viewer
 from core.errors import BadInput, Conflict, RateLimited, Unauthenticated, WriteConflict
 from core.ratelimit import reserve
+from core.token_cache import KnownToken
+from core.unit_of_work import UnitOfWork
 from models import AuthToken, User
 from resolvers.text import clean_line
-from subscriptions import PublishFailed, token_channel, token_revoked
+from subscriptions import PublishFailed, revocations_channel, token_channel, token_revoked
 
 log = logging.getLogger("ephemera.auth")
 
@@ -51,18 +52,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _issue_token(services: Services, session: AsyncSession, user_id: int) -> str:
+async def _issue_token(services: Services, work: UnitOfWork, user_id: int) -> str:
+    """A new token; once committed, this process knows it without asking the database."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = services.clock.now()
-    session.add(
-        AuthToken(
-            id=services.ids.next_id(),
-            user_id=user_id,
-            token_hash=token_hash(token),
-            created_at=now,
-            expires_at=now + timedelta(seconds=services.settings.token_ttl_seconds),
-        )
+    row = AuthToken(
+        id=services.ids.next_id(),
+        user_id=user_id,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=now + timedelta(seconds=services.settings.token_ttl_seconds),
     )
+    work.session.add(row)
+    known = KnownToken(user_id=user_id, token_id=row.id, expires_at=row.expires_at)
+
+    async def remember() -> None:
+        services.tokens.put(row.token_hash, known)
+
+    work.after_commit(remember)
     return token
 
 
@@ -96,7 +103,7 @@ async def sign_up(ctx: RequestContext, username: str, password: str, display_nam
         async with ctx.write() as work:
             work.session.add(user)
             await work.session.flush()
-            token = await _issue_token(services, work.session, user.id)
+            token = await _issue_token(services, work, user.id)
     except WriteConflict:
         raise Conflict("That username is taken.", field="username") from None
     return Session(token, user)
@@ -123,7 +130,7 @@ async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
     await services.limiter.reset(per_user.key)
     await services.limiter.release(per_address)
     async with ctx.write() as work:
-        token = await _issue_token(services, work.session, user.id)
+        token = await _issue_token(services, work, user.id)
         await work.session.execute(
             update(User).where(User.id == user.id).values(last_active_at=services.clock.now())
         )
@@ -147,10 +154,13 @@ async def log_out(ctx: RequestContext) -> bool:
 
 
 async def _announce_revoked(services: Services, token_id: int) -> None:
-    try:
-        await services.pubsub.publish(token_channel(token_id), token_revoked(token_id))
-    except PublishFailed as exc:
-        log.warning("%s", exc)
+    """Its sockets close (token channel) and every process forgets it (revocations channel)."""
+    services.tokens.revoke(token_id)
+    for channel in (token_channel(token_id), revocations_channel()):
+        try:
+            await services.pubsub.publish(channel, token_revoked(token_id))
+        except PublishFailed as exc:
+            log.warning("%s", exc)
 
 
 async def authenticate(
@@ -158,8 +168,8 @@ async def authenticate(
 ) -> Viewer | None:
     """The viewer for an `Authorization: Bearer ...` value; None when absent, malformed or revoked.
 
-    Tokens are checked against the database on every request, so a revocation holds on every
-    instance at once.
+    A token checked against the database is remembered for TOKEN_CACHE_SECONDS (and never past its
+    expiry); a revocation reaches every process's cache at once (core/token_cache.py).
     """
     if not authorization:
         return None
@@ -168,17 +178,24 @@ async def authenticate(
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     now = services.clock.now()
-    async with (read or services.db.read)() as session:
-        row = (
-            await session.execute(
-                select(AuthToken.id, AuthToken.user_id).where(
-                    AuthToken.token_hash == token_hash(token),
-                    AuthToken.revoked_at.is_(None),
-                    AuthToken.expires_at > now,
+    digest = token_hash(token)
+    known = services.tokens.get(digest, now)
+    if known is None:
+        async with (read or services.db.read)() as session:
+            row = (
+                await session.execute(
+                    select(AuthToken.id, AuthToken.user_id, AuthToken.expires_at).where(
+                        AuthToken.token_hash == digest,
+                        AuthToken.revoked_at.is_(None),
+                        AuthToken.expires_at > now,
+                    )
                 )
-            )
-        ).first()
-    return Viewer(user_id=row.user_id, token_id=row.id) if row else None
+            ).first()
+        if row is None:
+            return None
+        known = KnownToken(user_id=row.user_id, token_id=row.id, expires_at=row.expires_at)
+        services.tokens.put(digest, known)
+    return Viewer(user_id=known.user_id, token_id=known.token_id)
 
 
 async def token_expiry(services: Services, token_id: int) -> datetime | None:

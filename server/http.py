@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -99,6 +100,9 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         self.max_batch_operations = max_batch_operations
         self.cache_max_age = cache_max_age
         self.explorer_exempt = explorer_exempt
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

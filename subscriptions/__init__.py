@@ -1,6 +1,6 @@
 """Pub/sub for live delivery: channels, event payloads, and the PubSub hub."""
 
-from .channels import token_channel, user_channel
+from .channels import revocations_channel, token_channel, user_channel
 from .errors import PublishFailed, PubSubError, SubscriptionOverflow
 from .events import (
     ConversationRead,
@@ -46,6 +46,7 @@ __all__ = [
     "message_added",
     "parse_event",
     "resync",
+    "revocations_channel",
     "story_reacted",
     "story_replied",
     "token_channel",

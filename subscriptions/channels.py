@@ -19,3 +19,8 @@ def user_channel(user_id: int) -> str:
 def token_channel(token_id: int) -> str:
     """Lifecycle of one auth token; a ``token_revoked`` here closes the sockets it opened."""
     return f"token:{_check_id(token_id, 'token_id')}"
+
+
+def revocations_channel() -> str:
+    """Every revoked token, for every process's token cache (core/token_cache.py)."""
+    return "tokens:revoked"
