@@ -11,27 +11,28 @@ What an item shows (its stories, hasUnseen, latestStoryAt) is current. Owners wh
 story came after the mark are left for the next refresh; stories that expire or become
 invisible meanwhile simply drop out, which never makes another owner repeat or vanish.
 
-Cost: one statement for every candidate story with the viewer's view of it, one each for the
-owners and the relationships (through their loaders, primed), one for the page's stories.
+The page is chosen in the database: one statement groups the visible live stories of the
+related accounts by owner, orders the owners by their key and keeps the page after the cursor
+(LIMIT); a second reads the page's stories with the viewer's views; the owners come from their
+loader. Visibility in SQL is `story_visible_sql`, the audience rule of resolvers/visibility.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any
 
-from sqlalchemy import and_, select, union
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union
 
 from core.context import RequestContext
 from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
-from resolvers.stories import StoryById, admits, is_live, user_stories
+from resolvers.stories import user_stories
 from resolvers.story_activity import ViewIdOf
-from resolvers.users import RelationshipTo, UserById, findable_user
-from resolvers.visibility import Relationship
+from resolvers.users import UserById, findable_user
+from resolvers.visibility import story_visible_sql
 
 OWN, UNSEEN, SEEN = 0, 1, 2
 
@@ -44,24 +45,17 @@ class TrayItem:
     latest_story_at: datetime
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class TrayKey:
-    """Ascending order of keys is the order of the tray."""
+    """Owners are ordered by (group, latest story id descending, owner id)."""
 
     group: int
-    newest_first: int  # minus the id of the owner's latest story
+    latest: int
     owner_id: int
 
 
-class Candidate(NamedTuple):
-    id: int
-    author_id: int
-    audience: str
-    view_id: int | None
-
-
 def _cursor(mark: int, key: TrayKey) -> str:
-    return encode_cursor(f"{mark}.{key.group}.{-key.newest_first}.{key.owner_id}")
+    return encode_cursor(f"{mark}.{key.group}.{key.latest}.{key.owner_id}")
 
 
 def _parse_cursor(after: str | None) -> tuple[int, TrayKey] | None:
@@ -71,11 +65,7 @@ def _parse_cursor(after: str | None) -> tuple[int, TrayKey] | None:
     if len(parts) != 4 or not all(part.isdigit() and len(part) <= 20 for part in parts):
         raise BadInput("Malformed cursor.", field="after")
     mark, group, latest, owner = map(int, parts)
-    return mark, TrayKey(group, -latest, owner)
-
-
-def _unseen_at(view_id: int | None, mark: int) -> bool:
-    return view_id is None or view_id >= mark
+    return mark, TrayKey(group, latest, owner)
 
 
 async def stories_tray(ctx: RequestContext, first: int | None, after: str | None) -> Page[TrayItem]:
@@ -83,85 +73,100 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
     size = check_size(first, "first", default=50)
     parsed = _parse_cursor(after)
     mark = parsed[0] if parsed else ctx.services.ids.next_id()
-    candidates = await _candidates(ctx, viewer)
-    owners = await _owners(ctx, list(dict.fromkeys(c.author_id for c in candidates)))
-
-    by_owner: dict[int, list[Candidate]] = {}
-    for candidate in candidates:
-        user, rel = owners[candidate.author_id]
-        if admits(user, rel, candidate.audience):
-            by_owner.setdefault(candidate.author_id, []).append(candidate)
-    keyed: list[tuple[TrayKey, int]] = []
-    for owner_id, owned in by_owner.items():
-        at_mark = [c for c in owned if c.id < mark]
-        if not at_mark:
-            continue
-        unseen = any(_unseen_at(c.view_id, mark) for c in at_mark)
-        key = TrayKey(OWN if owner_id == viewer else UNSEEN if unseen else SEEN, -at_mark[-1].id, owner_id)
-        if parsed is None or key > parsed[1]:
-            keyed.append((key, owner_id))
-    keyed.sort()
-    page = keyed[:size]
-
-    shown = [c for _, owner_id in page for c in by_owner[owner_id]]
-    rows = await StoryById(ctx).load_many([c.id for c in shown])
-    now = ctx.services.clock.now()
-    story_of = {row.id: row for row in rows if row is not None and is_live(row, now)}
-    for candidate in shown:
-        ViewIdOf(ctx).prime(candidate.id, candidate.view_id)
-    items = []
-    for key, owner_id in page:
-        stories = [story_of[c.id] for c in by_owner[owner_id] if c.id in story_of]
-        user = owners[owner_id][0]
-        if not stories or user is None:
-            continue
-        item = TrayItem(
-            owner=user,
-            stories=stories,
-            has_unseen=any(c.view_id is None for c in by_owner[owner_id]),
-            latest_story_at=stories[-1].created_at,
+    async with ctx.read() as session:
+        keys = [
+            TrayKey(*row) for row in (await session.execute(_owner_page(ctx, viewer, mark, parsed, size)))
+        ]
+        page = keys[:size]
+        rows = (await session.execute(_page_stories(ctx, viewer, [key.owner_id for key in page]))).all()
+    users = await UserById(ctx).load_many([key.owner_id for key in page])
+    stories: dict[int, list[Story]] = {}
+    unseen: dict[int, bool] = {}
+    views = ViewIdOf(ctx)
+    for story, view_id in rows:
+        stories.setdefault(story.author_id, []).append(story)
+        unseen[story.author_id] = unseen.get(story.author_id, False) or view_id is None
+        views.prime(story.id, view_id)
+    items = [
+        (
+            _cursor(mark, key),
+            TrayItem(
+                owner=user,
+                stories=stories[key.owner_id],
+                has_unseen=unseen[key.owner_id],
+                latest_story_at=stories[key.owner_id][-1].created_at,
+            ),
         )
-        items.append((_cursor(mark, key), item))
-    return Page(items=items, has_next=len(keyed) > size, has_previous=parsed is not None)
+        for key, user in zip(page, users, strict=True)
+        if user is not None and key.owner_id in stories
+    ]
+    return Page(items=items, has_next=len(keys) > size, has_previous=parsed is not None)
 
 
-async def _candidates(ctx: RequestContext, viewer: int) -> list[Candidate]:
-    """One statement: live stories of the viewer and of everyone who could admit them, oldest first.
+def _visible_live(ctx: RequestContext, viewer: int, *columns: Any) -> Select[Any]:
+    """Live stories of the viewer and of accounts that could admit them, that the viewer may see,
+    with the id of the viewer's view of each.
 
-    That is accounts the viewer follows, and accounts that list the viewer as a close friend
-    or a contact. Public stories of strangers are visible on profiles, not in the tray.
+    Related accounts are those the viewer follows and those that list the viewer as a close
+    friend or a contact. Public stories of strangers are visible on profiles, not in the tray.
     """
     related = union(
         select(Follow.followee_id).where(Follow.follower_id == viewer, Follow.state == FollowState.ACCEPTED),
         select(CloseFriend.user_id).where(CloseFriend.other_id == viewer),
         select(Contact.user_id).where(Contact.other_id == viewer),
     )
-    stmt = (
-        select(Story.id, Story.author_id, Story.audience, StoryView.id)
+    return (
+        select(*columns)
+        .join(User, User.id == Story.author_id)
         .outerjoin(StoryView, and_(StoryView.story_id == Story.id, StoryView.viewer_id == viewer))
         .where(
             Story.expires_at > ctx.services.clock.now(),
             Story.deleted_at.is_(None),
             Story.media_id.is_not(None),
-            (Story.author_id == viewer) | Story.author_id.in_(related),
+            or_(Story.author_id == viewer, Story.author_id.in_(related)),
+            story_visible_sql(viewer, Story, User),
         )
+    )
+
+
+def _owner_page(
+    ctx: RequestContext, viewer: int, mark: int, after: tuple[int, TrayKey] | None, size: int
+) -> Select[Any]:
+    """(group, latest, owner) of the owners after the cursor, as they stood at the mark; size + 1."""
+    unseen_at_mark = func.max(case((or_(StoryView.id.is_(None), StoryView.id >= mark), 1), else_=0))
+    group = case(
+        (Story.author_id == viewer, literal(OWN)), (unseen_at_mark == 1, literal(UNSEEN)), else_=SEEN
+    )
+    owners = (
+        _visible_live(ctx, viewer, group.label("grp"), func.max(Story.id).label("latest"), Story.author_id)
+        .where(Story.id < mark)
+        .group_by(Story.author_id)
+        .subquery()
+    )
+    stmt = select(owners.c.grp, owners.c.latest, owners.c.author_id)
+    if after is not None:
+        key = after[1]
+        stmt = stmt.where(
+            or_(
+                owners.c.grp > key.group,
+                and_(owners.c.grp == key.group, owners.c.latest < key.latest),
+                and_(
+                    owners.c.grp == key.group,
+                    owners.c.latest == key.latest,
+                    owners.c.author_id > key.owner_id,
+                ),
+            )
+        )
+    return stmt.order_by(owners.c.grp, owners.c.latest.desc(), owners.c.author_id).limit(size + 1)
+
+
+def _page_stories(ctx: RequestContext, viewer: int, owner_ids: list[int]) -> Select[Any]:
+    """Every current visible story of the page's owners, oldest first, with the viewer's view."""
+    return (
+        _visible_live(ctx, viewer, Story, StoryView.id)
+        .where(Story.author_id.in_(owner_ids))
         .order_by(Story.id)
     )
-    async with ctx.read() as session:
-        return [Candidate(*row) for row in (await session.execute(stmt)).all()]
-
-
-async def _owners(ctx: RequestContext, owner_ids: list[int]) -> dict[int, tuple[User | None, Relationship]]:
-    """Owners and the viewer's relationships to them, one statement each however many (then primed)."""
-    users_loader, rels_loader = UserById(ctx), RelationshipTo(ctx)
-    users, rels = await asyncio.gather(users_loader.fetch(owner_ids), rels_loader.fetch(owner_ids))
-    found: dict[int, tuple[User | None, Relationship]] = {}
-    for owner in owner_ids:
-        user, rel = users.get(owner), rels.get(owner, rels_loader.default(owner))
-        users_loader.prime(owner, user)
-        rels_loader.prime(owner, rel)
-        found[owner] = (user, rel)
-    return found
 
 
 async def tray_item(ctx: RequestContext, owner_id: int) -> TrayItem | None:
