@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, literal, or_, select, union
 
 from core.context import RequestContext
 from core.errors import BadInput
@@ -73,13 +73,20 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
     size = check_size(first, "first", default=50)
     parsed = _parse_cursor(after)
     mark = parsed[0] if parsed else ctx.services.ids.next_id()
+    now = ctx.services.clock.now()
+    params: dict[str, Any] = {"viewer": viewer, "mark": mark, "now": now, "limit": size + 1}
     async with ctx.read() as session:
-        keys = [
-            TrayKey(*row) for row in (await session.execute(_owner_page(ctx, viewer, mark, parsed, size)))
-        ]
+        if parsed is None:
+            owners = await session.execute(FIRST_OWNERS, params)
+        else:
+            key = parsed[1]
+            cursor = {"after_group": key.group, "after_latest": key.latest, "after_owner": key.owner_id}
+            owners = await session.execute(LATER_OWNERS, params | cursor)
+        keys = [TrayKey(*row) for row in owners]
         page = keys[:size]
-        rows = (await session.execute(_page_stories(ctx, viewer, [key.owner_id for key in page]))).all()
-    users = await UserById(ctx).load_many([key.owner_id for key in page])
+        owner_ids = [key.owner_id for key in page]
+        rows = (await session.execute(PAGE_STORIES, params | {"owners": owner_ids})).all()
+    users = await UserById(ctx).load_many(owner_ids)
     stories: dict[int, list[Story]] = {}
     unseen: dict[int, bool] = {}
     views = ViewIdOf(ctx)
@@ -103,7 +110,13 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
     return Page(items=items, has_next=len(keys) > size, has_previous=parsed is not None)
 
 
-def _visible_live(ctx: RequestContext, viewer: int, *columns: Any) -> Select[Any]:
+# The statements are built once, with parameters: building and hashing them per request cost more
+# than PostgreSQL spends running them.
+VIEWER: BindParameter[int] = bindparam("viewer")
+MARK: BindParameter[int] = bindparam("mark")
+
+
+def _visible_live(*columns: Any) -> Select[Any]:
     """Live stories of the viewer and of accounts that could admit them, that the viewer may see,
     with the id of the viewer's view of each.
 
@@ -111,62 +124,59 @@ def _visible_live(ctx: RequestContext, viewer: int, *columns: Any) -> Select[Any
     friend or a contact. Public stories of strangers are visible on profiles, not in the tray.
     """
     related = union(
-        select(Follow.followee_id).where(Follow.follower_id == viewer, Follow.state == FollowState.ACCEPTED),
-        select(CloseFriend.user_id).where(CloseFriend.other_id == viewer),
-        select(Contact.user_id).where(Contact.other_id == viewer),
+        select(Follow.followee_id).where(Follow.follower_id == VIEWER, Follow.state == FollowState.ACCEPTED),
+        select(CloseFriend.user_id).where(CloseFriend.other_id == VIEWER),
+        select(Contact.user_id).where(Contact.other_id == VIEWER),
     )
     return (
         select(*columns)
         .join(User, User.id == Story.author_id)
-        .outerjoin(StoryView, and_(StoryView.story_id == Story.id, StoryView.viewer_id == viewer))
+        .outerjoin(StoryView, and_(StoryView.story_id == Story.id, StoryView.viewer_id == VIEWER))
         .where(
-            Story.expires_at > ctx.services.clock.now(),
+            Story.expires_at > bindparam("now"),
             Story.deleted_at.is_(None),
             Story.media_id.is_not(None),
-            or_(Story.author_id == viewer, Story.author_id.in_(related)),
-            story_visible_sql(viewer, Story, User),
+            or_(Story.author_id == VIEWER, Story.author_id.in_(related)),
+            story_visible_sql(VIEWER, Story, User),
         )
     )
 
 
-def _owner_page(
-    ctx: RequestContext, viewer: int, mark: int, after: tuple[int, TrayKey] | None, size: int
-) -> Select[Any]:
-    """(group, latest, owner) of the owners after the cursor, as they stood at the mark; size + 1."""
-    unseen_at_mark = func.max(case((or_(StoryView.id.is_(None), StoryView.id >= mark), 1), else_=0))
+def _owners(after: bool) -> Select[Any]:
+    """(group, latest, owner) of the owners (after the cursor), as they stood at the mark."""
+    unseen_at_mark = func.max(case((or_(StoryView.id.is_(None), StoryView.id >= MARK), 1), else_=0))
     group = case(
-        (Story.author_id == viewer, literal(OWN)), (unseen_at_mark == 1, literal(UNSEEN)), else_=SEEN
+        (Story.author_id == VIEWER, literal(OWN)), (unseen_at_mark == 1, literal(UNSEEN)), else_=SEEN
     )
     owners = (
-        _visible_live(ctx, viewer, group.label("grp"), func.max(Story.id).label("latest"), Story.author_id)
-        .where(Story.id < mark)
+        _visible_live(group.label("grp"), func.max(Story.id).label("latest"), Story.author_id)
+        .where(Story.id < MARK)
         .group_by(Story.author_id)
         .subquery()
     )
-    stmt = select(owners.c.grp, owners.c.latest, owners.c.author_id)
-    if after is not None:
-        key = after[1]
+    grp, latest, owner = owners.c.grp, owners.c.latest, owners.c.author_id
+    stmt = select(grp, latest, owner)
+    if after:
+        after_group: BindParameter[int] = bindparam("after_group")
+        after_latest: BindParameter[int] = bindparam("after_latest")
         stmt = stmt.where(
             or_(
-                owners.c.grp > key.group,
-                and_(owners.c.grp == key.group, owners.c.latest < key.latest),
-                and_(
-                    owners.c.grp == key.group,
-                    owners.c.latest == key.latest,
-                    owners.c.author_id > key.owner_id,
-                ),
+                grp > after_group,
+                and_(grp == after_group, latest < after_latest),
+                and_(grp == after_group, latest == after_latest, owner > bindparam("after_owner")),
             )
         )
-    return stmt.order_by(owners.c.grp, owners.c.latest.desc(), owners.c.author_id).limit(size + 1)
+    return stmt.order_by(grp, latest.desc(), owner).limit(bindparam("limit"))
 
 
-def _page_stories(ctx: RequestContext, viewer: int, owner_ids: list[int]) -> Select[Any]:
-    """Every current visible story of the page's owners, oldest first, with the viewer's view."""
-    return (
-        _visible_live(ctx, viewer, Story, StoryView.id)
-        .where(Story.author_id.in_(owner_ids))
-        .order_by(Story.id)
-    )
+FIRST_OWNERS = _owners(after=False)
+LATER_OWNERS = _owners(after=True)
+# Every current visible story of the page's owners, oldest first, with the viewer's view.
+PAGE_STORIES = (
+    _visible_live(Story, StoryView.id)
+    .where(Story.author_id.in_(bindparam("owners", expanding=True)))
+    .order_by(Story.id)
+)
 
 
 async def tray_item(ctx: RequestContext, owner_id: int) -> TrayItem | None:

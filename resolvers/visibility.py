@@ -75,7 +75,7 @@ def can_see_story(rel: Relationship, *, audience: str, author_is_private: bool) 
     return False
 
 
-def story_visible_sql(viewer: int, story: Any, author: Any) -> ColumnElement[bool]:
+def story_visible_sql(viewer: Any, story: Any, author: Any) -> ColumnElement[bool]:
     """`can_see_story` as a SQL condition on a story row and its author's user row, for choosing a
     page of stories in the database (the tray) instead of loading every candidate. The same rule,
     line for line: the audience matrix tests run on the tray too, so the two cannot drift apart."""
