@@ -86,3 +86,19 @@ async def activity_of(api: Api, user: TestUser, first: int = 50) -> list[dict[st
 def summary(items: list[dict[str, Any]]) -> list[tuple[str, list[str], int]]:
     """(kind, actor usernames, actorCount) of each item, newest first."""
     return [(item["kind"], [a["username"] for a in item["actors"]], item["actorCount"]) for item in items]
+
+
+REACT = "mutation($story: ID!, $emoji: String!) { reactToStory(storyId: $story, emoji: $emoji) { id } }"
+REPLY = """
+mutation($story: ID!, $body: String!, $cid: String!) {
+  replyToStory(storyId: $story, body: $body, clientId: $cid) { id }
+}
+"""
+
+
+async def react(api: Api, user: TestUser, story_id: str, emoji: str = "🔥") -> None:
+    await api.gql(REACT, {"story": story_id, "emoji": emoji}, user.token)
+
+
+async def reply(api: Api, user: TestUser, story_id: str, body: str) -> None:
+    await api.gql(REPLY, {"story": story_id, "body": body, "cid": f"r{next(_client_ids)}"}, user.token)
