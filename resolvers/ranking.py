@@ -150,19 +150,23 @@ async def interactions(
     other = ConversationMember.__table__.alias("other")
     branches: list[Any] = [
         select(literal("likes"), Post.author_id, func.count())
+        .select_from(PostLike)
         .join(Post, Post.id == PostLike.post_id)
         .where(PostLike.user_id == viewer, among(Post.author_id))
         .group_by(Post.author_id),
         select(literal("comments"), Post.author_id, func.count())
+        .select_from(Comment)
         .join(Post, Post.id == Comment.post_id)
         .where(Comment.author_id == viewer, among(Post.author_id))
         .group_by(Post.author_id),
         select(literal("story_views"), Story.author_id, func.count())
+        .select_from(StoryView)
         .join(Story, Story.id == StoryView.story_id)
         .where(StoryView.viewer_id == viewer, among(Story.author_id))
         .group_by(Story.author_id),
         # Reacting is also a view: start from the viewer's views (indexed), not all reactions.
         select(literal("story_reactions"), Story.author_id, func.count())
+        .select_from(StoryView)
         .join(Story, Story.id == StoryView.story_id)
         .join(
             StoryReaction,
@@ -172,6 +176,7 @@ async def interactions(
         .group_by(Story.author_id),
         # A 1:1 conversation's last seq is how many messages it holds (seqs have no gaps).
         select(literal("messages"), other.c.user_id, Conversation.last_seq)
+        .select_from(ConversationMember)
         .join(Conversation, Conversation.id == ConversationMember.conversation_id)
         .join(other, and_(other.c.conversation_id == Conversation.id, other.c.user_id != viewer))
         .where(
