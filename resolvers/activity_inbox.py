@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -58,9 +59,7 @@ class ActivityItem:
     unseen: bool
 
 
-def _follow(
-    follower: ColumnElement[int], followee: ColumnElement[int], state: FollowState
-) -> ColumnElement[bool]:
+def _follow(follower: Any, followee: Any, state: FollowState) -> ColumnElement[bool]:
     return exists().where(
         Follow.follower_id == follower, Follow.followee_id == followee, Follow.state == state
     )
