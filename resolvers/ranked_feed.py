@@ -21,12 +21,12 @@ from models import Post
 from resolvers import feed_snapshots, ranking
 from resolvers.feed import feed_page
 from resolvers.loader import unique
-from resolvers.paging import Page, PageArgs, decode_cursor, encode_cursor
+from resolvers.paging import MAX_KEY, Page, PageArgs, decode_cursor, encode_cursor
 from resolvers.posts import PostById
 from resolvers.users import UserById, relationships
 from resolvers.visibility import can_see_content
 
-_CURSOR = re.compile(r"ranked\.([rd])\.(\d{1,19})\.(\d{1,5})")
+_CURSOR = re.compile(r"ranked\.([rd])\.([0-9]{1,19})\.([0-9]{1,5})")
 
 
 class SnapshotExpired(AppError):
@@ -46,7 +46,7 @@ def _cursor(store: str, snapshot_id: int, offset: int) -> str:
 
 def _position(after: str) -> tuple[str, int, int]:
     found = _CURSOR.fullmatch(decode_cursor(after))
-    if found is None:
+    if found is None or int(found.group(2)) > MAX_KEY:
         raise BadInput("Malformed cursor.", field="after")
     return found.group(1), int(found.group(2)), int(found.group(3))
 

@@ -10,6 +10,7 @@ import pytest
 
 from core.ids import to_global_id
 from models import Media, MediaStatus
+from resolvers.paging import encode_cursor
 from settings import Settings, SettingsError
 from tests.engagement import DELETE_POST, FOLLOW, LIKE, comment
 from tests.harness import Api, ServerFactory, TestUser
@@ -192,6 +193,8 @@ async def test_cursors_of_one_order_are_refused_by_the_other(api: Api) -> None:
         {"first": 1, "after": recent, "order": "RANKED"},
         {"first": 1, "after": ranked_cursor, "order": "RECENT"},
         {"first": 1, "after": "bm90IGEgY3Vyc29y", "order": "RANKED"},
+        {"first": 1, "after": encode_cursor("ranked.d.9999999999999999999.1"), "order": "RANKED"},
+        {"first": 1, "after": encode_cursor("ranked.d.١٢٣.1"), "order": "RANKED"},
         {"first": 0, "order": "RANKED"},
         {"first": 101, "order": "RANKED"},
     ]
