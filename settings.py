@@ -156,6 +156,15 @@ class Settings:
     feed_cache_size: int = 800
     feed_inactive_days: int = 30
     fanout_interval_seconds: float = 1.0
+    # Ranked feed: candidates are the feed's posts of the last window hours (at most this many);
+    # a first page fixes their order for the snapshot's lifetime; score weights (docs/feed.md).
+    feed_ranked_window_hours: int = 72
+    feed_ranked_candidates: int = 500
+    feed_ranked_snapshot_seconds: int = 1800
+    feed_ranked_weight_recency: float = 2.0
+    feed_ranked_weight_engagement: float = 1.0
+    feed_ranked_weight_relationship: float = 1.0
+    feed_ranked_weight_content: float = 0.5
     migrate_on_start: bool | None = None
     # Lower argon2 cost is for tests only; production keeps the library defaults.
     password_time_cost: int = 3
@@ -233,6 +242,13 @@ class Settings:
             feed_cache_size=_int(env, "FEED_CACHE_SIZE", 800),
             feed_inactive_days=_int(env, "FEED_INACTIVE_DAYS", 30),
             fanout_interval_seconds=float(_int(env, "FANOUT_INTERVAL_SECONDS", 1)),
+            feed_ranked_window_hours=_int(env, "FEED_RANKED_WINDOW_HOURS", 72),
+            feed_ranked_candidates=_int(env, "FEED_RANKED_CANDIDATES", 500),
+            feed_ranked_snapshot_seconds=_int(env, "FEED_RANKED_SNAPSHOT_SECONDS", 1800),
+            feed_ranked_weight_recency=_float(env, "FEED_RANKED_WEIGHT_RECENCY", 2.0),
+            feed_ranked_weight_engagement=_float(env, "FEED_RANKED_WEIGHT_ENGAGEMENT", 1.0),
+            feed_ranked_weight_relationship=_float(env, "FEED_RANKED_WEIGHT_RELATIONSHIP", 1.0),
+            feed_ranked_weight_content=_float(env, "FEED_RANKED_WEIGHT_CONTENT", 0.5),
             log_format=env.get("LOG_FORMAT", "").strip().lower() or None,
             log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
         )
@@ -314,6 +330,7 @@ class Settings:
             raise SettingsError("FANOUT_THRESHOLD >= 0, FEED_CACHE_SIZE >= 1 and FEED_INACTIVE_DAYS >= 1")
         if self.fanout_interval_seconds <= 0:
             raise SettingsError("FANOUT_INTERVAL_SECONDS must be positive")
+        self._validate_ranking()
         if self.media_max_video_seconds <= 0 or self.media_process_timeout_seconds <= 0:
             raise SettingsError("MEDIA_MAX_VIDEO_SECONDS and MEDIA_PROCESS_TIMEOUT_SECONDS must be positive")
         if self.database_pool_size < 1 or self.token_cache_seconds < 0:
@@ -325,6 +342,21 @@ class Settings:
             raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+
+    def _validate_ranking(self) -> None:
+        if self.feed_ranked_window_hours < 1 or self.feed_ranked_snapshot_seconds < 1:
+            raise SettingsError("FEED_RANKED_WINDOW_HOURS and FEED_RANKED_SNAPSHOT_SECONDS must be positive")
+        if not 1 <= self.feed_ranked_candidates <= 5000:
+            raise SettingsError("FEED_RANKED_CANDIDATES must be between 1 and 5000")
+        weights = {
+            "FEED_RANKED_WEIGHT_RECENCY": self.feed_ranked_weight_recency,
+            "FEED_RANKED_WEIGHT_ENGAGEMENT": self.feed_ranked_weight_engagement,
+            "FEED_RANKED_WEIGHT_RELATIONSHIP": self.feed_ranked_weight_relationship,
+            "FEED_RANKED_WEIGHT_CONTENT": self.feed_ranked_weight_content,
+        }
+        for name, weight in weights.items():
+            if not 0 <= weight <= 1000:  # also refuses nan
+                raise SettingsError(f"{name} must be a number between 0 and 1000, got {weight!r}")
 
     def _validate_urls(self) -> None:
         if self.database_url and urlsplit(self.database_url).scheme not in DATABASE_SCHEMES:

@@ -34,6 +34,32 @@ def make_id(ms: int, seq: int) -> int:
     return (ms << (NODE_BITS + SEQUENCE_BITS)) | (seq % (1 << (NODE_BITS + SEQUENCE_BITS)))
 
 
+def viewer_likes(
+    graph: dict[int, set[int]],
+    authors: list[int],
+    post_ids: list[int],
+    user_ids: list[int],
+    per_user: int,
+    rng: random.Random,
+) -> list[tuple[int, int, datetime]]:
+    """About `per_user` likes by each user on posts of accounts they follow: the interactions the
+    ranked feed's relationship signal counts."""
+    by_author: dict[int, list[int]] = {}
+    for author, post_id in zip(authors, post_ids, strict=True):
+        by_author.setdefault(author, []).append(post_id)
+    following: dict[int, list[int]] = {}
+    for followee, followers in graph.items():
+        if followee in by_author:
+            for follower in followers:
+                following.setdefault(follower, []).append(followee)
+    now = datetime.now(UTC)
+    rows = []
+    for user, followees in following.items():
+        liked = {rng.choice(by_author[rng.choice(followees)]) for _ in range(per_user)}
+        rows += [(post_id, user_ids[user], now) for post_id in liked]
+    return rows
+
+
 def follow_graph(users: int, mean_following: int, rng: random.Random) -> dict[int, set[int]]:
     """followee -> followers; popularity ~ 1/rank^1.1 over a shuffled order of the users."""
     order = list(range(users))
@@ -125,6 +151,10 @@ async def generate(args: argparse.Namespace) -> dict[str, object]:
         "UPDATE users SET avatar_media_id = media.id FROM media"
         " WHERE media.owner_id = users.id AND media.purpose = 'AVATAR'"
     )
+    likes = viewer_likes(graph, authors, [post[0] for post in posts], user_ids, args.likes, rng)
+    await conn.copy_records_to_table(
+        "post_likes", columns=["post_id", "user_id", "created_at"], records=likes
+    )
     await conn.execute("ANALYZE")
     await conn.close()
     return {
@@ -133,6 +163,7 @@ async def generate(args: argparse.Namespace) -> dict[str, object]:
         "follows": len(follow_rows),
         "posts": len(posts),
         "media": len(media),
+        "likes": len(likes),
         "max_followers": max(counts.values()),
         "median_followers": sorted(counts.values())[len(counts) // 2],
         "authors_at_or_above_threshold": sum(c >= args.threshold for c in counts.values()),
@@ -150,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--following", type=int, default=150, help="mean accounts followed per user")
     parser.add_argument("--threshold", type=int, default=1_000, help="FANOUT_THRESHOLD the server will use")
     parser.add_argument("--days", type=int, default=90, help="posts are spread over this many days")
+    parser.add_argument("--likes", type=int, default=20, help="likes per user on followed accounts' posts")
     parser.add_argument("--database", default="ephemera_bench")
     parser.add_argument("--seed", type=int, default=7)
     return parser

@@ -15,6 +15,7 @@ from demo.world import (
     ALICE_AND_CAROL,
     ARCHIVING,
     CAPTIONS,
+    COMMENTS,
     EVERYONE,
     FEATURED,
     GROUP,
@@ -23,6 +24,7 @@ from demo.world import (
     REACTIONS,
     STORY_LABELS,
 )
+from resolvers.comments import add_comment
 from resolvers.conversations import mark_read, start_conversation
 from resolvers.highlights import add_to_highlight, create_highlight
 from resolvers.messages import send_message
@@ -61,7 +63,8 @@ async def _with_pictures(actors: Actors, plans: list[Planned], purpose: str) -> 
 
 
 async def share_posts(actors: Actors) -> int:
-    """One to three posts each over the last six days, oldest first, liked by some followers."""
+    """One to three posts each over the last six days, oldest first, liked and commented on by some
+    followers some time after they were posted (in time order, so everyone's activity reads true)."""
     rng = actors.rng
     plans: list[Planned] = []
     for person in EVERYONE:
@@ -72,13 +75,22 @@ async def share_posts(actors: Actors) -> int:
             pictures = (0, 0) if rng.random() < 0.2 else (0,)
             plans.append(Planned(person.username, age, rng.choice(CAPTIONS), pictures))
     plans.sort(key=lambda plan: plan.age, reverse=True)  # feeds order by id: create oldest first
-    likes: list[tuple[str, int]] = []
+    reactions: list[tuple[timedelta, str, int, str | None]] = []  # (age, who, post, comment or a like)
     for plan in await _with_pictures(actors, plans, "POST"):
         with actors.clock.ago(plan.age):
             post = await create_post(actors.as_user(plan.author), plan.label, list(plan.media_ids))
         followers = actors.followers(plan.author)
-        likes += [(liker, post.id) for liker in rng.sample(followers, min(len(followers), rng.randint(0, 6)))]
-    await gather_limited([lambda u=u, p=p: set_liked(actors.as_user(u), p, True) for u, p in likes])  # type: ignore[misc]
+        for liker in rng.sample(followers, min(len(followers), rng.randint(0, 6))):
+            reactions.append((plan.age * rng.uniform(0.05, 0.95), liker, post.id, None))
+        for commenter in rng.sample(followers, min(len(followers), rng.randint(0, 3))):
+            reactions.append((plan.age * rng.uniform(0.05, 0.95), commenter, post.id, rng.choice(COMMENTS)))
+    reactions.sort(key=lambda reaction: reaction[0], reverse=True)
+    for age, who, post_id, body in reactions:
+        with actors.clock.ago(age):
+            if body is None:
+                await set_liked(actors.as_user(who), post_id, True)
+            else:
+                await add_comment(actors.as_user(who), post_id, body, uuid.uuid4().hex)
     return len(plans)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from core.context import RequestContext, Services
 from demo.content import keep_stories, share_posts, share_stories, start_conversations
 from demo.people import Actors, DemoClock, build_graph, sign_up_people
 from demo.world import EVERYONE, FEATURED, MARKER, PASSWORD
-from models import Highlight, Message, Post, Story, User
+from models import Comment, Highlight, Message, Post, Story, User
 from resolvers.auth import log_in
 from services import close_services, open_services
 from settings import Settings
@@ -60,15 +61,23 @@ async def _live_stories(services: Services, author_ids: list[int]) -> int:
 async def _counts(services: Services) -> dict[str, int]:
     counts = {}
     async with services.db.read() as session:
-        tables = (("users", User), ("posts", Post), ("stories", Story), ("highlights", Highlight))
-        for name, model in (*tables, ("messages", Message)):
+        tables = (
+            ("users", User),
+            ("posts", Post),
+            ("comments", Comment),
+            ("stories", Story),
+            ("highlights", Highlight),
+            ("messages", Message),
+        )
+        for name, model in tables:
             counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
     return counts
 
 
 async def create_world(actors: Actors) -> None:
     await sign_up_people(actors, EVERYONE)
-    await build_graph(actors)
+    with actors.clock.ago(timedelta(days=7)):  # everyone met before the first post
+        await build_graph(actors)
     await share_posts(actors)
     await start_conversations(actors)
     await keep_stories(actors)

@@ -112,6 +112,21 @@ KEPT_STORIES = (
     ("carol", 4, "Sketchbook", "FOLLOWERS", "Sketches"),
 )
 
+COMMENTS = (
+    "This is so good!",
+    "Where is this?",
+    "Need to go there",
+    "The light 😍",
+    "Saving this one",
+    "Okay this is art",
+    "Take me with you next time",
+    "Haha love it",
+    "How did you get that shot?",
+    "Adding it to the list",
+    "🔥🔥🔥",
+    "Miss this place",
+)
+
 # alice and bob catch up over two days: (sender, body); the last two are still unread by alice.
 ALICE_AND_BOB = (
     ("bob", "Are we still on for the trail run on Saturday?"),

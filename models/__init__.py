@@ -1,7 +1,10 @@
 """SQLAlchemy models, one module per domain. Importing this package registers every table."""
 
+from models.activity import Activity, ActivityActor, ActivityInbox
 from models.base import Base
+from models.comments import Comment
 from models.conversations import Conversation, ConversationMember, Message
+from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
 from models.media import Media, MediaStatus
@@ -11,13 +14,18 @@ from models.stories import Story, StoryEvent, StoryReaction, StoryView
 from models.users import AuthToken, User
 
 __all__ = [
+    "Activity",
+    "ActivityActor",
+    "ActivityInbox",
     "AuthToken",
     "Base",
     "Block",
     "CloseFriend",
+    "Comment",
     "Contact",
     "Conversation",
     "ConversationMember",
+    "FeedSnapshot",
     "Follow",
     "FollowState",
     "Highlight",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, id_column
@@ -33,6 +33,9 @@ class Post(Base):
     pushed: Mapped[bool] = mapped_column(Boolean)
     # Kept in step with post_likes inside the liking transaction, so a page never counts rows.
     like_count: Mapped[int] = mapped_column(default=0)
+    # Kept in step with comments inside the commenting transaction, like like_count.
+    comment_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    comments_disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
 

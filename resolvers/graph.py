@@ -11,7 +11,7 @@ from core.errors import BadInput, NotFound
 from core.sql import insert_ignore
 from core.unit_of_work import UnitOfWork
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
-from resolvers import fanout
+from resolvers import activity, fanout
 from resolvers.users import findable_user, relationship
 
 _EdgeModel = type[Block] | type[CloseFriend] | type[Contact] | type[StoryHide]
@@ -57,6 +57,8 @@ async def follow(ctx: RequestContext, user_id: int) -> User:
         )
         if created and state is FollowState.ACCEPTED:
             fanout.followers_accepted(work, user_id, [viewer])
+        if created:
+            await activity.record(work, user_id, activity.followed_kind(state), viewer)
     return await _after(ctx, user_id)
 
 
@@ -86,6 +88,7 @@ async def approve_follow_request(ctx: RequestContext, user_id: int) -> User:
         )
         if getattr(result, "rowcount", 0):
             fanout.followers_accepted(work, viewer, [user_id])
+            await activity.record(work, user_id, activity.ActivityKind.FOLLOW_ACCEPTED, viewer)
         elif (await relationship(ctx, user_id)).followed_by is None:
             raise NotFound("Follow request")
     return await _after(ctx, user_id)

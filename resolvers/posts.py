@@ -11,7 +11,7 @@ from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound
 from core.sql import insert_ignore
 from models import Media, Post, PostLike, PostMedia, User
-from resolvers import fanout
+from resolvers import activity, fanout
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach, object_keys
 from resolvers.paging import Page, PageArgs, page_from_rows
@@ -217,6 +217,10 @@ async def set_liked(ctx: RequestContext, post_id: int, liked: bool) -> Post:
         if changed:
             await work.session.execute(
                 update(Post).where(Post.id == post_id).values(like_count=Post.like_count + delta)
+            )
+        if changed and liked:
+            await activity.record(
+                work, row.author_id, activity.ActivityKind.POST_LIKED, viewer, post_id=post_id
             )
     post = await PostById(ctx).load(post_id)
     if post is None:

@@ -12,6 +12,7 @@ from core.context import RequestContext
 from core.errors import BadInput, NotFound
 from core.sql import insert_ignore_many, upsert
 from models import Story, StoryReaction, StoryView
+from resolvers import activity
 from resolvers.emoji import is_single_emoji
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
@@ -177,4 +178,7 @@ async def react(ctx: RequestContext, story_id: int, emoji: str) -> Story:
         )
         if author != viewer:
             work.publish([author], story_reacted(story_id, viewer, emoji, now.isoformat()))
+        await activity.record(
+            work, author, activity.ActivityKind.STORY_REACTED, viewer, story_id=story_id, emoji=emoji
+        )
     return story

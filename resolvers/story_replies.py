@@ -11,6 +11,7 @@ from datetime import datetime
 from core.context import RequestContext
 from core.errors import BadInput, Conflict, RateLimited
 from models import Message, Story, User
+from resolvers import activity
 from resolvers.conversations import check_can_message, direct_conversation
 from resolvers.messages import add_message, clean_body, clean_client_id, earlier_send, visible_message
 from resolvers.stories import visible_stories, visible_story
@@ -53,6 +54,14 @@ async def reply_to_story(ctx: RequestContext, story_id: int, body: str, client_i
         conversation = await direct_conversation(ctx, work, author)
         message = await add_message(ctx, work, conversation.id, text, client_id, None, story.id)
         work.publish([author], story_replied(story.id, message.id))
+        await activity.record(
+            work,
+            author,
+            activity.ActivityKind.STORY_REPLIED,
+            viewer,
+            story_id=story.id,
+            message_id=message.id,
+        )
     return message
 
 

@@ -20,6 +20,8 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from schema.accounts import AccountMutation, AccountQuery
+from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
+from schema.comments import CommentMutation, CommentType
 from schema.conversations import (
     ConversationMutation,
     ConversationQuery,
@@ -55,7 +57,16 @@ class NodeQuery:
 
 Query = merge_types(
     "Query",
-    (NodeQuery, AccountQuery, GraphQuery, PostQuery, StoryQuery, StoryArchiveQuery, ConversationQuery),
+    (
+        NodeQuery,
+        AccountQuery,
+        GraphQuery,
+        PostQuery,
+        StoryQuery,
+        StoryArchiveQuery,
+        ConversationQuery,
+        ActivityQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -64,14 +75,29 @@ Mutation = merge_types(
         GraphMutation,
         MediaMutation,
         PostMutation,
+        CommentMutation,
         StoryMutation,
         StoryReplyMutation,
         HighlightMutation,
         ConversationMutation,
+        ActivityMutation,
     ),
 )
-Subscription = merge_types("Subscription", (ConversationSubscription, StoryActivitySubscription))
-TYPES = [UserType, MediaType, PostType, StoryType, StoryReacted, StoryReplied, ConversationType, MessageType]
+Subscription = merge_types(
+    "Subscription", (ConversationSubscription, StoryActivitySubscription, ActivitySubscription)
+)
+TYPES = [
+    UserType,
+    MediaType,
+    PostType,
+    CommentType,
+    StoryType,
+    StoryReacted,
+    StoryReplied,
+    ConversationType,
+    MessageType,
+    ActivityType,
+]
 
 
 class EphemeraSchema(strawberry.Schema):

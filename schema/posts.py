@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -12,11 +13,17 @@ from core.errors import BadInput
 from core.ids import to_global_id
 from models import Post as PostRow
 from resolvers import posts
+from resolvers.comments import comments_page, visible_comment_count
 from resolvers.feed import feed_page
-from resolvers.paging import Page, page_args
+from resolvers.paging import Page, PageArgs, check_size, page_args
+from resolvers.ranked_feed import ranked_page
+from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type
 from schema.users import UserType, author_of
+
+if TYPE_CHECKING:
+    from schema.comments import CommentConnection
 
 Ctx = Info[RequestContext, None]
 
@@ -53,6 +60,23 @@ class PostType(Node):
     async def viewer_has_liked(self, info: Ctx) -> bool:
         return await posts.ViewerLiked(info.context).load(self.row.id)
 
+    @strawberry.field(description="Comments the viewer may see.")
+    async def comment_count(self, info: Ctx) -> int:
+        return await visible_comment_count(info.context, self.row)
+
+    @strawberry.field(description="Oldest first.")
+    async def comments(
+        self, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
+    ) -> Annotated[CommentConnection, strawberry.lazy("schema.comments")]:
+        from schema.comments import CommentConnection  # schema.comments imports this module
+
+        page = await comments_page(info.context, self.row, page_args(first, after))
+        return CommentConnection.of(page)
+
+    @strawberry.field
+    def comments_disabled(self) -> bool:
+        return self.row.comments_disabled
+
 
 @strawberry.type
 class PostEdge:
@@ -80,13 +104,20 @@ class CreatePostInput:
 @strawberry.type
 class PostQuery:
     @strawberry.field(
-        description="Posts of the accounts the viewer follows (accepted follows) and the viewer's own, "
-        "newest first. Pages are stable: posts created after the first page never make later pages "
-        "repeat or skip an item."
+        description="Posts of the accounts the viewer follows (accepted follows) and the viewer's own. "
+        "RECENT: newest first. RANKED: best first by the documented score. Pages are stable in both "
+        "orders: nothing that happens after the first page makes later pages repeat or skip an item."
     )
     async def feed(
-        self, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
+        self,
+        info: Ctx,
+        first: int | None = 20,
+        after: str | None = strawberry.UNSET,
+        order: FeedOrder | None = FeedOrder.RECENT,
     ) -> PostConnection:
+        if order is FeedOrder.RANKED:
+            args = PageArgs(check_size(first, "first", default=20))
+            return PostConnection.of(await ranked_page(info.context, args, after or None))
         return PostConnection.of(await feed_page(info.context, page_args(first, after)))
 
 

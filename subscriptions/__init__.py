@@ -3,6 +3,7 @@
 from .channels import revocations_channel, token_channel, user_channel
 from .errors import PublishFailed, PubSubError, SubscriptionOverflow
 from .events import (
+    ActivityAdded,
     ConversationRead,
     EventPayload,
     InvalidEvent,
@@ -12,6 +13,7 @@ from .events import (
     StoryReplied,
     TokenRevoked,
     TypingChanged,
+    activity_added,
     conversation_read,
     message_added,
     parse_event,
@@ -25,6 +27,7 @@ from .hub import Message, PubSub, Subscription, create_backend
 from .redis_backend import ResilientRedisBackend
 
 __all__ = [
+    "ActivityAdded",
     "ConversationRead",
     "EventPayload",
     "InvalidEvent",
@@ -41,6 +44,7 @@ __all__ = [
     "SubscriptionOverflow",
     "TokenRevoked",
     "TypingChanged",
+    "activity_added",
     "conversation_read",
     "create_backend",
     "message_added",

@@ -50,6 +50,13 @@ class StoryReplied(TypedDict):
     message_id: int
 
 
+class ActivityAdded(TypedDict):
+    """An item of the receiver's activity inbox was added or regrouped and now has this seq."""
+
+    type: Literal["activity_added"]
+    seq: int
+
+
 class TokenRevoked(TypedDict):
     type: Literal["token_revoked"]
     token_id: int
@@ -64,7 +71,14 @@ class Resync(TypedDict):
 
 
 EventPayload = (
-    MessageAdded | ConversationRead | TypingChanged | StoryReacted | StoryReplied | TokenRevoked | Resync
+    MessageAdded
+    | ConversationRead
+    | TypingChanged
+    | StoryReacted
+    | StoryReplied
+    | ActivityAdded
+    | TokenRevoked
+    | Resync
 )
 
 
@@ -142,6 +156,10 @@ def story_replied(story_id: int, message_id: int) -> StoryReplied:
     }
 
 
+def activity_added(seq: int) -> ActivityAdded:
+    return {"type": "activity_added", "seq": _int(seq, "seq")}
+
+
 def token_revoked(token_id: int) -> TokenRevoked:
     return {"type": "token_revoked", "token_id": _int(token_id, "token_id")}
 
@@ -169,6 +187,8 @@ def parse_event(data: Mapping[str, Any]) -> EventPayload:
                 return story_reacted(data["story_id"], data["user_id"], data["emoji"], data["reacted_at"])
             case "story_replied":
                 return story_replied(data["story_id"], data["message_id"])
+            case "activity_added":
+                return activity_added(data["seq"])
             case "token_revoked":
                 return token_revoked(data["token_id"])
             case "resync":

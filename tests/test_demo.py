@@ -23,6 +23,14 @@ WORLD = """
   conversations { edges { node { isGroup title unreadCount lastMessage { seq } } } }
 }
 """
+ENGAGEMENT = """
+{
+  activityUnseenCount
+  activity(first: 50) { edges { node { kind actorCount } } }
+  ranked: feed(first: 10, order: RANKED) { edges { node { id likeCount commentCount } } }
+  recent: feed(first: 10) { edges { node { id } } }
+}
+"""
 REQUESTS = "{ followRequests { edges { node { username } } } }"
 HIGHLIGHTS = (
     '{ user(username: "alice") { hasActiveStories highlights { title cover { url } stories { id } } } }'
@@ -72,6 +80,7 @@ async def test_running_twice_creates_one_world(settings: Settings) -> None:
         world: dict[str, Any] = await api.gql(WORLD, token=alice)
         requests = await api.gql(REQUESTS, token=carol)
         bobs_view = (await api.gql(HIGHLIGHTS, token=bob))["user"]
+        engagement = await api.gql(ENGAGEMENT, token=alice)
         feeds = [await feed_ids(api, token) for token in (alice, bob, carol)]
         trays = [
             len((await api.gql(TRAY, token=token))["storiesTray"]["edges"]) for token in (alice, bob, carol)
@@ -112,6 +121,15 @@ async def test_running_twice_creates_one_world(settings: Settings) -> None:
         ("Film days", 3),
     ]
     assert all(h["cover"]["url"] for h in bobs_view["highlights"])
+    # Comments, an inbox with every kind of item (likes grouped), and a ranked feed unlike the recent one.
+    assert first.counts["comments"] >= 30
+    kinds = {edge["node"]["kind"] for edge in engagement["activity"]["edges"]}
+    assert kinds >= {"FOLLOWED", "POST_LIKED", "POST_COMMENTED", "STORY_REACTED", "STORY_REPLIED"}, kinds
+    assert any(e["node"]["actorCount"] > 1 for e in engagement["activity"]["edges"])
+    assert engagement["activityUnseenCount"] > 0
+    ranked = [edge["node"] for edge in engagement["ranked"]["edges"]]
+    assert len(ranked) == 10 and any(post["commentCount"] for post in ranked)
+    assert [post["id"] for post in ranked] != [edge["node"]["id"] for edge in engagement["recent"]["edges"]]
 
 
 async def test_a_partial_world_is_reported_not_duplicated(settings: Settings, backend: str) -> None:

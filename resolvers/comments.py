@@ -1,0 +1,221 @@
+"""Comments on posts: adding (idempotent on clientId), deleting, turning them off, and reading them.
+
+Whoever may see a post may read and add its comments; anyone else gets NOT_FOUND. Comments by a
+user in a blocked pair with the viewer are never shown to the viewer, and the count they see
+(`visible_comment_count`) leaves out exactly those, so it agrees with the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from sqlalchemy import delete, func, select, update
+
+from core.context import RequestContext
+from core.errors import BadInput, Conflict, Forbidden, NotFound
+from core.unit_of_work import UnitOfWork
+from models import Comment, Post
+from resolvers import activity
+from resolvers.loader import RequestLoader, unique
+from resolvers.messages import clean_client_id
+from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.posts import PostById, can_see_post, visible_post
+from resolvers.text import clean_text
+from resolvers.users import relationship, relationships
+from resolvers.visibility import can_interact
+from resolvers.visibility_sql import blocked_with, interacts
+
+MAX_COMMENT = 2200
+
+
+class CommentById(RequestLoader[int, Comment | None]):
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, Comment | None]:
+        async with self.ctx.read() as session:
+            rows = await session.scalars(select(Comment).where(Comment.id.in_(unique(keys))))
+            return {row.id: row for row in rows}
+
+    def default(self, key: int) -> Comment | None:
+        return None
+
+
+class HiddenCommentCount(RequestLoader[int, int]):
+    """Per post, its comments by users in a blocked pair with the viewer (few: a viewer blocks few)."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int]:
+        viewer = self.ctx.viewer_id
+        if viewer is None:
+            return {}
+        stmt = (
+            select(Comment.post_id, func.count())
+            .where(Comment.post_id.in_(unique(keys)), Comment.author_id.in_(blocked_with(viewer)))
+            .group_by(Comment.post_id)
+        )
+        async with self.ctx.read() as session:
+            return {post_id: count for post_id, count in (await session.execute(stmt)).all()}
+
+    def default(self, key: int) -> int:
+        return 0
+
+
+class CommentPageKey(NamedTuple):
+    post_id: int
+    first: int
+    after: int | None
+
+
+class CommentsPage(RequestLoader[CommentPageKey, Page[Comment]]):
+    """Oldest first, without comments across a block; several posts' pages in one statement per
+    page shape (a feed page showing two comments under each post)."""
+
+    async def fetch(self, keys: Sequence[CommentPageKey]) -> Mapping[CommentPageKey, Page[Comment]]:
+        groups: dict[tuple[int, int | None], list[int]] = {}
+        for key in unique(keys):
+            groups.setdefault((key.first, key.after), []).append(key.post_id)
+        found: dict[CommentPageKey, Page[Comment]] = {}
+        viewer = self.ctx.viewer_id
+        async with self.ctx.read() as session:
+            for (first, after), post_ids in groups.items():
+                rank = func.row_number().over(partition_by=Comment.post_id, order_by=Comment.id)
+                inner = select(Comment.id, rank.label("rank")).where(
+                    Comment.post_id.in_(post_ids), interacts(viewer, Comment.author_id)
+                )
+                if after is not None:
+                    inner = inner.where(Comment.id > after)
+                sub = inner.subquery()
+                stmt = select(Comment).join(sub, sub.c.id == Comment.id).where(sub.c.rank <= first + 1)
+                rows: dict[int, list[tuple[int, Comment]]] = {post_id: [] for post_id in post_ids}
+                for comment in await session.scalars(stmt.order_by(Comment.id)):
+                    rows[comment.post_id].append((comment.id, comment))
+                    CommentById(self.ctx).prime(comment.id, comment)
+                for post_id in post_ids:
+                    found[CommentPageKey(post_id, first, after)] = page_from_rows(
+                        rows[post_id], PageArgs(first, after)
+                    )
+        return found
+
+
+async def comments_page(ctx: RequestContext, post: Post, args: PageArgs) -> Page[Comment]:
+    """A page of the comments of a post the viewer already may see."""
+    page = await CommentsPage(ctx).load(CommentPageKey(post.id, args.first, args.after))
+    rels = await relationships(ctx, [comment.author_id for _, comment in page.items])
+    items = [item for item, rel in zip(page.items, rels, strict=True) if can_interact(rel)]
+    return Page(items, page.has_next, page.has_previous)
+
+
+async def visible_comment_count(ctx: RequestContext, post: Post) -> int:
+    return max(0, post.comment_count - await HiddenCommentCount(ctx).load(post.id))
+
+
+async def visible_comment(ctx: RequestContext, comment_id: int) -> Comment | None:
+    """A comment on a post the viewer may see, by someone not in a blocked pair with them."""
+    comment = await CommentById(ctx).load(comment_id)
+    if comment is None or await visible_post(ctx, comment.post_id) is None:
+        return None
+    return comment if can_interact(await relationship(ctx, comment.author_id)) else None
+
+
+def clean_comment(body: str) -> str:
+    text = clean_text(body, field="body", max_length=MAX_COMMENT)
+    if not text:
+        raise BadInput("A comment needs some text.", field="body")
+    return text
+
+
+async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: str) -> Comment:
+    """As the viewer, on a post they may see. A retry with the same clientId returns the first comment."""
+    viewer = ctx.require_viewer()
+    client_id = clean_client_id(client_id)
+    text = clean_comment(body)
+    services = ctx.services
+    async with ctx.write() as work:
+        earlier = await _earlier_comment(work, viewer, client_id)
+        if earlier is not None:
+            if earlier.post_id != post_id:
+                raise Conflict("This clientId was already used for another comment.", field="clientId")
+            return earlier
+        post = await PostById(ctx).load(post_id)
+        if post is None:
+            raise NotFound("Post")
+        await work.lock_pair(viewer, post.author_id)  # a block in flight commits first, or waits
+        if not await can_see_post(ctx, post):
+            raise NotFound("Post")
+        # Guarded: a concurrent setCommentsDisabled or deletePost either commits first (this
+        # matches nothing) or waits for this transaction.
+        counted = await work.session.scalar(
+            update(Post)
+            .where(Post.id == post_id, Post.comments_disabled.is_(False))
+            .values(comment_count=Post.comment_count + 1)
+            .returning(Post.comment_count)
+        )
+        if counted is None:
+            if await work.session.scalar(select(Post.comments_disabled).where(Post.id == post_id)):
+                raise Conflict("The author turned comments off for this post.", field="postId")
+            raise NotFound("Post")
+        comment = Comment(
+            id=services.ids.next_id(),
+            post_id=post_id,
+            author_id=viewer,
+            client_id=client_id,
+            body=text,
+            created_at=services.clock.now(),
+        )
+        work.session.add(comment)
+        await work.session.flush()
+        await activity.record(
+            work,
+            post.author_id,
+            activity.ActivityKind.POST_COMMENTED,
+            viewer,
+            post_id=post_id,
+            comment_id=comment.id,
+        )
+    return comment
+
+
+async def _earlier_comment(work: UnitOfWork, viewer: int, client_id: str) -> Comment | None:
+    """The viewer's comment already added with this clientId. Adds with one clientId queue on a lock
+    until commit, so a racing retry sees the first one instead of inserting a second."""
+    await work.lock("comment-client-id", viewer, client_id)
+    found: Comment | None = await work.session.scalar(
+        select(Comment).where(Comment.author_id == viewer, Comment.client_id == client_id)
+    )
+    return found
+
+
+async def delete_comment(ctx: RequestContext, comment_id: int) -> int:
+    """By the comment's author, or the post's author (who may also remove a comment hidden from them
+    by a block)."""
+    viewer = ctx.require_viewer()
+    async with ctx.write() as work:
+        comment = await CommentById(ctx).load(comment_id)
+        post = await visible_post(ctx, comment.post_id) if comment is not None else None
+        if comment is None or post is None:
+            raise NotFound("Comment")
+        if post.author_id != viewer:
+            if not can_interact(await relationship(ctx, comment.author_id)):
+                raise NotFound("Comment")
+            if comment.author_id != viewer:
+                raise Forbidden("Only the comment's author or the post's author can delete a comment.")
+        result = await work.session.execute(delete(Comment).where(Comment.id == comment_id))
+        if getattr(result, "rowcount", 0):
+            await work.session.execute(
+                update(Post).where(Post.id == comment.post_id).values(comment_count=Post.comment_count - 1)
+            )
+    return comment_id
+
+
+async def set_comments_disabled(ctx: RequestContext, post_id: int, disabled: bool) -> Post:
+    """The post's author only; comments already there stay."""
+    viewer = ctx.require_viewer()
+    async with ctx.write() as work:
+        post = await visible_post(ctx, post_id)
+        if post is None:
+            raise NotFound("Post")
+        if post.author_id != viewer:
+            raise Forbidden("Only the author can turn comments on or off.")
+        await work.session.execute(update(Post).where(Post.id == post_id).values(comments_disabled=disabled))
+    found = await PostById(ctx).load(post_id)
+    if found is None:
+        raise NotFound("Post")
+    return found

@@ -1,0 +1,15 @@
+"""The order of the home feed."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum
+class FeedOrder(Enum):
+    RECENT = strawberry.enum_value("RECENT", description="Newest first.")
+    RANKED = strawberry.enum_value(
+        "RANKED", description="Best first: recency, engagement, relationship and content type."
+    )
