@@ -82,10 +82,13 @@ class Database:
     _writes: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Reads run in autocommit: each statement sees every commit made before it (as READ
-        # COMMITTED did), without a BEGIN and a ROLLBACK round trip around them.
-        autocommit = self.reader.execution_options(isolation_level="AUTOCOMMIT")
-        self._reads = async_sessionmaker(autocommit, expire_on_commit=False)
+        # PostgreSQL reads run in autocommit: each statement sees every commit made before it (as
+        # READ COMMITTED did), without a BEGIN and a ROLLBACK round trip around them. SQLite's
+        # driver opens no transaction for a SELECT anyway.
+        reader = (
+            self.reader if self.is_sqlite else self.reader.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._reads = async_sessionmaker(reader, expire_on_commit=False)
         self._writes = async_sessionmaker(self.writer, expire_on_commit=False)
 
     @classmethod
