@@ -1,6 +1,7 @@
 """Pub/sub for live delivery: channels, event payloads, and the PubSub hub."""
 
 from .channels import revocations_channel, token_channel, user_channel
+from .cluster_backend import ClusterRedisBackend
 from .errors import PublishFailed, PubSubError, SubscriptionOverflow
 from .events import (
     ConversationRead,
@@ -25,6 +26,7 @@ from .hub import Message, PubSub, Subscription, create_backend
 from .redis_backend import ResilientRedisBackend
 
 __all__ = [
+    "ClusterRedisBackend",
     "ConversationRead",
     "EventPayload",
     "InvalidEvent",
