@@ -7,8 +7,6 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import Redis
-
 from core.clock import Clock, SystemClock
 from core.context import Services
 from core.database import Database
@@ -18,6 +16,8 @@ from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from core.redis_client import RedisClient, open_redis
+from core.replicas import ReadRouter
 from core.token_cache import TokenCache
 from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
 from media.s3 import S3Storage
@@ -70,7 +70,7 @@ async def open_services(
 ) -> Services:
     clock = clock or SystemClock()
     db = Database.open(settings.effective_database_url, settings.database_pool_size)
-    redis: Redis | None = None
+    redis: RedisClient | None = None
     storage: Storage | None = None
     lease: NodeLease | None = None
     pubsub = PubSub(settings.redis_url or "memory://", queue_size=settings.subscription_queue_size)
@@ -85,10 +85,20 @@ async def open_services(
             await ensure_at_head(db.writer)
         limiter: RateLimiter = MemoryRateLimiter(clock)
         if settings.redis_url:
-            redis = Redis.from_url(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
+            redis = open_redis(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
             with explained(redis_problem, settings):
                 await redis.ping()
             limiter = RedisRateLimiter(redis, clock)
+            if settings.database_replica_urls:
+                db.router = ReadRouter.open(
+                    db.writer,
+                    settings.effective_replica_urls,
+                    redis,
+                    max_lag=settings.replica_max_lag_seconds,
+                    interval=settings.replica_check_interval_seconds,
+                    pool_size=settings.database_pool_size,
+                )
+                db.router.start()  # until its first check, every read goes to the primary
         with explained(storage_problem, settings):
             storage = await open_storage(settings, clock, local)
         if settings.node_id is None:
