@@ -26,7 +26,14 @@ from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
-from startup import database_problem, explained, redis_problem, storage_problem
+from startup import (
+    StartupError,
+    database_problem,
+    explained,
+    redis_mode_problem,
+    redis_problem,
+    storage_problem,
+)
 from subscriptions import PubSub
 
 log = logging.getLogger("ephemera")
@@ -88,6 +95,10 @@ async def open_services(
             redis = open_redis(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
             with explained(redis_problem, settings):
                 await redis.ping()
+                cluster = await redis.info("cluster")
+            mode = redis_mode_problem(settings, cluster_enabled=bool(cluster.get("cluster_enabled")))
+            if mode is not None:
+                raise StartupError(mode)
             limiter = RedisRateLimiter(redis, clock)
             if settings.database_replica_urls:
                 db.router = ReadRouter.open(
