@@ -15,7 +15,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import make_url
 
@@ -23,6 +23,7 @@ from core.observability import configure_logging
 from migrations.runner import head_revision, upgrade_to_head
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.sweeper import sweep_expired_stories
+from server.workers import Link, Supervisor
 from services import Job, close_services, open_services
 from settings import Settings
 from startup import (
@@ -46,21 +47,54 @@ class Command:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers is not None:
+        settings = replace(settings, web_concurrency=args.workers)
+        settings.validate()
+    sock = listening_socket(settings)  # first: a port in use is said before any slow work
+    try:
+        check_data_dir(settings)
+        settings = settings.with_secret()  # before any worker starts: one key for all of them
+        for warning in production_warnings(settings):
+            log.warning(warning)
+        if settings.web_concurrency == 1:
+            serve_here(settings, sock, lambda: announce(settings, sock))
+            return 0
+        return Supervisor(settings, sock, serve_worker).run(on_started=lambda: announce(settings, sock))
+    finally:
+        sock.close()
+
+
+def serve_here(settings: Settings, sock: socket.socket, on_started: Callable[[], None]) -> None:
     # Imported here: building the schema is the slow part of an import, and only serving needs it.
     from app import create_app
     from server.runner import serve as run_server
 
-    sock = listening_socket(settings)  # first: a port in use is said before any slow work
+    run_server(create_app(settings), settings, sock, on_started=on_started)
+
+
+def serve_worker(settings: Settings, sock: socket.socket, link: Link) -> None:
+    """One of several workers (server/workers.py): what keeps it from starting is reported to the
+    supervisor, which says it once, as one line, and exits with status 2."""
+    configure_logging(logging.DEBUG if settings.debug else logging.INFO, json_lines=settings.json_logs)
     try:
-        check_data_dir(settings)
-        settings = settings.with_secret()
-        for warning in production_warnings(settings):
-            log.warning(warning)
-        app = create_app(settings)
-        run_server(app, settings, sock, on_started=lambda: announce(settings, sock))
-    finally:
-        sock.close()
-    return 0
+        serve_here(settings, sock, link.ready)
+    except OPERATOR_ERRORS as exc:
+        if settings.debug:
+            traceback.print_exc()
+        link.failed(str(exc))
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes on the one port (default: WEB_CONCURRENCY, else 1); more than one "
+        "needs PostgreSQL and Redis",
+    )
 
 
 def announce(settings: Settings, sock: socket.socket) -> None:
@@ -68,8 +102,9 @@ def announce(settings: Settings, sock: socket.socket) -> None:
     for a machine."""
     host, port = sock.getsockname()[:2]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    workers = f" with {settings.web_concurrency} workers" if settings.web_concurrency > 1 else ""
     if settings.json_logs:
-        log.info("listening on %s", url)
+        log.info("listening on %s%s", url, workers)
         return
     db = make_url(settings.effective_database_url)
     database = (
@@ -79,7 +114,7 @@ def announce(settings: Settings, sock: socket.socket) -> None:
         f"S3 bucket {settings.s3_bucket}" if settings.s3_bucket else settings.data_dir.absolute() / "media"
     )
     lines = [
-        f"Ephemera ({settings.env}) is listening on {url}",
+        f"Ephemera ({settings.env}) is listening on {url}{workers}",
         *([f"  GraphiQL  {url}/graphql"] if settings.graphiql_enabled else []),
         f"  Database  {database}",
         f"  Media     {media}",
@@ -138,7 +173,7 @@ def job(function: Job, help: str) -> Command:
 
 
 COMMANDS: dict[str, Command] = {
-    "serve": Command("start the server on HOST:PORT", serve),
+    "serve": Command("start the server on HOST:PORT", serve, serve_options),
     "migrate": Command("bring DATABASE_URL to the latest schema (the deploy step)", migrate),
     "demo": Command("fill the database with a demo world and print accounts to try", demo, demo_options),
     "sweep-stories": job(sweep_expired_stories, "delete expired stories' media after the retention window"),

@@ -106,6 +106,9 @@ class Settings:
     redis_url: str | None = None
     # Worker processes `ephemera serve` starts on one port (WEB_CONCURRENCY, or --workers).
     web_concurrency: int = 1
+    # Set by the worker supervisor (server/workers.py), not the environment: where every worker
+    # of this host writes its metrics, so that /metrics adds them up.
+    metrics_dir: Path | None = None
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = ()
     cors_allowed_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS

@@ -76,7 +76,11 @@ def _listing(items: list[str]) -> str:
 
 
 def listening_socket(settings: Settings) -> socket.socket:
-    """HOST:PORT, bound before any slow work so that a port in use is the first thing said."""
+    """HOST:PORT, bound before any slow work so that a port in use is the first thing said.
+
+    With several workers it is bound with SO_REUSEPORT and never listens: each worker binds and
+    listens on its own socket at the same address, and the kernel spreads new connections over
+    them evenly (one shared socket lets whichever worker wakes first take them all)."""
     host, port = settings.host, settings.port
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -89,6 +93,8 @@ def listening_socket(settings: Settings) -> socket.socket:
         ) from exc
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if settings.web_concurrency > 1:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:
