@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import make_url
 
 from core.observability import configure_logging
+from media.storage import StorageError
 from migrations.runner import head_revision, upgrade_to_head
 from resolvers.media import sweep_abandoned_uploads
+from resolvers.media_reconciliation import Reconciliation, reconcile_media
 from resolvers.sweeper import sweep_expired_stories
 from server.workers import Link, Supervisor
 from services import Job, close_services, open_services
@@ -172,12 +174,63 @@ def job(function: Job, help: str) -> Command:
     return Command(help, run_once)
 
 
+def reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> Reconciliation:
+        services = await open_services(settings.with_secret())
+        try:
+            return await reconcile_media(services, delete=args.delete, min_age_seconds=args.min_age)
+        finally:
+            await close_services(services)
+
+    try:
+        report = asyncio.run(run())
+    except StorageError as exc:
+        raise StartupError(
+            f"reconcile-media: object storage failed ({exc}); orphans already deleted stay deleted, "
+            "nothing else changed: run it again once storage answers"
+        ) from exc
+    print(describe_reconciliation(report, deleting=args.delete, min_age=args.min_age))
+    return 0
+
+
+def describe_reconciliation(report: Reconciliation, *, deleting: bool, min_age: float) -> str:
+    orphans = ", ".join(report.orphan_keys) + (" ..." if report.orphaned > len(report.orphan_keys) else "")
+    missing = ", ".join(map(str, report.missing_media))
+    lines = [
+        f"objects listed: {report.objects}",
+        f"orphaned objects (no media row): {report.orphaned} ({report.orphaned_bytes} bytes)"
+        + (f": {orphans}" if report.orphaned else ""),
+        f"deleted: {report.deleted}" if deleting else "deleted: 0 (run with --delete to delete the orphans)",
+        f"too recent to judge (younger than {min_age:g} s): {report.recent}",
+        f"ready media rows checked: {report.rows}",
+        f"missing objects (named by a row, not in storage): {report.missing}"
+        + (f", media ids {missing}" if report.missing else ""),
+    ]
+    return "\n".join(lines)
+
+
+def reconcile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delete", action="store_true", help="delete the orphaned objects it finds")
+    parser.add_argument(
+        "--min-age",
+        type=float,
+        default=3600,
+        metavar="SECONDS",
+        help="leave objects younger than this alone: uploads in flight (default 3600)",
+    )
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("start the server on HOST:PORT", serve, serve_options),
     "migrate": Command("bring DATABASE_URL to the latest schema (the deploy step)", migrate),
     "demo": Command("fill the database with a demo world and print accounts to try", demo, demo_options),
     "sweep-stories": job(sweep_expired_stories, "delete expired stories' media after the retention window"),
     "sweep-uploads": job(sweep_abandoned_uploads, "delete abandoned (pending or failed) uploads"),
+    "reconcile-media": Command(
+        "count objects with no media row and rows whose objects are missing (--delete: the orphans go)",
+        reconcile,
+        reconcile_options,
+    ),
 }
 
 

@@ -24,6 +24,7 @@ from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
 from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
+from resolvers.media_reconciliation import show_last_reconciliation
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
 from startup import (
@@ -200,6 +201,7 @@ def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
         ("abandoned-uploads", sweep_abandoned_uploads, settings.cleanup_interval_seconds),
         ("expired-stories", sweep_expired_stories, settings.story_sweep_interval_seconds),
         ("outbox", services.outbox.drain, settings.fanout_interval_seconds),
+        ("media-report", show_last_reconciliation, settings.cleanup_interval_seconds),
     ]
     return jobs
 

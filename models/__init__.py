@@ -4,7 +4,7 @@ from models.base import Base
 from models.conversations import Conversation, ConversationMember, Message
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
-from models.media import Media, MediaStatus
+from models.media import Media, MediaReconciliation, MediaStatus
 from models.outbox import IdNodeLease, Outbox
 from models.posts import Post, PostLike, PostMedia
 from models.stories import Story, StoryEvent, StoryReaction, StoryView
@@ -24,6 +24,7 @@ __all__ = [
     "HighlightStory",
     "IdNodeLease",
     "Media",
+    "MediaReconciliation",
     "MediaStatus",
     "Message",
     "Outbox",
