@@ -207,3 +207,18 @@ async def test_subscription_replay_misses_nothing_while_the_replica_lags(
             await socket.nothing(op)
         assert replayed == ["two", "three", "four"]
         assert (live["seq"], live["body"]) == (5, "five")
+
+
+async def test_without_the_primary_no_replica_is_used_and_readiness_says_so(
+    replicated: PostgresWithReplica, redis_required: str, tmp_path: Path
+) -> None:
+    async with running_server(replica_settings(replicated, redis_required, tmp_path / "d")) as api:
+        await until(lambda: in_use(api), "the replica to be in use")
+        replicated.primary.stop("fast")
+        try:
+            # The lag checks need the primary's position: replicas serve nothing without it.
+            await until(lambda: _not_in_use(api), "the replica to be set aside", 5)
+            ready = await api.http.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["database"].startswith("error")
+        finally:
+            replicated.primary.start()
