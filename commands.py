@@ -15,14 +15,17 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import make_url
 
 from core.observability import configure_logging
+from media.storage import StorageError
 from migrations.runner import head_revision, upgrade_to_head
 from resolvers.media import sweep_abandoned_uploads
+from resolvers.media_reconciliation import Reconciliation, reconcile_media
 from resolvers.sweeper import sweep_expired_stories
+from server.workers import Link, Supervisor
 from services import Job, close_services, open_services
 from settings import Settings
 from startup import (
@@ -46,21 +49,54 @@ class Command:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers is not None:
+        settings = replace(settings, web_concurrency=args.workers)
+        settings.validate()
+    sock = listening_socket(settings)  # first: a port in use is said before any slow work
+    try:
+        check_data_dir(settings)
+        settings = settings.with_secret()  # before any worker starts: one key for all of them
+        for warning in production_warnings(settings):
+            log.warning(warning)
+        if settings.web_concurrency == 1:
+            serve_here(settings, sock, lambda: announce(settings, sock))
+            return 0
+        return Supervisor(settings, sock, serve_worker).run(on_started=lambda: announce(settings, sock))
+    finally:
+        sock.close()
+
+
+def serve_here(settings: Settings, sock: socket.socket, on_started: Callable[[], None]) -> None:
     # Imported here: building the schema is the slow part of an import, and only serving needs it.
     from app import create_app
     from server.runner import serve as run_server
 
-    sock = listening_socket(settings)  # first: a port in use is said before any slow work
+    run_server(create_app(settings), settings, sock, on_started=on_started)
+
+
+def serve_worker(settings: Settings, sock: socket.socket, link: Link) -> None:
+    """One of several workers (server/workers.py): what keeps it from starting is reported to the
+    supervisor, which says it once, as one line, and exits with status 2."""
+    configure_logging(logging.DEBUG if settings.debug else logging.INFO, json_lines=settings.json_logs)
     try:
-        check_data_dir(settings)
-        settings = settings.with_secret()
-        for warning in production_warnings(settings):
-            log.warning(warning)
-        app = create_app(settings)
-        run_server(app, settings, sock, on_started=lambda: announce(settings, sock))
-    finally:
-        sock.close()
-    return 0
+        serve_here(settings, sock, link.ready)
+    except OPERATOR_ERRORS as exc:
+        if settings.debug:
+            traceback.print_exc()
+        link.failed(str(exc))
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes on the one port (default: WEB_CONCURRENCY, else 1); more than one "
+        "needs PostgreSQL and Redis",
+    )
 
 
 def announce(settings: Settings, sock: socket.socket) -> None:
@@ -68,8 +104,9 @@ def announce(settings: Settings, sock: socket.socket) -> None:
     for a machine."""
     host, port = sock.getsockname()[:2]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    workers = f" with {settings.web_concurrency} workers" if settings.web_concurrency > 1 else ""
     if settings.json_logs:
-        log.info("listening on %s", url)
+        log.info("listening on %s%s", url, workers)
         return
     db = make_url(settings.effective_database_url)
     database = (
@@ -79,7 +116,7 @@ def announce(settings: Settings, sock: socket.socket) -> None:
         f"S3 bucket {settings.s3_bucket}" if settings.s3_bucket else settings.data_dir.absolute() / "media"
     )
     lines = [
-        f"Ephemera ({settings.env}) is listening on {url}",
+        f"Ephemera ({settings.env}) is listening on {url}{workers}",
         *([f"  GraphiQL  {url}/graphql"] if settings.graphiql_enabled else []),
         f"  Database  {database}",
         f"  Media     {media}",
@@ -137,12 +174,63 @@ def job(function: Job, help: str) -> Command:
     return Command(help, run_once)
 
 
+def reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> Reconciliation:
+        services = await open_services(settings.with_secret())
+        try:
+            return await reconcile_media(services, delete=args.delete, min_age_seconds=args.min_age)
+        finally:
+            await close_services(services)
+
+    try:
+        report = asyncio.run(run())
+    except StorageError as exc:
+        raise StartupError(
+            f"reconcile-media: object storage failed ({exc}); orphans already deleted stay deleted, "
+            "nothing else changed: run it again once storage answers"
+        ) from exc
+    print(describe_reconciliation(report, deleting=args.delete, min_age=args.min_age))
+    return 0
+
+
+def describe_reconciliation(report: Reconciliation, *, deleting: bool, min_age: float) -> str:
+    orphans = ", ".join(report.orphan_keys) + (" ..." if report.orphaned > len(report.orphan_keys) else "")
+    missing = ", ".join(map(str, report.missing_media))
+    lines = [
+        f"objects listed: {report.objects}",
+        f"orphaned objects (no media row): {report.orphaned} ({report.orphaned_bytes} bytes)"
+        + (f": {orphans}" if report.orphaned else ""),
+        f"deleted: {report.deleted}" if deleting else "deleted: 0 (run with --delete to delete the orphans)",
+        f"too recent to judge (younger than {min_age:g} s): {report.recent}",
+        f"ready media rows checked: {report.rows}",
+        f"missing objects (named by a row, not in storage): {report.missing}"
+        + (f", media ids {missing}" if report.missing else ""),
+    ]
+    return "\n".join(lines)
+
+
+def reconcile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delete", action="store_true", help="delete the orphaned objects it finds")
+    parser.add_argument(
+        "--min-age",
+        type=float,
+        default=3600,
+        metavar="SECONDS",
+        help="leave objects younger than this alone: uploads in flight (default 3600)",
+    )
+
+
 COMMANDS: dict[str, Command] = {
-    "serve": Command("start the server on HOST:PORT", serve),
+    "serve": Command("start the server on HOST:PORT", serve, serve_options),
     "migrate": Command("bring DATABASE_URL to the latest schema (the deploy step)", migrate),
     "demo": Command("fill the database with a demo world and print accounts to try", demo, demo_options),
     "sweep-stories": job(sweep_expired_stories, "delete expired stories' media after the retention window"),
     "sweep-uploads": job(sweep_abandoned_uploads, "delete abandoned (pending or failed) uploads"),
+    "reconcile-media": Command(
+        "count objects with no media row and rows whose objects are missing (--delete: the orphans go)",
+        reconcile,
+        reconcile_options,
+    ),
 }
 
 

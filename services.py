@@ -7,8 +7,6 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import Redis
-
 from core.clock import Clock, SystemClock
 from core.context import Services
 from core.database import Database
@@ -18,15 +16,25 @@ from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from core.redis_client import RedisClient, open_redis
+from core.replicas import ReadRouter
 from core.token_cache import TokenCache
 from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
 from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
 from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
+from resolvers.media_reconciliation import show_last_reconciliation
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
-from startup import database_problem, explained, redis_problem, storage_problem
+from startup import (
+    StartupError,
+    database_problem,
+    explained,
+    redis_mode_problem,
+    redis_problem,
+    storage_problem,
+)
 from subscriptions import PubSub
 
 log = logging.getLogger("ephemera")
@@ -70,7 +78,7 @@ async def open_services(
 ) -> Services:
     clock = clock or SystemClock()
     db = Database.open(settings.effective_database_url, settings.database_pool_size)
-    redis: Redis | None = None
+    redis: RedisClient | None = None
     storage: Storage | None = None
     lease: NodeLease | None = None
     pubsub = PubSub(settings.redis_url or "memory://", queue_size=settings.subscription_queue_size)
@@ -85,10 +93,24 @@ async def open_services(
             await ensure_at_head(db.writer)
         limiter: RateLimiter = MemoryRateLimiter(clock)
         if settings.redis_url:
-            redis = Redis.from_url(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
+            redis = open_redis(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
             with explained(redis_problem, settings):
                 await redis.ping()
+                cluster = await redis.info("cluster")
+            mode = redis_mode_problem(settings, cluster_enabled=bool(cluster.get("cluster_enabled")))
+            if mode is not None:
+                raise StartupError(mode)
             limiter = RedisRateLimiter(redis, clock)
+            if settings.database_replica_urls:
+                db.router = ReadRouter.open(
+                    db.writer,
+                    settings.effective_replica_urls,
+                    redis,
+                    max_lag=settings.replica_max_lag_seconds,
+                    interval=settings.replica_check_interval_seconds,
+                    pool_size=settings.database_pool_size,
+                )
+                db.router.start()  # until its first check, every read goes to the primary
         with explained(storage_problem, settings):
             storage = await open_storage(settings, clock, local)
         if settings.node_id is None:
@@ -179,6 +201,7 @@ def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
         ("abandoned-uploads", sweep_abandoned_uploads, settings.cleanup_interval_seconds),
         ("expired-stories", sweep_expired_stories, settings.story_sweep_interval_seconds),
         ("outbox", services.outbox.drain, settings.fanout_interval_seconds),
+        ("media-report", show_last_reconciliation, settings.cleanup_interval_seconds),
     ]
     return jobs
 

@@ -53,7 +53,8 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 DATABASE_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres", "sqlite+aiosqlite")
-REDIS_SCHEMES = ("redis", "rediss")
+REDIS_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
+POSTGRES_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -98,7 +99,16 @@ class Settings:
     port: int = 8000
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # Read replicas of DATABASE_URL (streaming replication); reads of HTTP queries go there.
+    database_replica_urls: tuple[str, ...] = ()
+    replica_max_lag_seconds: float = 5.0
+    replica_check_interval_seconds: float = 1.0
     redis_url: str | None = None
+    # Worker processes `ephemera serve` starts on one port (WEB_CONCURRENCY, or --workers).
+    web_concurrency: int = 1
+    # Set by the worker supervisor (server/workers.py), not the environment: where every worker
+    # of this host writes its metrics, so that /metrics adds them up.
+    metrics_dir: Path | None = None
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = ()
     cors_allowed_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
@@ -183,7 +193,11 @@ class Settings:
             port=_int(env, "PORT", 8000),
             data_dir=Path(env.get("DATA_DIR", "data")),
             database_url=env.get("DATABASE_URL") or None,
+            database_replica_urls=_list(env, "DATABASE_REPLICA_URLS"),
+            replica_max_lag_seconds=_float(env, "REPLICA_MAX_LAG_SECONDS", 5.0),
+            replica_check_interval_seconds=_float(env, "REPLICA_CHECK_INTERVAL_SECONDS", 1.0),
             redis_url=env.get("REDIS_URL") or None,
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 1),
             secret_key=env.get("SECRET_KEY") or None,
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
             cors_allowed_headers=_list(env, "CORS_ALLOWED_HEADERS") or DEFAULT_CORS_HEADERS,
@@ -268,6 +282,15 @@ class Settings:
         return self.effective_database_url.startswith("sqlite")
 
     @property
+    def effective_replica_urls(self) -> tuple[str, ...]:
+        return tuple(asyncpg_url(url) for url in self.database_replica_urls)
+
+    @property
+    def redis_cluster(self) -> bool:
+        """REDIS_URL names a Redis Cluster (`redis+cluster://`): keys and channels spread by slot."""
+        return bool(self.redis_url) and urlsplit(self.redis_url or "").scheme.endswith("+cluster")
+
+    @property
     def should_migrate_on_start(self) -> bool:
         if self.migrate_on_start is not None:
             return self.migrate_on_start
@@ -338,6 +361,7 @@ class Settings:
         if self.media_workers < 1:
             raise SettingsError("MEDIA_WORKERS must be at least 1")
         self._validate_urls()
+        self._validate_scale_out()
         if self.log_format is not None and self.log_format not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
         if self.log_level not in LOG_LEVELS:
@@ -366,9 +390,15 @@ class Settings:
             )
         if self.redis_url and urlsplit(self.redis_url).scheme not in REDIS_SCHEMES:
             raise SettingsError(
-                "REDIS_URL must start with redis:// or rediss:// (TLS), "
+                "REDIS_URL must start with redis:// or rediss:// (TLS), or redis+cluster:// (Redis Cluster), "
                 f"e.g. redis://:password@host:6379/0, got one starting {urlsplit(self.redis_url).scheme}://"
             )
+        for url in self.database_replica_urls:
+            if urlsplit(url).scheme not in POSTGRES_SCHEMES:
+                raise SettingsError(
+                    "DATABASE_REPLICA_URLS must list PostgreSQL URLs separated by commas "
+                    f"(postgresql://user:password@replica:5432/name), got one starting {urlsplit(url).scheme}://"
+                )
 
         if self.persisted_queries not in PERSISTED_QUERY_MODES:
             raise SettingsError(f"PERSISTED_QUERIES must be on or off, got {self.persisted_queries!r}")
@@ -380,3 +410,29 @@ class Settings:
             raise SettingsError("TRUSTED_DOCUMENTS=required needs TRUSTED_DOCUMENTS_MANIFEST")
         if self.max_batch_operations < 1 or self.cors_max_age_seconds < 0:
             raise SettingsError("MAX_BATCH_OPERATIONS must be positive and CORS_MAX_AGE_SECONDS >= 0")
+
+    def _validate_scale_out(self) -> None:
+        """Several workers and read replicas need what processes share: PostgreSQL and Redis."""
+        if self.web_concurrency < 1:
+            raise SettingsError(f"WEB_CONCURRENCY must be at least 1, got {self.web_concurrency}")
+        if self.web_concurrency > 1 and (self.is_sqlite or not self.redis_url):
+            missing = " and ".join(
+                name
+                for name, absent in (
+                    ("DATABASE_URL (PostgreSQL)", self.is_sqlite),
+                    ("REDIS_URL", not self.redis_url),
+                )
+                if absent
+            )
+            raise SettingsError(
+                f"{self.web_concurrency} workers need {missing}: the embedded SQLite file and the "
+                "in-process pub/sub serve one process only (a subscriber on one worker would miss what "
+                "another publishes); set them, or run one worker (WEB_CONCURRENCY=1)"
+            )
+        if self.database_replica_urls and (self.is_sqlite or not self.redis_url):
+            raise SettingsError(
+                "DATABASE_REPLICA_URLS needs DATABASE_URL (the PostgreSQL primary) and REDIS_URL (where each "
+                "user's last write position is kept, so they read their own writes): set both, or unset it"
+            )
+        if self.replica_max_lag_seconds <= 0 or self.replica_check_interval_seconds <= 0:
+            raise SettingsError("REPLICA_MAX_LAG_SECONDS and REPLICA_CHECK_INTERVAL_SECONDS must be positive")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from redis.exceptions import AuthenticationError, AuthenticationWrongNumberOfArgsError
+from redis.exceptions import AuthenticationError, AuthenticationWrongNumberOfArgsError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.engine import make_url
@@ -76,7 +76,11 @@ def _listing(items: list[str]) -> str:
 
 
 def listening_socket(settings: Settings) -> socket.socket:
-    """HOST:PORT, bound before any slow work so that a port in use is the first thing said."""
+    """HOST:PORT, bound before any slow work so that a port in use is the first thing said.
+
+    With several workers it is bound with SO_REUSEPORT and never listens: each worker binds and
+    listens on its own socket at the same address, and the kernel spreads new connections over
+    them evenly (one shared socket lets whichever worker wakes first take them all)."""
     host, port = settings.host, settings.port
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -89,6 +93,8 @@ def listening_socket(settings: Settings) -> socket.socket:
         ) from exc
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if settings.web_concurrency > 1:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:
@@ -177,6 +183,8 @@ def redis_problem(exc: BaseException, settings: Settings) -> str | None:
     url = urlsplit(settings.redis_url or "")
     where = f"{url.hostname or 'localhost'}:{url.port or 6379}"
     for cause in _causes(exc):
+        if isinstance(cause, RedisClusterException) and "not enabled" in str(cause):
+            return redis_mode_problem(settings, cluster_enabled=False)
         if isinstance(cause, AuthenticationError | AuthenticationWrongNumberOfArgsError):
             if url.password is None:
                 return (
@@ -191,6 +199,23 @@ def redis_problem(exc: BaseException, settings: Settings) -> str | None:
                 "or fix the host and port in REDIS_URL"
             )
     return None
+
+
+def redis_mode_problem(settings: Settings, *, cluster_enabled: bool) -> str | None:
+    """REDIS_URL's scheme must say whether it names a Redis Cluster: the client differs."""
+    if cluster_enabled == settings.redis_cluster:
+        return None
+    url = urlsplit(settings.redis_url or "")
+    where = f"{url.hostname or 'localhost'}:{url.port or 6379}"
+    if cluster_enabled:
+        return (
+            f"REDIS_URL: Redis on {where} is a Redis Cluster node: write REDIS_URL as "
+            f"{url.scheme}+cluster://{where} so that each key goes to the node that holds it"
+        )
+    return (
+        f"REDIS_URL: {url.scheme}:// names a Redis Cluster, but Redis on {where} is not in cluster mode: "
+        f"write REDIS_URL as {url.scheme.removesuffix('+cluster')}://{where}/0"
+    )
 
 
 def storage_problem(exc: BaseException, settings: Settings) -> str | None:

@@ -16,11 +16,11 @@ from core.passwords import Passwords
 from core.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.id_leases import NodeLease
     from core.outbox import OutboxDrain
+    from core.redis_client import RedisClient
     from core.shared_read import SharedRead
     from core.token_cache import TokenCache
     from core.unit_of_work import UnitOfWork
@@ -51,7 +51,7 @@ class Services:
     outbox: OutboxDrain
     media_workers: WorkerPool
     tokens: TokenCache
-    redis: Redis | None = None
+    redis: RedisClient | None = None
     lease: NodeLease | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -105,7 +105,8 @@ class RequestContext:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """The unit of work of one mutation (core/unit_of_work.py). Loaders are emptied when it opens
         (rules read afresh, inside the transaction) and again when it ends (later fields see the
-        committed state, or the unchanged one after a rollback)."""
+        committed state, or the unchanged one after a rollback). After a commit the viewer's
+        later requests read what it wrote, even from a read replica (core/replicas.py)."""
         from core.unit_of_work import unit_of_work
 
         if self.work is not None:
@@ -120,6 +121,8 @@ class RequestContext:
                     self.work = None
         finally:
             self.loaders.clear()
+        if self.viewer is not None:
+            await self.services.db.remember_write(self.viewer.user_id)
 
     async def each_event(self, events: AsyncIterator[T]) -> AsyncIterator[T]:
         """A subscription's events, each resolved with new loaders: a socket's context lives long,

@@ -1,4 +1,8 @@
-"""Engines and sessions. SQLite gets one writer connection so writers queue instead of failing busy."""
+"""Engines and sessions. SQLite gets one writer connection so writers queue instead of failing busy.
+
+With read replicas (core/replicas.py) only the shared read session of an HTTP request may read
+from one, chosen once the viewer is known (`route_reads`); after that request writes, the rest of
+it reads the primary. Everything else reads the primary."""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from core.replicas import ReadRouter
 
 
 def _begin_immediate(engine: AsyncEngine) -> None:
@@ -72,6 +79,10 @@ release_shared_read: ContextVar[Callable[[], Awaitable[None]] | None] = ContextV
     "release_shared_read", default=None
 )
 
+# The replica (an autocommit engine) this request's shared read session reads from, when
+# `Database.route_reads` chose one; unset everywhere else, which means the primary.
+_replica: ContextVar[AsyncEngine | None] = ContextVar("replica", default=None)
+
 
 @dataclass
 class Database:
@@ -80,6 +91,8 @@ class Database:
     writer: AsyncEngine
     _reads: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
     _writes: async_sessionmaker[AsyncSession] = field(init=False, repr=False)
+    # Read replicas (core/replicas.py): only the reads of HTTP requests go there.
+    router: ReadRouter | None = None
 
     def __post_init__(self) -> None:
         # PostgreSQL reads run in autocommit: each statement sees every commit made before it (as
@@ -115,8 +128,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short session for reads, never shared between tasks (requests share one through
-        `RequestContext.read()`; jobs and commands use this)."""
+        """A short session for reads on the primary, never shared between tasks (requests share one
+        through `RequestContext.read()`; jobs, commands, sockets and subscription replays use this,
+        so they never see a replica's past)."""
         release = release_shared_read.get()
         if release is not None:
             await release()
@@ -124,8 +138,31 @@ class Database:
             yield session
 
     def session(self) -> AsyncSession:
-        """A read session the caller closes (core/shared_read.py)."""
-        return self._reads()
+        """A read session the caller closes (core/shared_read.py): on the replica
+        `route_reads` chose for this request, else on the primary."""
+        replica = _replica.get()
+        return self._reads() if replica is None else self._reads(bind=replica)
+
+    async def route_reads(self, user_id: int | None) -> None:
+        """Send the rest of this request's shared reads to a replica that has everything
+        `user_id` wrote (core/replicas.py); a no-op without replicas. Every other read (jobs,
+        commands, sockets and subscriptions, the token check) stays on the primary."""
+        if self.router is None:
+            return
+        replica = await self.router.choose(user_id)
+        if replica is not None:
+            release = release_shared_read.get()
+            if release is not None:
+                await release()  # the token check may have opened it on the primary
+        _replica.set(replica)
+
+    async def remember_write(self, user_id: int) -> None:
+        """After a commit for `user_id`: their next requests read what it wrote, wherever they land."""
+        if self.router is not None:
+            release = release_shared_read.get()
+            if release is not None:
+                await release()
+            await self.router.remember_write(user_id)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -139,11 +176,15 @@ class Database:
                 yield session
         finally:
             transaction_open.reset(marker)
+        # What this request reads next includes what it just wrote.
+        _replica.set(None)
 
     async def ping(self) -> None:
         async with self.reader.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self.router is not None:
+            await self.router.close()
         for engine in self.engines:
             await engine.dispose()

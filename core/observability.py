@@ -26,8 +26,20 @@ LATENCY = Histogram(
     registry=REGISTRY,
 )
 ERRORS = Counter("ephemera_graphql_errors_total", "GraphQL errors by code", ["code"], registry=REGISTRY)
-WEBSOCKETS = Gauge("ephemera_websockets_open", "Open GraphQL WebSocket connections", registry=REGISTRY)
-SUBSCRIPTIONS = Gauge("ephemera_subscriptions_active", "Active GraphQL subscriptions", registry=REGISTRY)
+# Gauges say how several workers of one host add up when /metrics reads them all
+# (server/metrics.py): live sums of what each worker holds, or the most recent value.
+WEBSOCKETS = Gauge(
+    "ephemera_websockets_open",
+    "Open GraphQL WebSocket connections",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+SUBSCRIPTIONS = Gauge(
+    "ephemera_subscriptions_active",
+    "Active GraphQL subscriptions",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
 DELIVERY_LAG = Histogram(
     "ephemera_pubsub_delivery_seconds",
     "From publish to hand-over to a subscriber",
@@ -37,6 +49,26 @@ DELIVERY_LAG = Histogram(
 JOB_RUNS = Counter("ephemera_job_runs_total", "Periodic job runs", ["job", "outcome"], registry=REGISTRY)
 JOB_ITEMS = Counter(
     "ephemera_job_items_total", "Items processed by periodic jobs", ["job"], registry=REGISTRY
+)
+READ_ROUTES = Counter(
+    "ephemera_read_routes_total",
+    "HTTP requests by where their reads went (replica, or primary: no replica had the reader's writes)",
+    ["target"],
+    registry=REGISTRY,
+)
+REPLICA_LAG = Gauge(
+    "ephemera_replica_lag_seconds",
+    "How far each read replica is behind the primary (+Inf: it does not answer)",
+    ["replica"],
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
+)
+MEDIA_RECONCILED = Gauge(
+    "ephemera_media_reconciliation",
+    "Counts of the last `ephemera reconcile-media` run, by what was counted",
+    ["count"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 
 

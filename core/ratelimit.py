@@ -25,7 +25,7 @@ from core.errors import RateLimited
 log = logging.getLogger("ephemera.ratelimit")
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from core.redis_client import RedisClient
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class RedisRateLimiter:
     """Fails open: while Redis is unreachable nothing is limited (and a warning is logged), because
     refusing every mutation during a cache outage would hurt more than a short unlimited window."""
 
-    def __init__(self, redis: Redis, clock: Clock, prefix: str = "rl:") -> None:
+    def __init__(self, redis: RedisClient, clock: Clock, prefix: str = "rl:") -> None:
         self._redis = redis
         self._clock = clock
         self._prefix = prefix

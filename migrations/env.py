@@ -6,7 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -35,9 +35,17 @@ def configure(connection: Connection | None = None, **options: object) -> None:
     )
 
 
+# Any fixed number: every `ephemera migrate` (one per host or pod) takes the same lock.
+MIGRATION_LOCK = 0x6570_6865_6D65_7261  # "ephemera" in ASCII
+
+
 def do_run_migrations(connection: Connection) -> None:
     configure(connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Migrations started at once run one after the other: the next finds the revision the
+            # first committed and has nothing left to do. The lock ends with the transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

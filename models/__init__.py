@@ -7,7 +7,7 @@ from models.conversations import Conversation, ConversationMember, Message
 from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
-from models.media import Media, MediaStatus
+from models.media import Media, MediaReconciliation, MediaStatus
 from models.outbox import IdNodeLease, Outbox
 from models.posts import Post, PostLike, PostMedia
 from models.stories import Story, StoryEvent, StoryReaction, StoryView
@@ -32,6 +32,7 @@ __all__ = [
     "HighlightStory",
     "IdNodeLease",
     "Media",
+    "MediaReconciliation",
     "MediaStatus",
     "Message",
     "Outbox",

@@ -60,3 +60,19 @@ class Media(Base):
     failure: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime]
     verified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MediaReconciliation(Base):
+    """One run of `ephemera reconcile-media`: where object storage and the media table disagreed."""
+
+    __tablename__ = "media_reconciliations"
+
+    id: Mapped[int] = id_column()
+    finished_at: Mapped[datetime]
+    objects: Mapped[int]  # listed in storage, under the prefixes the app writes
+    orphaned: Mapped[int]  # of those, named by no media row (and old enough to judge)
+    orphaned_bytes: Mapped[int]
+    recent: Mapped[int]  # named by no row yet, but younger than the run's minimum age
+    deleted: Mapped[int]  # orphans deleted (with --delete)
+    rows: Mapped[int]  # ready media rows checked
+    missing: Mapped[int]  # objects those rows name that storage does not have

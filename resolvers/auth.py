@@ -70,6 +70,8 @@ async def _issue_token(services: Services, work: UnitOfWork, user_id: int) -> st
         services.tokens.put(row.token_hash, known)
 
     work.after_commit(remember)
+    # The new session reads what signing up (or in) wrote, even from another process.
+    work.after_commit(lambda: services.db.remember_write(user_id))
     return token
 
 

@@ -7,7 +7,9 @@ Layout of `feed:{user_id}` (all scores 0, so members sort by their bytes):
   was built from SQL; its value says from which id down the set may be incomplete (posts trimmed
   away to keep the newest `cap`). A set without a marker is missing or evicted, and is rebuilt.
 
-Each script touches one key, so the layout works on Redis Cluster as it is.
+Each script touches one key, so the layout works on Redis Cluster as it is: a pipeline is split
+by node, each script runs where its key lives. Scripts are pipelined as EVALSHA, and loaded again
+on every node when one answers NOSCRIPT (a node restarted, or a replica promoted).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+from core.redis_client import RedisClient
 
 FLOOR = "!"
 WIDTH = 20
@@ -83,8 +88,11 @@ class Window:
     floor: int  # below this id the set may be incomplete (0: complete)
 
 
+ScriptCall = tuple[AsyncScript, str, list[Any]]
+
+
 class FeedCache:
-    def __init__(self, redis: Redis, *, cap: int, ttl_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, *, cap: int, ttl_seconds: int) -> None:
         self.redis = redis
         self.cap = cap
         self.ttl = ttl_seconds
@@ -119,20 +127,35 @@ class FeedCache:
 
     async def push(self, entries: Iterable[tuple[int, Sequence[str], int | None]]) -> None:
         """Add members to many users' sets in one round trip: (user id, members, raise floor to)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for user_id, members, floor in entries:
-                args: list[Any] = [self.cap, self.ttl, "push", "" if floor is None else _floor(floor)]
-                await self._add(keys=[self.key(user_id)], args=[*args, *members], client=pipe)
-            await pipe.execute()
-        self.round_trips += 1
+        calls: list[ScriptCall] = []
+        for user_id, members, floor in entries:
+            args: list[Any] = [self.cap, self.ttl, "push", "" if floor is None else _floor(floor)]
+            calls.append((self._add, self.key(user_id), [*args, *members]))
+        await self._run(calls)
 
     async def remove_author(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Drop every post of `author` from `user`'s set, for each (user, author)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for user_id, author_id in pairs:
-                await self._remove_author(keys=[self.key(user_id)], args=[f":{author_id}"], client=pipe)
-            await pipe.execute()
-        self.round_trips += 1
+        await self._run(
+            [(self._remove_author, self.key(user_id), [f":{author_id}"]) for user_id, author_id in pairs]
+        )
+
+    async def _run(self, calls: list[ScriptCall]) -> None:
+        """Single-key scripts in one pipeline (one round trip per node); every script is
+        idempotent, so after a NOSCRIPT the whole pipeline runs again once the scripts are loaded."""
+        for attempt in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for script, key, args in calls:
+                    pipe.execute_command("EVALSHA", script.sha, 1, key, *args)
+                try:
+                    await pipe.execute()
+                except NoScriptError:
+                    if attempt:
+                        raise
+                    for script in {id(call[0]): call[0] for call in calls}.values():
+                        await self.redis.script_load(script.script)
+                    continue
+            self.round_trips += 1
+            return
 
     async def remove_post(self, user_ids: Iterable[int], post_id: int, author_id: int) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:

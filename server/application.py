@@ -77,7 +77,7 @@ def build_application(
     )
     routes: list[BaseRoute] = [
         *health_routes(readiness),
-        metrics_route(REGISTRY),
+        metrics_route(REGISTRY, settings.metrics_dir),
         # Every method reaches the view, which refuses all but GET and POST with a coded JSON error.
         Route("/graphql", BodyLimit(http, settings.max_body_bytes)),
         WebSocketRoute("/graphql", websockets),

@@ -130,6 +130,7 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         ctx.shared_read = request.state.shared_read = SharedRead(services.db)
         release_shared_read.set(ctx.shared_read.release)
         ctx.viewer = await authenticate(services, request.headers.get("authorization"), ctx.read)
+        await services.db.route_reads(ctx.viewer_id)
         return ctx
 
     def is_request_allowed(self, request: Any) -> bool:

@@ -12,8 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
-
+from core.redis_client import RedisClient
 from server.body import OperationRequest, RequestError
 from server.trusted import TrustedDocuments, sha256
 
@@ -51,7 +50,7 @@ class MemoryQueryStore:
 class RedisQueryStore:
     """Shared by every process; entries expire unused after `ttl` seconds (bounded by Redis' memory)."""
 
-    def __init__(self, redis: Redis, ttl: int) -> None:
+    def __init__(self, redis: RedisClient, ttl: int) -> None:
         self.redis = redis
         self.ttl = ttl
 
@@ -105,10 +104,10 @@ class Documents:
         self.trusted = trusted
         self.required = required
 
-    def store(self, redis: Redis | None) -> QueryStore:
+    def store(self, redis: RedisClient | None) -> QueryStore:
         return RedisQueryStore(redis, self.ttl) if redis is not None else self.memory
 
-    async def resolve(self, operation: OperationRequest, redis: Redis | None, exempt: bool) -> Resolved:
+    async def resolve(self, operation: OperationRequest, redis: RedisClient | None, exempt: bool) -> Resolved:
         """The operation with the text it runs; RequestError with a code when it may not run."""
         hash_ = _apq_hash(operation.extensions)
         remember = None
@@ -135,5 +134,5 @@ class Documents:
             raise _refused(DOCUMENT_REQUIRED, "Only trusted documents may run on this server.")
         return Resolved(replace(operation, query=text), remember)
 
-    async def remember(self, hash_: str, text: str, redis: Redis | None) -> None:
+    async def remember(self, hash_: str, text: str, redis: RedisClient | None) -> None:
         await self.store(redis).put(hash_, text)

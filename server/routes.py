@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,8 +29,18 @@ def health_routes(check: ReadinessCheck) -> list[Route]:
     return [Route("/healthz", healthz), Route("/readyz", readyz)]
 
 
-def metrics_route(registry: CollectorRegistry) -> Route:
+def metrics_route(registry: CollectorRegistry, workers_dir: Path | None = None) -> Route:
+    """This process's metrics; with several workers (server/workers.py), all of theirs added up,
+    whichever worker answers."""
+
+    def collect() -> bytes:
+        if workers_dir is None:
+            return generate_latest(registry)
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined, path=str(workers_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(combined)
+
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(collect(), media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", metrics)

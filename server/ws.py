@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -26,6 +25,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from core.context import RequestContext
 from core.observability import WEBSOCKETS
+from core.redis_client import RedisClient
 from resolvers.auth import authenticate, token_expiry
 from server.body import UnreadableJSON, load_json
 from server.context import fill_context, services_of
@@ -74,7 +74,7 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         self.explorer_exempt = explorer_exempt
         self.open_sockets: set[Send] = set()
 
-    def redis_of(self, context: RequestContext) -> Redis | None:
+    def redis_of(self, context: RequestContext) -> RedisClient | None:
         return context.services.redis
 
     def exempt(self, handler: Any) -> bool:

@@ -1,6 +1,7 @@
 """Pub/sub for live delivery: channels, event payloads, and the PubSub hub."""
 
 from .channels import revocations_channel, token_channel, user_channel
+from .cluster_backend import ClusterRedisBackend
 from .errors import PublishFailed, PubSubError, SubscriptionOverflow
 from .events import (
     ActivityAdded,
@@ -28,6 +29,7 @@ from .redis_backend import ResilientRedisBackend
 
 __all__ = [
     "ActivityAdded",
+    "ClusterRedisBackend",
     "ConversationRead",
     "EventPayload",
     "InvalidEvent",

@@ -35,6 +35,7 @@ from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from broadcaster._backends.memory import MemoryBackend
 
+from .cluster_backend import ClusterRedisBackend
 from .errors import PublishFailed, SubscriptionOverflow
 from .redis_backend import ResilientRedisBackend
 
@@ -114,7 +115,11 @@ def create_backend(url: str) -> BroadcastBackend:
         return MemoryBackend(url)
     if scheme in ("redis", "rediss"):
         return ResilientRedisBackend(url)
-    raise ValueError(f"unsupported pub/sub URL scheme {scheme!r} (use memory:// or redis://)")
+    if scheme in ("redis+cluster", "rediss+cluster"):
+        return ClusterRedisBackend(url)
+    raise ValueError(
+        f"unsupported pub/sub URL scheme {scheme!r} (use memory://, redis:// or redis+cluster://)"
+    )
 
 
 # Stamped on every published event and removed before delivery: the publish time, for lag metrics.

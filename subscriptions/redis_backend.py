@@ -15,6 +15,10 @@ A silently dead peer (no RST, e.g. a network partition) is caught by our own PIN
 watchdog: when the connection has been quiet for ``ping_interval`` we send a PING and, if
 nothing at all comes back within ``ping_timeout``, treat the connection as lost. redis-py's
 ``health_check_interval`` only sends pings and hides the replies, so it cannot tell.
+
+With ``sharded=True`` the same loop speaks sharded pub/sub (SSUBSCRIBE, SPUBLISH: Redis 7) to
+one node of a Redis Cluster; subscriptions/cluster_backend.py places channels on their nodes.
+When that node gives a channel up (its slot moved away), ``on_moved`` is told.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from broadcaster import Event
@@ -58,6 +63,8 @@ class ResilientRedisBackend(BroadcastBackend):
         publish_timeout: float = 2.0,
         confirm_timeout: float = 2.0,
         resync_message: str | None = RESYNC_MESSAGE,
+        sharded: bool = False,
+        on_moved: Callable[[str], None] | None = None,
     ) -> None:
         # BroadcastBackend.__init__ only raises NotImplementedError: do not call it.
         self._backoff_initial = backoff_initial
@@ -66,6 +73,8 @@ class ResilientRedisBackend(BroadcastBackend):
         self._ping_timeout = ping_timeout
         self._confirm_timeout = confirm_timeout
         self._resync_message = resync_message
+        self._sharded = sharded
+        self._on_moved = on_moved
         self._publisher: Redis = Redis.from_url(
             url,
             socket_connect_timeout=connect_timeout,
@@ -138,7 +147,7 @@ class ResilientRedisBackend(BroadcastBackend):
                 confirmed = asyncio.get_running_loop().create_future()
                 self._confirmations[channel] = confirmed
             try:
-                await pubsub.subscribe(channel)
+                await self._subscribe(pubsub, channel)
             except _CONNECTION_ERRORS as exc:
                 log.warning("SUBSCRIBE %s failed (%s); will subscribe on reconnect", channel, exc)
                 return
@@ -153,14 +162,17 @@ class ResilientRedisBackend(BroadcastBackend):
             if pubsub is None:
                 return
             try:
-                await pubsub.unsubscribe(channel)
+                await (pubsub.sunsubscribe(channel) if self._sharded else pubsub.unsubscribe(channel))
             except _CONNECTION_ERRORS as exc:
                 # The reconnect subscribes only what is still in _channels.
                 log.info("UNSUBSCRIBE %s failed (%s); dropped on reconnect", channel, exc)
 
     async def publish(self, channel: str, message: Any) -> None:
         try:
-            await self._publisher.publish(channel, message)
+            if self._sharded:
+                await self._publisher.spublish(channel, message)
+            else:
+                await self._publisher.publish(channel, message)
         except _CONNECTION_ERRORS as exc:
             raise PublishFailed(channel, f"Redis unavailable: {exc}") from exc
 
@@ -174,13 +186,21 @@ class ResilientRedisBackend(BroadcastBackend):
             await pubsub.connect()  # type: ignore[no-untyped-call]
             async with self._lock:
                 channels = sorted(self._channels)
-                if channels:
+                if channels and not self._sharded:
                     await pubsub.subscribe(*channels)
+                for channel in channels if self._sharded else ():
+                    await self._subscribe(pubsub, channel)  # one slot per SSUBSCRIBE
                 self._pubsub = pubsub
         except BaseException:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise
         return pubsub, channels
+
+    async def _subscribe(self, pubsub: RedisPubSub, channel: str) -> None:
+        if self._sharded:
+            await pubsub.ssubscribe(channel)
+        else:
+            await pubsub.subscribe(channel)
 
     async def _drop_pubsub(self) -> None:
         async with self._lock:
@@ -244,12 +264,17 @@ class ResilientRedisBackend(BroadcastBackend):
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if kind == "message":
+        if kind in ("message", "smessage"):
             channel = _text(message["channel"])
             # Redis may still deliver a few messages for a channel we just left.
             if channel in self._channels:
                 self._queue.put_nowait(Event(channel=channel, message=_text(message["data"])))
-        elif kind == "subscribe":
+        elif kind == "sunsubscribe" and self._on_moved is not None:
+            # Not asked for: the node gave the channel up because its slot moved to another node.
+            channel = _text(message["channel"])
+            if channel in self._channels:
+                self._on_moved(channel)
+        elif kind in ("subscribe", "ssubscribe"):
             channel = _text(message["channel"])
             future = self._confirmations.pop(channel, None)
             if future is not None and not future.done():

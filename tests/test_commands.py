@@ -10,7 +10,7 @@ import commands
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert commands.main(["--help"]) == 0
     shown = capsys.readouterr().out
-    for name in ("serve", "migrate", "demo", "sweep-stories", "sweep-uploads"):
+    for name in ("serve", "migrate", "demo", "sweep-stories", "sweep-uploads", "reconcile-media"):
         assert f"    {name}" in shown
 
 

@@ -19,7 +19,12 @@ ENVIRONMENT: dict[str, tuple[str, str, Any]] = {
     "PORT": ("9000", "port", 9000),
     "DATA_DIR": ("/var/lib/ephemera", "data_dir", Path("/var/lib/ephemera")),
     "DATABASE_URL": ("postgresql+asyncpg://u@db/e", "database_url", "postgresql+asyncpg://u@db/e"),
+    "DATABASE_REPLICA_URLS": ("postgres://u@r1/e, postgres://u@r2/e", "database_replica_urls",
+                              ("postgres://u@r1/e", "postgres://u@r2/e")),
+    "REPLICA_MAX_LAG_SECONDS": ("2.5", "replica_max_lag_seconds", 2.5),
+    "REPLICA_CHECK_INTERVAL_SECONDS": ("0.5", "replica_check_interval_seconds", 0.5),
     "REDIS_URL": ("redis://cache:6379/0", "redis_url", "redis://cache:6379/0"),
+    "WEB_CONCURRENCY": ("4", "web_concurrency", 4),
     "SECRET_KEY": ("s3cret", "secret_key", "s3cret"),
     "ALLOWED_ORIGINS": (" https://a.example, https://b.example ,", "allowed_origins",
                         ("https://a.example", "https://b.example")),
@@ -93,6 +98,8 @@ def test_a_malformed_variable_is_named_in_the_error(name: str, raw: str) -> None
         ("MEDIA_WORKERS", "0"),
         ("MEDIA_MAX_VIDEO_SECONDS", "0"),
         ("MEDIA_PROCESS_TIMEOUT_SECONDS", "-1"),
+        ("WEB_CONCURRENCY", "0"),
+        ("DATABASE_REPLICA_URLS", "mysql://u@replica/e"),
     ],
 )
 def test_out_of_range_values_are_refused(name: str, raw: str, tmp_path: Path) -> None:
@@ -162,3 +169,32 @@ def test_transport_settings_come_from_the_environment(tmp_path: Path) -> None:
         Settings(trusted_documents="required").validate()
     with pytest.raises(SettingsError, match="PERSISTED_QUERIES"):
         Settings(persisted_queries="maybe").validate()
+
+
+@pytest.mark.parametrize(
+    ("environment", "missing"),
+    [
+        ({"WEB_CONCURRENCY": "2"}, "2 workers need DATABASE_URL (PostgreSQL) and REDIS_URL"),
+        ({"WEB_CONCURRENCY": "3", "DATABASE_URL": "postgres://u@db/e"}, "3 workers need REDIS_URL"),
+        ({"WEB_CONCURRENCY": "2", "REDIS_URL": "redis://cache"}, "2 workers need DATABASE_URL (PostgreSQL):"),
+        (
+            {"DATABASE_REPLICA_URLS": "postgres://u@r/e", "DATABASE_URL": "postgres://u@db/e"},
+            "needs DATABASE_URL",
+        ),
+        ({"REPLICA_MAX_LAG_SECONDS": "0"}, "REPLICA_MAX_LAG_SECONDS and REPLICA_CHECK_INTERVAL_SECONDS"),
+    ],
+)
+def test_scaling_out_refuses_what_one_process_keeps_to_itself(
+    environment: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(environment).validate()
+    assert missing in str(refused.value)
+
+
+def test_a_cluster_url_is_a_redis_url() -> None:
+    settings = Settings.from_env(
+        {"REDIS_URL": "redis+cluster://:pw@cache:6379", "DATABASE_URL": "postgres://u@db/e"}
+    )
+    settings.validate()
+    assert settings.redis_cluster
