@@ -126,6 +126,15 @@ def create_backend(url: str) -> BroadcastBackend:
 SENT_AT = "_sent_at"
 
 
+def _honour_cancellation() -> None:
+    """redis-py can swallow a cancellation that arrives while it sends SUBSCRIBE (the task keeps
+    its cancel request but the CancelledError never surfaces): raise it here, or a subscriber
+    cancelled during subscribe (a closing socket, a process shutting down) would wait forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class PubSub:
     def __init__(self, url: str, *, queue_size: int = 256, backend: BroadcastBackend | None = None) -> None:
         if queue_size < 1:
@@ -197,6 +206,7 @@ class PubSub:
             self._local.setdefault(channel, set()).add(subscription)
         try:
             await self._sync_upstream()
+            _honour_cancellation()
             yield subscription
         finally:
             subscription._close()

@@ -291,3 +291,21 @@ async def test_half_open_connection_is_detected(shared_redis_url: str) -> None:
             assert backend.reconnects == 1
             assert received[0] == {"type": "resync"}
             assert [event["n"] for event in received[1:]] == sorted(event["n"] for event in received[1:])
+
+
+async def test_a_subscriber_cancelled_while_it_subscribes_ends(shared_redis_url: str) -> None:
+    """A socket closing (or a process stopping) the instant it subscribed: the Redis client can
+    swallow that cancellation mid-SUBSCRIBE, and the subscriber then waited forever."""
+    async with PubSub(shared_redis_url) as pubsub:
+
+        async def subscriber() -> None:
+            async with pubsub.subscribe(f"cancelled:{uuid.uuid4().hex}") as subscription:
+                async for _ in subscription:
+                    pass
+
+        for _ in range(5):
+            task = asyncio.create_task(subscriber())
+            await asyncio.sleep(0)  # it starts, and is inside SUBSCRIBE when cancelled
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=5)
+            assert done and task.cancelled()
