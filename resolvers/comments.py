@@ -8,9 +8,9 @@ user in a blocked pair with the viewer are never shown to the viewer, and the co
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from core.context import RequestContext
 from core.errors import BadInput, Conflict, Forbidden, NotFound
@@ -19,7 +19,8 @@ from models import Comment, Post
 from resolvers import activity
 from resolvers.loader import RequestLoader, unique
 from resolvers.messages import clean_client_id
-from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.paging import Page, PageArgs
+from resolvers.parent_pages import PageKey, ParentPages
 from resolvers.posts import PostById, can_see_post, visible_post
 from resolvers.text import clean_text
 from resolvers.users import relationship, relationships
@@ -58,46 +59,27 @@ class HiddenCommentCount(RequestLoader[int, int]):
         return 0
 
 
-class CommentPageKey(NamedTuple):
-    post_id: int
-    first: int
-    after: int | None
-
-
-class CommentsPage(RequestLoader[CommentPageKey, Page[Comment]]):
+class CommentsPage(ParentPages[Comment]):
     """Oldest first, without comments across a block; several posts' pages in one statement per
     page shape (a feed page showing two comments under each post)."""
 
-    async def fetch(self, keys: Sequence[CommentPageKey]) -> Mapping[CommentPageKey, Page[Comment]]:
-        groups: dict[tuple[int, int | None], list[int]] = {}
-        for key in unique(keys):
-            groups.setdefault((key.first, key.after), []).append(key.post_id)
-        found: dict[CommentPageKey, Page[Comment]] = {}
-        viewer = self.ctx.viewer_id
-        async with self.ctx.read() as session:
-            for (first, after), post_ids in groups.items():
-                rank = func.row_number().over(partition_by=Comment.post_id, order_by=Comment.id)
-                inner = select(Comment.id, rank.label("rank")).where(
-                    Comment.post_id.in_(post_ids), interacts(viewer, Comment.author_id)
-                )
-                if after is not None:
-                    inner = inner.where(Comment.id > after)
-                sub = inner.subquery()
-                stmt = select(Comment).join(sub, sub.c.id == Comment.id).where(sub.c.rank <= first + 1)
-                rows: dict[int, list[tuple[int, Comment]]] = {post_id: [] for post_id in post_ids}
-                for comment in await session.scalars(stmt.order_by(Comment.id)):
-                    rows[comment.post_id].append((comment.id, comment))
-                    CommentById(self.ctx).prime(comment.id, comment)
-                for post_id in post_ids:
-                    found[CommentPageKey(post_id, first, after)] = page_from_rows(
-                        rows[post_id], PageArgs(first, after)
-                    )
-        return found
+    key = Comment.id
+    parent = Comment.post_id
+    oldest_first = True
+    entity = Comment
+
+    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
+        return select(Comment).where(
+            Comment.post_id.in_(parents), interacts(self.ctx.viewer_id, Comment.author_id)
+        )
+
+    def received(self, item: Comment) -> None:
+        CommentById(self.ctx).prime(item.id, item)
 
 
 async def comments_page(ctx: RequestContext, post: Post, args: PageArgs) -> Page[Comment]:
     """A page of the comments of a post the viewer already may see."""
-    page = await CommentsPage(ctx).load(CommentPageKey(post.id, args.first, args.after))
+    page = await CommentsPage(ctx).load(PageKey(post.id, args.first, args.after))
     rels = await relationships(ctx, [comment.author_id for _, comment in page.items])
     items = [item for item, rel in zip(page.items, rels, strict=True) if can_interact(rel)]
     return Page(items, page.has_next, page.has_previous)

@@ -1,58 +1,31 @@
-"""Followers, following and follow requests as keyset pages, batched across parents.
-
-A page of users each asking for their own followers costs one statement: ROW_NUMBER()
-over each parent's follow rows picks every parent's page at once.
-"""
+"""Followers, following and follow requests as keyset pages, batched across parents."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 
 from models import Follow, FollowState
-from resolvers.loader import RequestLoader, unique
-from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.parent_pages import ParentPages
 
 
-class EdgeKey(NamedTuple):
-    user_id: int
-    first: int
-    after: int | None
+class _FollowPages(ParentPages[int]):
+    """Pages of user ids related to the parent by follow rows, newest follow first."""
 
-
-class _FollowPages(RequestLoader[EdgeKey, Page[int]]):
-    """Pages of user ids related to `user_id` by follow rows, newest follow first."""
-
-    parent_column = "followee_id"
-    child_column = "follower_id"
+    key = Follow.id
+    parent = Follow.followee_id
+    child = Follow.follower_id
     state = FollowState.ACCEPTED
 
-    async def fetch(self, keys: Sequence[EdgeKey]) -> Mapping[EdgeKey, Page[int]]:
-        groups: dict[tuple[int, int | None], list[int]] = {}
-        for key in unique(keys):
-            groups.setdefault((key.first, key.after), []).append(key.user_id)
-        found: dict[EdgeKey, Page[int]] = {}
-        parent_col, child_col = getattr(Follow, self.parent_column), getattr(Follow, self.child_column)
-        async with self.ctx.read() as session:
-            for (first, after), parents in groups.items():
-                rank = func.row_number().over(partition_by=parent_col, order_by=Follow.id.desc())
-                inner = select(
-                    Follow.id, parent_col.label("parent"), child_col.label("child"), rank.label("rank")
-                )
-                inner = inner.where(parent_col.in_(parents), Follow.state == self.state)
-                if after is not None:
-                    inner = inner.where(Follow.id < after)
-                sub = inner.subquery()
-                stmt = select(sub.c.id, sub.c.parent, sub.c.child).where(sub.c.rank <= first + 1)
-                rows: dict[int, list[tuple[int, int]]] = {parent: [] for parent in parents}
-                for follow_id, parent, child in (await session.execute(stmt.order_by(sub.c.id.desc()))).all():
-                    rows[parent].append((follow_id, child))
-                args = PageArgs(first, after)
-                for parent in parents:
-                    found[EdgeKey(parent, first, after)] = page_from_rows(rows[parent], args)
-        return found
+    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
+        cls = type(self)  # class attributes: mapped columns are descriptors on instances
+        return select(Follow.id, cls.parent, cls.child).where(
+            cls.parent.in_(parents), Follow.state == cls.state
+        )
+
+    def item(self, row: Any) -> int:
+        return int(getattr(row, type(self).child.key))
 
 
 class FollowersPage(_FollowPages):
@@ -60,8 +33,8 @@ class FollowersPage(_FollowPages):
 
 
 class FollowingPage(_FollowPages):
-    parent_column = "follower_id"
-    child_column = "followee_id"
+    parent = Follow.follower_id
+    child = Follow.followee_id
 
 
 class FollowRequestsPage(_FollowPages):

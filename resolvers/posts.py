@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound
@@ -14,7 +14,8 @@ from models import Media, Post, PostLike, PostMedia, User
 from resolvers import activity, fanout
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach, object_keys
-from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.paging import Page, PageArgs
+from resolvers.parent_pages import PageKey, ParentPages
 from resolvers.text import clean_text
 from resolvers.users import UserById, relationship
 from resolvers.visibility import can_see_content
@@ -79,36 +80,15 @@ class PostCount(RequestLoader[int, int]):
         return 0
 
 
-class AuthorPageKey(NamedTuple):
-    author_id: int
-    first: int
-    after: int | None
-
-
-class PostsByAuthor(RequestLoader[AuthorPageKey, Page[Post]]):
+class PostsByAuthor(ParentPages[Post]):
     """Profile pages, newest first; several authors' pages in one statement per page shape."""
 
-    async def fetch(self, keys: Sequence[AuthorPageKey]) -> Mapping[AuthorPageKey, Page[Post]]:
-        groups: dict[tuple[int, int | None], list[int]] = {}
-        for key in unique(keys):
-            groups.setdefault((key.first, key.after), []).append(key.author_id)
-        found: dict[AuthorPageKey, Page[Post]] = {}
-        async with self.ctx.read() as session:
-            for (first, after), authors in groups.items():
-                rank = func.row_number().over(partition_by=Post.author_id, order_by=Post.id.desc())
-                inner = select(Post.id, rank.label("rank")).where(Post.author_id.in_(authors))
-                if after is not None:
-                    inner = inner.where(Post.id < after)
-                sub = inner.subquery()
-                stmt = select(Post).join(sub, sub.c.id == Post.id).where(sub.c.rank <= first + 1)
-                rows: dict[int, list[tuple[int, Post]]] = {author: [] for author in authors}
-                for post in await session.scalars(stmt.order_by(Post.id.desc())):
-                    rows[post.author_id].append((post.id, post))
-                for author in authors:
-                    found[AuthorPageKey(author, first, after)] = page_from_rows(
-                        rows[author], PageArgs(first, after)
-                    )
-        return found
+    key = Post.id
+    parent = Post.author_id
+    entity = Post
+
+    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
+        return select(Post).where(Post.author_id.in_(parents))
 
 
 async def can_see_post(ctx: RequestContext, post: Post) -> bool:
@@ -128,7 +108,7 @@ async def author_posts(ctx: RequestContext, author: User, args: PageArgs) -> Pag
     rel = await relationship(ctx, author.id)
     if not can_see_content(rel, author_is_private=author.is_private):
         return Page([], False)
-    page = await PostsByAuthor(ctx).load(AuthorPageKey(author.id, args.first, args.after))
+    page = await PostsByAuthor(ctx).load(PageKey(author.id, args.first, args.after))
     for _, post in page.items:
         PostById(ctx).prime(post.id, post)
     return page

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from core.context import RequestContext
 from core.errors import BadInput, NotFound
@@ -15,7 +15,7 @@ from models import Story, StoryReaction, StoryView
 from resolvers import activity
 from resolvers.emoji import is_single_emoji
 from resolvers.loader import RequestLoader, unique
-from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.parent_pages import ParentPages
 from resolvers.stories import visible_stories, visible_story
 from subscriptions import story_reacted
 
@@ -77,58 +77,33 @@ class ViewerRow(NamedTuple):
     reaction: str | None
 
 
-class ViewersKey(NamedTuple):
-    story_id: int
-    first: int
-    after: int | None
-
-
-class ViewersPage(RequestLoader[ViewersKey, Page[ViewerRow]]):
+class ViewersPage(ParentPages[ViewerRow]):
     """Most recent view first, with each viewer's reaction; one statement per page shape."""
 
-    async def fetch(self, keys: Sequence[ViewersKey]) -> Mapping[ViewersKey, Page[ViewerRow]]:
-        groups: dict[tuple[int, int | None], list[int]] = {}
-        for key in unique(keys):
-            groups.setdefault((key.first, key.after), []).append(key.story_id)
-        found: dict[ViewersKey, Page[ViewerRow]] = {}
-        async with self.ctx.read() as session:
-            for (first, after), story_ids in groups.items():
-                rank = func.row_number().over(partition_by=StoryView.story_id, order_by=StoryView.id.desc())
-                inner = (
-                    select(
-                        StoryView.id,
-                        StoryView.story_id,
-                        StoryView.viewer_id,
-                        StoryView.viewed_at,
-                        StoryReaction.emoji,
-                        rank.label("rank"),
-                    )
-                    .join(Story, Story.id == StoryView.story_id)
-                    .outerjoin(
-                        StoryReaction,
-                        and_(
-                            StoryReaction.story_id == StoryView.story_id,
-                            StoryReaction.user_id == StoryView.viewer_id,
-                        ),
-                    )
-                    .where(StoryView.story_id.in_(story_ids), StoryView.viewer_id != Story.author_id)
-                )
-                if after is not None:
-                    inner = inner.where(StoryView.id < after)
-                sub = inner.subquery()
-                stmt = (
-                    select(sub.c.id, sub.c.story_id, sub.c.viewer_id, sub.c.viewed_at, sub.c.emoji)
-                    .where(sub.c.rank <= first + 1)
-                    .order_by(sub.c.id.desc())
-                )
-                rows: dict[int, list[tuple[int, ViewerRow]]] = {story_id: [] for story_id in story_ids}
-                for view_id, story_id, viewer_id, viewed_at, emoji in (await session.execute(stmt)).all():
-                    rows[story_id].append((view_id, ViewerRow(viewer_id, viewed_at, emoji)))
-                for story_id in story_ids:
-                    found[ViewersKey(story_id, first, after)] = page_from_rows(
-                        rows[story_id], PageArgs(first, after)
-                    )
-        return found
+    key = StoryView.id
+    parent = StoryView.story_id
+
+    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
+        return (
+            select(
+                StoryView.id,
+                StoryView.story_id,
+                StoryView.viewer_id,
+                StoryView.viewed_at,
+                StoryReaction.emoji,
+            )
+            .join(Story, Story.id == StoryView.story_id)
+            .outerjoin(
+                StoryReaction,
+                and_(
+                    StoryReaction.story_id == StoryView.story_id, StoryReaction.user_id == StoryView.viewer_id
+                ),
+            )
+            .where(StoryView.story_id.in_(parents), StoryView.viewer_id != Story.author_id)
+        )
+
+    def item(self, row: Any) -> ViewerRow:
+        return ViewerRow(row.viewer_id, row.viewed_at, row.emoji)
 
 
 async def mark_seen(ctx: RequestContext, story_ids: list[int]) -> list[Story]:

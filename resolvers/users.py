@@ -120,7 +120,7 @@ async def relationship(ctx: RequestContext, user_id: int) -> Relationship:
     return await RelationshipTo(ctx).load(user_id)
 
 
-async def relationships(ctx: RequestContext, user_ids: list[int]) -> list[Relationship]:
+async def relationships(ctx: RequestContext, user_ids: Sequence[int]) -> list[Relationship]:
     if ctx.viewer_id is None:
         return [STRANGER] * len(user_ids)
     return await RelationshipTo(ctx).load_many(user_ids)
@@ -128,10 +128,18 @@ async def relationships(ctx: RequestContext, user_ids: list[int]) -> list[Relati
 
 async def findable_user(ctx: RequestContext, user_id: int) -> User | None:
     """The user if the viewer may find them at all (not when they blocked the viewer)."""
-    user = await UserById(ctx).load(user_id)
-    if user is None or not can_find_user(await relationship(ctx, user_id)):
-        return None
-    return user
+    return (await findable_users(ctx, [user_id]))[0]
+
+
+async def findable_users(ctx: RequestContext, user_ids: Sequence[int]) -> list[User | None]:
+    """The users the viewer may find, position by position (None where gone or hidden): the one
+    rule behind every list of users (members, viewers, followers), in two batched loads."""
+    users = await UserById(ctx).load_many(user_ids)
+    rels = await relationships(ctx, user_ids)
+    return [
+        user if user is not None and can_find_user(rel) else None
+        for user, rel in zip(users, rels, strict=True)
+    ]
 
 
 async def user_by_username(ctx: RequestContext, username: str) -> User | None:

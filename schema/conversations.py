@@ -19,8 +19,7 @@ from resolvers import conversations, live, messages
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.stories import visible_stories
-from resolvers.users import UserById, relationships
-from resolvers.visibility import can_find_user
+from resolvers.users import UserById, findable_users
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type
 from schema.stories import StoryType
@@ -49,13 +48,7 @@ class ConversationType(Node):
     @strawberry.field
     async def members(self, info: Ctx) -> list[UserType]:
         ids = await conversations.MemberIds(info.context).load(self.row.id)
-        users = await UserById(info.context).load_many(ids)
-        rels = await relationships(info.context, ids)
-        return [
-            UserType.of(user)
-            for user, rel in zip(users, rels, strict=True)
-            if user is not None and can_find_user(rel)
-        ]
+        return [UserType.of(user) for user in await findable_users(info.context, ids) if user is not None]
 
     @strawberry.field
     async def last_message(self, info: Ctx) -> MessageType | None:

@@ -8,8 +8,9 @@ from strawberry.types import Info
 from core.context import RequestContext
 from models import Block, CloseFriend, Contact, StoryHide
 from resolvers import graph
-from resolvers.follow_lists import EdgeKey, FollowRequestsPage
+from resolvers.follow_lists import FollowRequestsPage
 from resolvers.paging import page_args
+from resolvers.parent_pages import PageKey
 from resolvers.users import user_by_username
 from schema.node import decode_id
 from schema.users import UserConnection, UserType
@@ -34,7 +35,7 @@ class GraphQuery:
     ) -> UserConnection:
         args = page_args(first, after)
         viewer = info.context.require_viewer()
-        page = await FollowRequestsPage(info.context).load(EdgeKey(viewer, args.first, args.after))
+        page = await FollowRequestsPage(info.context).load(PageKey(viewer, args.first, args.after))
         return await UserConnection.of(info.context, page)
 
 

@@ -15,9 +15,9 @@ from models import Story as StoryRow
 from resolvers import stories, story_activity, tray
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
-from resolvers.story_activity import ViewCount, ViewerReaction, ViewersKey, ViewersPage, ViewIdOf
-from resolvers.users import UserById, relationships
-from resolvers.visibility import can_find_user
+from resolvers.parent_pages import PageKey
+from resolvers.story_activity import ViewCount, ViewerReaction, ViewersPage, ViewIdOf
+from resolvers.users import findable_users
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id, node_type
 from schema.users import UserType, author_of
@@ -130,17 +130,15 @@ class StoryType(Node):
         if not self._is_author_of_live(info):
             return None
         ctx = info.context
-        page = await ViewersPage(ctx).load(ViewersKey(self.row.id, args.first, args.after))
-        ids = [row.user_id for _, row in page.items]
-        users = await UserById(ctx).load_many(ids)
-        rels = await relationships(ctx, ids)
+        page = await ViewersPage(ctx).load(PageKey(self.row.id, args.first, args.after))
+        users = await findable_users(ctx, [row.user_id for _, row in page.items])
         edges = [
             StoryViewerEdge(
                 cursor=cursor,
                 node=StoryViewer(user=UserType.of(user), viewed_at=row.viewed_at, reaction=row.reaction),
             )
-            for (cursor, row), user, rel in zip(page.items, users, rels, strict=True)
-            if user is not None and can_find_user(rel)
+            for (cursor, row), user in zip(page.items, users, strict=True)
+            if user is not None
         ]
         return StoryViewerConnection(edges=edges, page_info=PageInfo.of(page))
 

@@ -13,10 +13,11 @@ from core.errors import NotFound
 from core.ids import to_global_id
 from models import FollowState
 from models import User as UserRow
-from resolvers.follow_lists import EdgeKey, FollowersPage, FollowingPage
+from resolvers.follow_lists import FollowersPage, FollowingPage
 from resolvers.highlights import user_highlights
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
+from resolvers.parent_pages import PageKey
 from resolvers.posts import PostCount, author_posts
 from resolvers.stories import user_stories
 from resolvers.users import (
@@ -24,10 +25,10 @@ from resolvers.users import (
     FollowingCount,
     UserById,
     findable_user,
+    findable_users,
     relationship,
-    relationships,
 )
-from resolvers.visibility import Relationship, can_find_user, can_see_content
+from resolvers.visibility import Relationship, can_see_content
 from schema.media import MediaType
 from schema.node import Node, PageInfo, node_type
 
@@ -163,7 +164,7 @@ class UserType(Node):
         args = page_args(first, after)
         if not await self.can_see_content(info):
             return UserConnection.empty()
-        page = await FollowersPage(info.context).load(EdgeKey(self.row.id, args.first, args.after))
+        page = await FollowersPage(info.context).load(PageKey(self.row.id, args.first, args.after))
         return await UserConnection.of(info.context, page)
 
     @strawberry.field(description="Empty for a private account the viewer does not follow.")
@@ -173,7 +174,7 @@ class UserType(Node):
         args = page_args(first, after)
         if not await self.can_see_content(info):
             return UserConnection.empty()
-        page = await FollowingPage(info.context).load(EdgeKey(self.row.id, args.first, args.after))
+        page = await FollowingPage(info.context).load(PageKey(self.row.id, args.first, args.after))
         return await UserConnection.of(info.context, page)
 
 
@@ -195,13 +196,11 @@ class UserConnection:
     @classmethod
     async def of(cls, ctx: RequestContext, page: Page[int]) -> UserConnection:
         """Edges for the users of a page of ids; users that vanished meanwhile are left out."""
-        ids = [user_id for _, user_id in page.items]
-        users = await UserById(ctx).load_many(ids)
-        rels = await relationships(ctx, ids)
+        users = await findable_users(ctx, [user_id for _, user_id in page.items])
         edges = [
             UserEdge(cursor=cursor, node=UserType.of(user))
-            for (cursor, _), user, rel in zip(page.items, users, rels, strict=True)
-            if user is not None and can_find_user(rel)
+            for (cursor, _), user in zip(page.items, users, strict=True)
+            if user is not None
         ]
         return cls(edges=edges, page_info=PageInfo.of(page))
 
