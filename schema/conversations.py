@@ -10,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from core.context import RequestContext
-from core.errors import BadInput
 from core.ids import to_global_id
 from core.observability import tracked
 from models import Conversation as ConversationRow
@@ -253,10 +252,6 @@ class ConversationQuery:
 class ConversationMutation:
     @strawberry.mutation
     async def start_conversation(self, info: Ctx, input: StartConversationInput) -> ConversationType:
-        if len(input.member_ids) > conversations.MAX_MEMBERS:
-            raise BadInput(
-                f"A conversation has at most {conversations.MAX_MEMBERS} members.", field="memberIds"
-            )
         member_ids = [decode_id(member, "User") for member in input.member_ids]
         return ConversationType.of(
             await conversations.start_conversation(info.context, member_ids, input.title)

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.types import Info
 
 from core.context import RequestContext
-from core.errors import BadInput
 from core.ids import to_global_id
 from models import Post as PostRow
 from resolvers import posts
@@ -129,8 +128,6 @@ def _post_id(global_id: strawberry.ID) -> int:
 class PostMutation:
     @strawberry.mutation
     async def create_post(self, info: Ctx, input: CreatePostInput) -> PostType:
-        if len(input.media_ids) > posts.MAX_MEDIA:
-            raise BadInput(f"A post has 1 to {posts.MAX_MEDIA} photos or videos.", field="mediaIds")
         media_ids = [decode_id(media_id, "Media") for media_id in input.media_ids]
         return PostType.of(await posts.create_post(info.context, input.caption, media_ids))
 

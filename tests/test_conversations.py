@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.harness import Api, TestUser
+from tests.harness import Api, ServerFactory, TestUser
 
 START = """
 mutation($ids: [ID!]!, $title: String) {
@@ -271,3 +271,18 @@ async def test_conversations_most_recently_active_first_in_fixed_statements(api:
             await api.gql(MESSAGES, {"id": ids[0], "first": size}, token=alice.token)
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+async def test_a_group_has_at_most_32_members_and_a_refused_one_leaves_nothing(asgi: ServerFactory) -> None:
+    async with asgi(signups_per_window=40) as api:
+        await _refuses_a_33rd_member(api)
+
+
+async def _refuses_a_33rd_member(api: Api) -> None:
+    owner, *others = [await api.sign_up() for _ in range(33)]
+    errors = await api.gql_error(START, {"ids": [o.id for o in others], "title": "too many"}, owner.token)
+    assert errors.codes == ["BAD_USER_INPUT"]
+    assert errors.errors[0]["extensions"]["field"] == "memberIds"
+    assert (await api.gql(CONVERSATIONS, {"first": 5}, owner.token))["conversations"]["edges"] == []
+    full = await api.gql(START, {"ids": [o.id for o in others[:31]], "title": "full"}, owner.token)
+    assert len(full["startConversation"]["members"]) == 32
