@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from core.context import RequestContext
+from schema import activity, comments, conversations, highlights, media, posts, stories, users
 from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
 from schema.comments import CommentMutation, CommentType
@@ -37,7 +38,7 @@ from schema.highlights import HighlightMutation
 from schema.limits import CostLimiter, RefuseUnstorableText
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
-from schema.node import Node, resolve_node
+from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.rate_limits import MutationRateLimit
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
@@ -47,12 +48,26 @@ from schema.tracing import OperationTracing
 from schema.users import UserType
 from settings import Settings
 
+# Every type `node(id:)` can return, by the type name inside its global id.
+NODE_TYPES: dict[str, NodeResolver] = {
+    "User": users.user_node,
+    "Post": posts.post_node,
+    "Comment": comments.comment_node,
+    "Media": media.media_node,
+    "Story": stories.story_node,
+    "StoryTrayItem": stories.tray_item_node,
+    "Highlight": highlights.highlight_node,
+    "Conversation": conversations.conversation_node,
+    "Message": conversations.message_node,
+    "Activity": activity.activity_node,
+}
+
 
 @strawberry.type
 class NodeQuery:
     @strawberry.field
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> Node | None:
-        return await resolve_node(info.context, str(id))
+        return await resolve_node(info.context, str(id), NODE_TYPES)
 
 
 Query = merge_types(

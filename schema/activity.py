@@ -17,7 +17,7 @@ from resolvers.activity_inbox import ActivityItem
 from resolvers.paging import Page, page_args
 from schema.comments import CommentType
 from schema.conversations import MessageType
-from schema.node import Node, PageInfo, node_type
+from schema.node import Node, PageInfo
 from schema.posts import PostType
 from schema.stories import StoryType
 from schema.users import UserType
@@ -148,7 +148,6 @@ class ActivitySubscription:
             yield ActivityType.of(item)
 
 
-@node_type("Activity")
 async def activity_node(ctx: RequestContext, activity_id: int) -> ActivityType | None:
     item = await activity_inbox.visible_activity(ctx, activity_id)
     return ActivityType.of(item) if item else None

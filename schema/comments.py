@@ -14,7 +14,7 @@ from models import Comment as CommentRow
 from resolvers import comments
 from resolvers.paging import Page
 from resolvers.posts import PostById
-from schema.node import Node, PageInfo, decode_id, node_type
+from schema.node import Node, PageInfo, decode_id
 from schema.posts import PostType
 from schema.users import UserType, author_of
 
@@ -84,7 +84,6 @@ class CommentMutation:
         return PostType.of(row)
 
 
-@node_type("Comment")
 async def comment_node(ctx: RequestContext, comment_id: int) -> CommentType | None:
     row = await comments.visible_comment(ctx, comment_id)
     return CommentType.of(row) if row else None

@@ -20,7 +20,7 @@ from resolvers.paging import Page, page_args
 from resolvers.stories import visible_stories
 from resolvers.users import UserById, findable_users
 from schema.media import MediaType
-from schema.node import Node, PageInfo, decode_id, node_type
+from schema.node import Node, PageInfo, decode_id
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -306,13 +306,11 @@ def _event_type(event: live.LiveEvent) -> MessageAddedType | ConversationReadTyp
     return TypingChangedType(conversation=conversation, user_id=event.user_id, is_typing=event.is_typing)
 
 
-@node_type("Conversation")
 async def conversation_node(ctx: RequestContext, conversation_id: int) -> ConversationType | None:
     row = await conversations.visible_conversation(ctx, conversation_id)
     return ConversationType.of(row) if row else None
 
 
-@node_type("Message")
 async def message_node(ctx: RequestContext, message_id: int) -> MessageType | None:
     row = await messages.visible_message(ctx, message_id)
     return MessageType.of(row) if row else None

@@ -13,7 +13,7 @@ from core.ids import to_global_id
 from resolvers import highlights
 from resolvers.highlights import VisibleHighlight
 from schema.media import MediaType
-from schema.node import Node, decode_id, node_type
+from schema.node import Node, decode_id
 from schema.stories import StoryType
 from schema.users import UserType, author_of
 
@@ -104,7 +104,6 @@ class HighlightMutation:
         return strawberry.ID(to_global_id("Highlight", deleted))
 
 
-@node_type("Highlight")
 async def highlight_node(ctx: RequestContext, highlight_id: int) -> HighlightType | None:
     found = await highlights.visible_highlight(ctx, highlight_id)
     return HighlightType.of(found) if found else None

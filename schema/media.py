@@ -15,7 +15,7 @@ from media import UploadTarget as StorageTarget
 from models import Media as MediaRow
 from models import MediaStatus as RowStatus
 from resolvers import media as media_resolvers
-from schema.node import Node, node_type
+from schema.node import Node
 
 Ctx = Info[RequestContext, None]
 
@@ -210,7 +210,6 @@ class MediaMutation:
         return CreateUploadPayload(media=MediaType.of(row), upload=UploadTarget.of(target))
 
 
-@node_type("Media")
 async def media_node(ctx: RequestContext, media_id: int) -> MediaType | None:
     """Only the owner reaches media by id; others see it through the post, story or message."""
     row = await media_resolvers.MediaById(ctx).load(media_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import strawberry
@@ -36,17 +36,8 @@ class PageInfo:
         )
 
 
+# How `node(id:)` reaches each type: its visible object by database id, or None.
 NodeResolver = Callable[[RequestContext, int], Awaitable[Node | None]]
-# Filled by each domain module: type name -> loader of a visible object, or None.
-NODE_TYPES: dict[str, NodeResolver] = {}
-
-
-def node_type(name: str) -> Callable[[NodeResolver], NodeResolver]:
-    def register(resolver: NodeResolver) -> NodeResolver:
-        NODE_TYPES[name] = resolver
-        return resolver
-
-    return register
 
 
 def decode_id(global_id: strawberry.ID | str, type_name: str, what: str | None = None) -> int:
@@ -57,8 +48,10 @@ def decode_id(global_id: strawberry.ID | str, type_name: str, what: str | None =
     return parsed[1]
 
 
-async def resolve_node(ctx: RequestContext, global_id: str) -> Node | None:
+async def resolve_node(
+    ctx: RequestContext, global_id: str, resolvers: Mapping[str, NodeResolver]
+) -> Node | None:
+    """The visible object behind a global id; None for an unknown type, a malformed id or a miss."""
     parsed = from_global_id(global_id)
-    if parsed is None or parsed[0] not in NODE_TYPES:
-        return None
-    return await NODE_TYPES[parsed[0]](ctx, parsed[1])
+    resolver = resolvers.get(parsed[0]) if parsed is not None else None
+    return None if resolver is None or parsed is None else await resolver(ctx, parsed[1])

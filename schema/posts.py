@@ -18,7 +18,7 @@ from resolvers.paging import Page, PageArgs, check_size, page_args
 from resolvers.ranked_feed import ranked_page
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
-from schema.node import Node, PageInfo, decode_id, node_type
+from schema.node import Node, PageInfo, decode_id
 from schema.users import UserType, author_of
 
 if TYPE_CHECKING:
@@ -145,7 +145,6 @@ class PostMutation:
         return PostType.of(await posts.set_liked(info.context, _post_id(id), False))
 
 
-@node_type("Post")
 async def post_node(ctx: RequestContext, post_id: int) -> PostType | None:
     row = await posts.visible_post(ctx, post_id)
     return PostType.of(row) if row else None

@@ -19,7 +19,7 @@ from resolvers.parent_pages import PageKey
 from resolvers.story_activity import ViewCount, ViewerReaction, ViewersPage, ViewIdOf
 from resolvers.users import findable_users
 from schema.media import MediaType
-from schema.node import Node, PageInfo, decode_id, node_type
+from schema.node import Node, PageInfo, decode_id
 from schema.users import UserType, author_of
 
 Ctx = Info[RequestContext, None]
@@ -238,13 +238,11 @@ class StoryMutation:
         return StoryType.of(await story_activity.react(info.context, _story_id(story_id), emoji))
 
 
-@node_type("StoryTrayItem")
 async def tray_item_node(ctx: RequestContext, owner_id: int) -> StoryTrayItem | None:
     item = await tray.tray_item(ctx, owner_id)
     return StoryTrayItem.of(item) if item else None
 
 
-@node_type("Story")
 async def story_node(ctx: RequestContext, story_id: int) -> StoryType | None:
     """Live stories by audience; past expiry only the kept ones, for whom their lifetime admits."""
     found = (await stories.reachable_stories(ctx, [story_id])).get(story_id)

@@ -30,7 +30,7 @@ from resolvers.users import (
 )
 from resolvers.visibility import Relationship, can_see_content
 from schema.media import MediaType
-from schema.node import Node, PageInfo, node_type
+from schema.node import Node, PageInfo
 
 if TYPE_CHECKING:
     from schema.highlights import HighlightType
@@ -205,7 +205,6 @@ class UserConnection:
         return cls(edges=edges, page_info=PageInfo.of(page))
 
 
-@node_type("User")
 async def user_node(ctx: RequestContext, user_id: int) -> UserType | None:
     user = await findable_user(ctx, user_id)
     return UserType.of(user) if user else None

@@ -24,3 +24,17 @@ def test_committed_sdl_matches_the_served_schema() -> None:
             )
         )
         raise AssertionError(f"schema.graphql is out of date: run `make schema` and commit it.\n{diff}")
+
+
+def test_every_node_type_is_reachable_by_node_id() -> None:
+    """`node(id:)` answers for exactly the types that implement Node: a new one must be mapped."""
+    from graphql import GraphQLObjectType
+
+    from schema import NODE_TYPES
+
+    implementing = {
+        name
+        for name, kind in schema._schema.type_map.items()
+        if isinstance(kind, GraphQLObjectType) and any(i.name == "Node" for i in kind.interfaces)
+    }
+    assert implementing == set(NODE_TYPES)
