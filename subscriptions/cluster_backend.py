@@ -22,8 +22,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from broadcaster import Event
-from broadcaster._backends.base import BroadcastBackend
+from broadcaster import BroadcastBackend, Event
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 

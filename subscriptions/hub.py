@@ -31,12 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from broadcaster import Event
-from broadcaster._backends.base import BroadcastBackend
-from broadcaster._backends.memory import MemoryBackend
+from broadcaster import BroadcastBackend, Event
 
 from .cluster_backend import ClusterRedisBackend
 from .errors import PublishFailed, SubscriptionOverflow
+from .memory_backend import MemoryBackend
 from .redis_backend import ResilientRedisBackend
 
 log = logging.getLogger(__name__)

@@ -30,8 +30,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from broadcaster import Event
-from broadcaster._backends.base import BroadcastBackend
+from broadcaster import BroadcastBackend, Event
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub as RedisPubSub
 from redis.asyncio.retry import Retry

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from broadcaster import Event
-from broadcaster._backends.memory import MemoryBackend
 
 from subscriptions import (
     Message,
@@ -20,6 +19,7 @@ from subscriptions import (
     token_revoked,
     user_channel,
 )
+from subscriptions.memory_backend import MemoryBackend
 
 
 class CountingBackend(MemoryBackend):
