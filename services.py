@@ -15,7 +15,7 @@ from core.ids import IdGenerator
 from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
-from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from core.rate_limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.redis_client import RedisClient, open_redis
 from core.replicas import ReadRouter
 from core.token_cache import TokenCache

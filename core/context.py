@@ -13,7 +13,7 @@ from core.database import Database
 from core.errors import Unauthenticated
 from core.ids import IdGenerator
 from core.passwords import Passwords
-from core.ratelimit import RateLimiter
+from core.rate_limiter import RateLimiter
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

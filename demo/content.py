@@ -31,8 +31,9 @@ from resolvers.messages import send_message
 from resolvers.posts import create_post, set_liked
 from resolvers.profile import ProfileChanges, update_profile
 from resolvers.stories import create_story
-from resolvers.story_activity import mark_seen, react
+from resolvers.story_reactions import react
 from resolvers.story_replies import reply_to_story
+from resolvers.story_views import mark_seen
 
 
 @dataclass(frozen=True)

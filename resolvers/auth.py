@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from core.context import Reader, RequestContext, Services, Viewer
 from core.errors import BadInput, Conflict, RateLimited, Unauthenticated, WriteConflict
-from core.ratelimit import reserve
+from core.rate_limiter import reserve
 from core.token_cache import KnownToken
 from core.unit_of_work import UnitOfWork
 from models import AuthToken, User

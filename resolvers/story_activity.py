@@ -1,159 +1,82 @@
-"""Who saw a story and how they reacted: marking seen, reacting, and the author's viewers list."""
+"""`storyActivity`: the author's live stream of reactions and replies to their stories."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
-
-from sqlalchemy import Select, and_, func, select
 
 from core.context import RequestContext
-from core.errors import BadInput, NotFound
-from core.sql import insert_ignore_many, upsert
-from models import Story, StoryReaction, StoryView
-from resolvers import activity
-from resolvers.emoji import is_single_emoji
-from resolvers.loader import RequestLoader, unique
-from resolvers.parent_pages import ParentPages
-from resolvers.stories import visible_stories, visible_story
-from subscriptions import story_reacted
-
-MAX_SEEN_IDS = 100
+from core.errors import RateLimited
+from models import Message, Story, User
+from resolvers.messages import visible_message
+from resolvers.stories import visible_stories
+from resolvers.users import findable_user, relationship
+from resolvers.visibility import can_interact
+from subscriptions import InvalidEvent, SubscriptionOverflow, parse_event, user_channel
+from subscriptions.events import StoryReacted as StoryReactedEvent
 
 
-class ViewIdOf(RequestLoader[int, int | None]):
-    """The id of the viewer's first view of each story (ids are time-ordered), or None."""
-
-    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int | None]:
-        viewer = self.ctx.viewer_id
-        if viewer is None:
-            return {}
-        stmt = select(StoryView.story_id, StoryView.id).where(
-            StoryView.viewer_id == viewer, StoryView.story_id.in_(unique(keys))
-        )
-        async with self.ctx.read() as session:
-            return {story_id: view_id for story_id, view_id in (await session.execute(stmt)).all()}
-
-    def default(self, key: int) -> int | None:
-        return None
+@dataclass(frozen=True)
+class Reacted:
+    story: Story
+    user: User
+    emoji: str
+    reacted_at: datetime
 
 
-class ViewerReaction(RequestLoader[int, str | None]):
-    async def fetch(self, keys: Sequence[int]) -> Mapping[int, str | None]:
-        viewer = self.ctx.viewer_id
-        if viewer is None:
-            return {}
-        stmt = select(StoryReaction.story_id, StoryReaction.emoji).where(
-            StoryReaction.user_id == viewer, StoryReaction.story_id.in_(unique(keys))
-        )
-        async with self.ctx.read() as session:
-            return {story_id: emoji for story_id, emoji in (await session.execute(stmt)).all()}
-
-    def default(self, key: int) -> str | None:
-        return None
+@dataclass(frozen=True)
+class Replied:
+    story: Story
+    message: Message
 
 
-class ViewCount(RequestLoader[int, int]):
-    """Views by others: the author's own views count for their tray, never in their audience."""
-
-    async def fetch(self, keys: Sequence[int]) -> Mapping[int, int]:
-        stmt = (
-            select(StoryView.story_id, func.count())
-            .join(Story, Story.id == StoryView.story_id)
-            .where(StoryView.story_id.in_(unique(keys)), StoryView.viewer_id != Story.author_id)
-            .group_by(StoryView.story_id)
-        )
-        async with self.ctx.read() as session:
-            return {story_id: count for story_id, count in (await session.execute(stmt)).all()}
-
-    def default(self, key: int) -> int:
-        return 0
+class ActivityFellBehind(RateLimited):
+    def __init__(self) -> None:
+        super().__init__("This subscription fell behind; subscribe again.", retry_after=1)
+        self.extensions["resubscribe"] = True
 
 
-class ViewerRow(NamedTuple):
-    user_id: int
-    viewed_at: datetime
-    reaction: str | None
-
-
-class ViewersPage(ParentPages[ViewerRow]):
-    """Most recent view first, with each viewer's reaction; one statement per page shape."""
-
-    key = StoryView.id
-    parent = StoryView.story_id
-
-    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
-        return (
-            select(
-                StoryView.id,
-                StoryView.story_id,
-                StoryView.viewer_id,
-                StoryView.viewed_at,
-                StoryReaction.emoji,
-            )
-            .join(Story, Story.id == StoryView.story_id)
-            .outerjoin(
-                StoryReaction,
-                and_(
-                    StoryReaction.story_id == StoryView.story_id, StoryReaction.user_id == StoryView.viewer_id
-                ),
-            )
-            .where(StoryView.story_id.in_(parents), StoryView.viewer_id != Story.author_id)
-        )
-
-    def item(self, row: Any) -> ViewerRow:
-        return ViewerRow(row.viewer_id, row.viewed_at, row.emoji)
-
-
-async def mark_seen(ctx: RequestContext, story_ids: list[int]) -> list[Story]:
-    """Idempotent: the first view time is kept. Any story the viewer may not see fails the whole call."""
+async def story_activity(ctx: RequestContext) -> AsyncIterator[Reacted | Replied]:
+    """Reactions and replies to the viewer's stories, each re-checked with fresh loaders: the story
+    still live, and no block between the viewer and whoever reacted or replied."""
     viewer = ctx.require_viewer()
-    if not 1 <= len(story_ids) <= MAX_SEEN_IDS:
-        raise BadInput(f"Mark between 1 and {MAX_SEEN_IDS} stories at once.", field="ids")
-    ids = unique(story_ids)
-    services = ctx.services
-    async with ctx.write() as work:
-        visible = await visible_stories(ctx, ids)
-        if len(visible) != len(ids):
-            raise NotFound("Story")
-        now = services.clock.now()
-        rows = [
-            {"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}
-            for story_id in ids
-        ]
-        await insert_ignore_many(work.session, StoryView, rows)
-    return [visible[story_id] for story_id in ids]
+    async with ctx.services.pubsub.subscribe(user_channel(viewer)) as subscription:
+        try:
+            async for received in subscription:
+                try:
+                    event = parse_event(received.event)
+                except InvalidEvent:
+                    continue
+                fresh = ctx.fresh()
+                if event["type"] == "story_reacted":
+                    reacted = await _reacted(fresh, viewer, event)
+                    if reacted is not None:
+                        yield reacted
+                elif event["type"] == "story_replied":
+                    replied = await _replied(fresh, viewer, event["story_id"], event["message_id"])
+                    if replied is not None:
+                        yield replied
+        except SubscriptionOverflow:
+            raise ActivityFellBehind() from None
 
 
-async def react(ctx: RequestContext, story_id: int, emoji: str) -> Story:
-    """One reaction per user per story, replaced by a new one; reacting also counts as a view."""
-    viewer = ctx.require_viewer()
-    if not is_single_emoji(emoji):
-        raise BadInput("A reaction is a single emoji.", field="emoji")
-    services = ctx.services
-    async with ctx.write() as work:
-        author = (await visible_story(ctx, story_id)).author_id
-        await work.lock_pair(viewer, author)  # a block in flight commits first, or waits
-        story = await visible_story(ctx, story_id)
-        now = services.clock.now()
-        await insert_ignore_many(
-            work.session,
-            StoryView,
-            [{"id": services.ids.next_id(), "story_id": story_id, "viewer_id": viewer, "viewed_at": now}],
-        )
-        await upsert(
-            work.session,
-            StoryReaction,
-            ["story_id", "user_id"],
-            story_id=story_id,
-            user_id=viewer,
-            emoji=emoji,
-            reacted_at=now,
-        )
-        if author != viewer:
-            work.publish([author], story_reacted(story_id, viewer, emoji, now.isoformat()))
-        await activity.record(
-            work, author, activity.ActivityKind.STORY_REACTED, viewer, story_id=story_id, emoji=emoji
-        )
-    return story
+async def _own_live_story(ctx: RequestContext, viewer: int, story_id: int) -> Story | None:
+    story = (await visible_stories(ctx, [story_id])).get(story_id)
+    return story if story is not None and story.author_id == viewer else None
+
+
+async def _reacted(ctx: RequestContext, viewer: int, event: StoryReactedEvent) -> Reacted | None:
+    story = await _own_live_story(ctx, viewer, event["story_id"])
+    user = await findable_user(ctx, event["user_id"])
+    if story is None or user is None or not can_interact(await relationship(ctx, event["user_id"])):
+        return None
+    return Reacted(story, user, event["emoji"], datetime.fromisoformat(event["reacted_at"]))
+
+
+async def _replied(ctx: RequestContext, viewer: int, story_id: int, message_id: int) -> Replied | None:
+    story = await _own_live_story(ctx, viewer, story_id)
+    message = await visible_message(ctx, message_id)
+    if story is None or message is None:
+        return None
+    return Replied(story, message)

@@ -30,7 +30,7 @@ from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
 from resolvers.stories import user_stories
-from resolvers.story_activity import ViewIdOf
+from resolvers.story_views import ViewIdOf
 from resolvers.users import UserById, findable_user
 from resolvers.visibility import story_visible_sql
 

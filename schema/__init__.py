@@ -35,12 +35,12 @@ from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
 from schema.highlights import HighlightMutation
-from schema.limits import CostLimiter, RefuseUnstorableText
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
+from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
-from schema.rate_limits import MutationRateLimit
+from schema.query_limits import CostLimiter, RefuseUnstorableText
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
 from schema.story_archive import StoryArchiveQuery

@@ -12,11 +12,12 @@ from core.context import RequestContext
 from core.errors import NotFound
 from core.ids import to_global_id
 from models import Story as StoryRow
-from resolvers import stories, story_activity, tray
+from resolvers import stories, story_reactions, story_views, tray
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.parent_pages import PageKey
-from resolvers.story_activity import ViewCount, ViewerReaction, ViewersPage, ViewIdOf
+from resolvers.story_reactions import ViewerReaction
+from resolvers.story_views import ViewCount, ViewersPage, ViewIdOf
 from resolvers.users import findable_users
 from schema.media import MediaType
 from schema.node import Node, PageInfo, decode_id
@@ -231,11 +232,11 @@ class StoryMutation:
     @strawberry.mutation
     async def mark_stories_seen(self, info: Ctx, ids: list[strawberry.ID]) -> list[StoryType]:
         story_ids = [_story_id(global_id) for global_id in ids]
-        return [StoryType.of(s) for s in await story_activity.mark_seen(info.context, story_ids)]
+        return [StoryType.of(s) for s in await story_views.mark_seen(info.context, story_ids)]
 
     @strawberry.mutation
     async def react_to_story(self, info: Ctx, story_id: strawberry.ID, emoji: str) -> StoryType:
-        return StoryType.of(await story_activity.react(info.context, _story_id(story_id), emoji))
+        return StoryType.of(await story_reactions.react(info.context, _story_id(story_id), emoji))
 
 
 async def tray_item_node(ctx: RequestContext, owner_id: int) -> StoryTrayItem | None:

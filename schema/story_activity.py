@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from core.observability import tracked
-from resolvers import story_replies
+from resolvers import story_activity, story_replies
 from schema.conversations import MessageType
 from schema.node import decode_id
 from schema.stories import StoryReacted, StoryType
@@ -47,8 +47,8 @@ class StoryActivitySubscription:
     @strawberry.subscription(description="Reactions and replies to the viewer's own stories.")
     async def story_activity(self, info: Ctx) -> AsyncGenerator[StoryActivity, None]:
         ctx = info.context
-        async for event in ctx.each_event(tracked(story_replies.story_activity(ctx))):
-            if isinstance(event, story_replies.Reacted):
+        async for event in ctx.each_event(tracked(story_activity.story_activity(ctx))):
+            if isinstance(event, story_activity.Reacted):
                 yield StoryReacted(
                     story=StoryType.of(event.story),
                     user=UserType.of(event.user),

@@ -15,9 +15,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from core.observability import REGISTRY
 from media import LocalStorage
+from server.body_limit import BodyLimit
 from server.explorer import explorer_routes
 from server.http import GraphQLHTTP
-from server.limits import BodyLimit
 from server.media_routes import local_media_routes
 from server.persisted import Documents, MemoryQueryStore
 from server.routes import ReadinessCheck, health_routes, metrics_route

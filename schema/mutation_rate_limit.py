@@ -23,7 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from core.context import RequestContext
 from core.errors import RateLimited
-from core.ratelimit import Reservation, reserve
+from core.rate_limiter import Reservation, reserve
 
 WINDOW_SECONDS = 60
 
