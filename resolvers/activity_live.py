@@ -61,6 +61,7 @@ class _Stream:
             self.delivered = after_seq
             async for item in self.catch_up(None):
                 yield item
+        subscription.mark_caught_up()
         async for received in subscription:
             try:
                 event = parse_event(received.event)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from core.context import RequestContext
 from core.errors import BadInput, RateLimited
@@ -88,8 +89,8 @@ class _Stream:
         self.viewer = viewer
         self.only = conversation_id
         self.delivered: dict[int, int] = {}
-        self.typing: dict[tuple[int, int], float] = {}  # (conversation, user) -> lapses at (loop time)
-        self.ttl = ctx.services.settings.typing_ttl_seconds
+        self.typing: dict[tuple[int, int], datetime] = {}  # (conversation, user) -> lapses at
+        self.ttl = timedelta(seconds=ctx.services.settings.typing_ttl_seconds)
 
     async def run(self, subscription: Subscription, after_seq: int | None) -> AsyncIterator[LiveEvent]:
         services = self.ctx.services
@@ -102,19 +103,36 @@ class _Stream:
         else:
             conversation = await ConversationById(self.ctx.fresh()).load(self.only)
             self.delivered = {self.only: conversation.last_seq if conversation else 0}
-        loop = asyncio.get_running_loop()
-        while True:
-            timeout = max(0.0, min(self.typing.values()) - loop.time()) if self.typing else None
-            try:
-                received = await asyncio.wait_for(anext(subscription), timeout)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                async for event in self.lapse_typing(loop.time()):
+        subscription.mark_caught_up()
+        pending: asyncio.Future[PubSubMessage] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(subscription))
+                if self.typing:
+                    # Typing indicators lapse on the app's clock (tests move it instead of waiting).
+                    lapse = asyncio.ensure_future(
+                        self.ctx.services.clock.sleep_until(min(self.typing.values()))
+                    )
+                    try:
+                        await asyncio.wait((pending, lapse), return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        lapse.cancel()
+                    if not pending.done():
+                        async for event in self.lapse_typing():
+                            yield event
+                        continue
+                try:
+                    received = await pending
+                except StopAsyncIteration:
+                    return
+                finally:
+                    pending = None
+                async for event in self.handle(received):
                     yield event
-                continue
-            async for event in self.handle(received):
-                yield event
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     async def handle(self, received: PubSubMessage) -> AsyncIterator[LiveEvent]:
         try:
@@ -184,7 +202,7 @@ class _Stream:
         key = (conversation_id, user_id)
         was_typing = key in self.typing
         if is_typing:
-            self.typing[key] = asyncio.get_running_loop().time() + self.ttl
+            self.typing[key] = self.ctx.services.clock.now() + self.ttl
         else:
             self.typing.pop(key, None)
         if is_typing == was_typing:
@@ -193,7 +211,8 @@ class _Stream:
         if conversation is not None:
             yield TypingEvent(conversation, user_id, is_typing)
 
-    async def lapse_typing(self, now: float) -> AsyncIterator[LiveEvent]:
+    async def lapse_typing(self) -> AsyncIterator[LiveEvent]:
+        now = self.ctx.services.clock.now()
         for key, deadline in sorted(self.typing.items()):
             if deadline <= now:
                 async for event in self.typing_changed(*key, False):

@@ -42,6 +42,7 @@ async def story_activity(ctx: RequestContext) -> AsyncIterator[Reacted | Replied
     still live, and no block between the viewer and whoever reacted or replied."""
     viewer = ctx.require_viewer()
     async with ctx.services.pubsub.subscribe(user_channel(viewer)) as subscription:
+        subscription.mark_caught_up()  # nothing to replay: live from the moment it is subscribed
         try:
             async for received in subscription:
                 try:

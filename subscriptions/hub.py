@@ -54,9 +54,13 @@ class Subscription:
     ``subscribe()`` block exited or the PubSub disconnected. Meant for a single reader.
     """
 
-    def __init__(self, channels: tuple[str, ...], maxsize: int) -> None:
+    def __init__(
+        self, channels: tuple[str, ...], maxsize: int, on_caught_up: Callable[[], None] | None = None
+    ) -> None:
         self.channels = channels
         self.maxsize = maxsize
+        self.is_caught_up = False
+        self._on_caught_up = on_caught_up
         self._buffer: deque[Message] = deque()
         self._wakeup = asyncio.Event()
         self._overflowed = False
@@ -74,6 +78,14 @@ class Subscription:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def mark_caught_up(self) -> None:
+        """The reader has read its backlog: from now on everything reaches it live. Readiness for
+        whoever waits on it (PubSub.caught_up), never a condition of delivery."""
+        if not self.is_caught_up:
+            self.is_caught_up = True
+            if self._on_caught_up is not None:
+                self._on_caught_up()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -144,6 +156,7 @@ class PubSub:
         self._upstream: set[str] = set()
         self._upstream_lock = asyncio.Lock()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._readiness = asyncio.Event()  # set, then replaced, when a subscriber catches up or leaves
         self.published = 0
         self.delivered = 0
         self.overflows = 0
@@ -200,7 +213,7 @@ class PubSub:
             raise ValueError("subscribe() needs at least one channel")
         if self._dispatcher is None:
             raise RuntimeError("PubSub is not connected")
-        subscription = Subscription(tuple(dict.fromkeys(channels)), self.queue_size)
+        subscription = Subscription(tuple(dict.fromkeys(channels)), self.queue_size, self._changed)
         for channel in subscription.channels:
             self._local.setdefault(channel, set()).add(subscription)
         try:
@@ -215,12 +228,32 @@ class PubSub:
                     local.discard(subscription)
                     if not local:
                         del self._local[channel]
+            self._changed()
             # A failed or interrupted sync only leaves an idle upstream channel whose
             # events the dispatcher ignores; the next sync removes it.
             try:
                 await self._sync_upstream()
             except Exception:
                 log.exception("could not unsubscribe %s upstream", subscription.channels)
+
+    def live_subscribers(self, channel: str) -> int:
+        """Local subscribers of `channel` that are live and caught up."""
+        return sum(1 for sub in self._local.get(channel, ()) if sub.is_caught_up)
+
+    async def caught_up(self, channel: str, count: int = 1) -> None:
+        """Wait until `count` local subscribers of `channel` are live and caught up: the readiness
+        signal a test (or a health check) waits on instead of sleeping."""
+        while self.live_subscribers(channel) < count:
+            await self._readiness.wait()
+
+    async def unsubscribed(self, channel: str) -> None:
+        """Wait until no local subscriber of `channel` is left."""
+        while channel in self._local:
+            await self._readiness.wait()
+
+    def _changed(self) -> None:
+        self._readiness.set()
+        self._readiness = asyncio.Event()
 
     async def _sync_upstream(self) -> None:
         """Make the backend's channel set equal the channels with local subscribers."""

@@ -19,8 +19,10 @@ from starlette.applications import Starlette
 from app import create_app
 from core.clock import ManualClock
 from core.context import Services
+from core.ids import from_global_id
 from server.runner import DrainingServer, server_config
 from settings import Settings
+from subscriptions import user_channel
 
 _names = itertools.count(1)
 
@@ -124,6 +126,14 @@ class Api:
         assert response.status_code in (200, 201, 204), response.text
         media_id: str = created["createUpload"]["media"]["id"]
         return media_id
+
+    async def subscribed(self, user: TestUser, count: int = 1) -> None:
+        """Until `count` of the user's subscriptions on this server are live and caught up: the
+        server's own readiness signal, instead of sleeping and hoping."""
+        parsed = from_global_id(user.id)
+        assert parsed is not None, user.id
+        async with asyncio.timeout(10):
+            await self.services.pubsub.caught_up(user_channel(parsed[1]), count)
 
     @contextmanager
     def count_statements(self) -> Iterator[list[str]]:

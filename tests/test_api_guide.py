@@ -165,11 +165,13 @@ class Story:
         viewer = await authenticate(self.api.services, f"Bearer {token}")
         assert viewer is not None
         channel = user_channel(viewer.user_id)
-        before = self._listeners(channel)
+        pubsub = self.api.services.pubsub
+        before = pubsub.live_subscribers(channel)
         socket = await self.sockets.enter_async_context(graphql_socket(self.api.ws_url, token))
         op = await socket.subscribe(query, variables)
-        # Live events are only delivered once the server listens: wait for that, not for time.
-        await self._until(lambda: self._listeners(channel) > before)
+        # Live events are only delivered once the server listens: wait for its signal, not for time.
+        async with asyncio.timeout(10):
+            await pubsub.caught_up(channel, before + 1)
         self.open_sockets.append((socket, viewer.user_id))
         self.pending = (socket, op, documented, line)
 
@@ -182,15 +184,6 @@ class Story:
         received = [{"data": await socket.next(op)} for _ in events]
         self.match(events, received, f"api.md:{line}")
 
-    def _listeners(self, channel: str) -> int:
-        return len(self.api.services.pubsub._local.get(channel, ()))
-
-    async def _until(self, condition: Any) -> None:
-        # Polling a condition of the server (not waiting for time): nothing signals it.
-        async with asyncio.timeout(5):
-            while not condition():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-
     async def directive(self, text: str) -> None:
         verb, _, argument = text.partition(" ")
         if verb == "advance-clock":
@@ -199,7 +192,9 @@ class Story:
             users = [user for _, user in self.open_sockets]
             await self.sockets.aclose()
             self.sockets, self.open_sockets = AsyncExitStack(), []
-            await self._until(lambda: all(self._listeners(user_channel(u)) == 0 for u in users))
+            async with asyncio.timeout(10):
+                for user in users:
+                    await self.api.services.pubsub.unsubscribed(user_channel(user))
         else:
             raise AssertionError(f"unknown guide directive {text!r}")
 

@@ -78,7 +78,7 @@ async def test_live_messages_reads_and_typing(api: Api) -> None:
     cid = await start(api, alice, bob)
     async with graphql_socket(api.ws_url, bob.token) as socket:
         op = await socket.subscribe(EVENTS)
-        await asyncio.sleep(0.2)  # the subscription reaches the broker (nothing to replay without afterSeq)
+        await api.subscribed(bob)  # live: nothing to replay without afterSeq
         for n in range(3):
             await send(api, alice, cid, f"hello {n}")
         for n in range(3):
@@ -126,7 +126,7 @@ async def test_all_conversations_stream_orders_each_conversation(api: Api) -> No
     await send(api, alice, one, "before")
     async with graphql_socket(api.ws_url, bob.token) as socket:
         op = await socket.subscribe(EVENTS)
-        await asyncio.sleep(0.2)
+        await api.subscribed(bob)
         await asyncio.gather(
             *(send(api, alice, one, f"a{n}") for n in range(10)),
             *(send(api, carol, group, f"c{n}") for n in range(10)),
@@ -143,7 +143,7 @@ async def test_blocks_are_checked_for_each_event(api: Api) -> None:
     group = await start(api, carol, alice, bob)
     async with graphql_socket(api.ws_url, bob.token) as socket:
         op = await socket.subscribe(EVENTS, {"cid": group})
-        await asyncio.sleep(0.2)
+        await api.subscribed(bob)
         await send(api, alice, group, "visible")
         assert event(await socket.next(op))["message"]["body"] == "visible"
         await api.gql(BLOCK, {"id": alice.id}, token=bob.token)  # the socket's context is long-lived
@@ -165,10 +165,13 @@ async def test_typing_lapses_without_a_refresh(server: ServerFactory) -> None:
         cid = await start(api, alice, bob)
         async with graphql_socket(api.ws_url, bob.token) as socket:
             op = await socket.subscribe(EVENTS, {"cid": cid})
-            await asyncio.sleep(0.2)
+            await api.subscribed(bob)
             await api.gql(TYPING, {"cid": cid, "on": True}, token=alice.token)
             assert event(await socket.next(op))["isTyping"] is True
-            lapsed = event(await socket.next(op, wait=3))
+            api.clock.advance(0.2)
+            await socket.nothing(op)  # still typing before the time-to-live has passed
+            api.clock.advance(0.2)
+            lapsed = event(await socket.next(op))
             assert (lapsed["isTyping"], lapsed["user"]["username"]) == (False, alice.username)
 
 
