@@ -84,7 +84,8 @@ class ConversationType(Node):
         first: Annotated[
             int | None,
             strawberry.argument(
-                description="Page forward: this many messages (1 to 100) after `after`. Not with `last`."
+                description="Page forward: this many messages (1 to 100) after `after`, or the oldest. Not "
+                "with `last` (BAD_USER_INPUT)."
             ),
         ] = strawberry.UNSET,
         after: Annotated[
@@ -94,8 +95,8 @@ class ConversationType(Node):
         last: Annotated[
             int | None,
             strawberry.argument(
-                description="Page back: this many messages (1 to 100) before `before`, or the newest ones. "
-                "Without `first` and `last`, the last 20."
+                description="Page back: this many messages (1 to 100) before `before`, or the newest. With "
+                "neither `first` nor `last`: 20 after `after`, else the newest 20."
             ),
         ] = strawberry.UNSET,
         before: Annotated[

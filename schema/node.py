@@ -53,7 +53,7 @@ class PageInfo:
 First = Annotated[
     int | None,
     strawberry.argument(
-        description="Page size, 1 to 100 (BAD_USER_INPUT otherwise); null or omitted takes the default."
+        description="Page size, 1 to 100 (BAD_USER_INPUT otherwise); the default when omitted."
     ),
 ]
 After = Annotated[
