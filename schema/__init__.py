@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 from opentelemetry.trace import Tracer
@@ -15,7 +16,6 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from core.context import RequestContext
@@ -65,41 +65,72 @@ NODE_TYPES: dict[str, NodeResolver] = {
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field
-    async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by its global ID; null when it does not exist or the viewer may not see it."
+    )
+    async def node(
+        self,
+        info: Info[RequestContext, None],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="A global ID, as an object's `id` gives it.")
+        ],
+    ) -> Node | None:
         return await resolve_node(info.context, str(id), NODE_TYPES)
 
 
-Query = merge_types(
-    "Query",
-    (
-        NodeQuery,
-        AccountQuery,
-        GraphQuery,
-        PostQuery,
-        StoryQuery,
-        StoryArchiveQuery,
-        ConversationQuery,
-        ActivityQuery,
-    ),
+# The root types are each domain's fields together (what strawberry's merge_types builds), declared as
+# classes so that they carry a description.
+@strawberry.type(
+    description="Everything a client reads. `node`, `viewer` and `user` also answer signed out; the other "
+    "fields need a signed-in viewer (UNAUTHENTICATED otherwise)."
 )
-Mutation = merge_types(
-    "Mutation",
-    (
-        AccountMutation,
-        GraphMutation,
-        MediaMutation,
-        PostMutation,
-        CommentMutation,
-        StoryMutation,
-        StoryReplyMutation,
-        HighlightMutation,
-        ConversationMutation,
-        ActivityMutation,
-    ),
+class Query(
+    NodeQuery,
+    AccountQuery,
+    GraphQuery,
+    PostQuery,
+    StoryQuery,
+    StoryArchiveQuery,
+    ConversationQuery,
+    ActivityQuery,
+):
+    pass
+
+
+@strawberry.type(
+    description="Every change, each all-or-nothing. All but signUp and logIn need a signed-in viewer "
+    "(UNAUTHENTICATED otherwise); mutations are rate-limited per user and per address (RATE_LIMITED, "
+    "with `retryAfter` in seconds)."
 )
-Subscription = merge_types(
-    "Subscription", (ConversationSubscription, StoryActivitySubscription, ActivitySubscription)
+class Mutation(
+    AccountMutation,
+    GraphMutation,
+    MediaMutation,
+    PostMutation,
+    CommentMutation,
+    StoryMutation,
+    StoryReplyMutation,
+    HighlightMutation,
+    ConversationMutation,
+    ActivityMutation,
+):
+    pass
+
+
+@strawberry.type(
+    description="Live events for a signed-in viewer, over a WebSocket to /graphql (graphql-transport-ws)."
+)
+class Subscription(ConversationSubscription, StoryActivitySubscription, ActivitySubscription):
+    pass
+
+
+# Strawberry's own DateTime, described for clients: every time the server gives is UTC.
+DATE_TIME = strawberry.scalar(
+    name="DateTime",
+    description="A point in time: ISO 8601 in UTC with its offset, e.g. 2025-05-01T12:00:00.123456+00:00 "
+    "(the fraction is left out when zero).",
+    serialize=datetime.isoformat,
+    parse_value=datetime.fromisoformat,
 )
 TYPES = [
     UserType,
@@ -153,6 +184,7 @@ def build_schema(settings: Settings | None = None, tracer: Tracer | None = None)
         types=TYPES,
         extensions=[*extensions, lambda: ErrorPolicy(hide_schema=settings.is_production)],
         config=StrawberryConfig(
+            scalar_map={datetime: DATE_TIME},
             disable_field_suggestions=settings.is_production,
             batching_config={"max_operations": settings.max_batch_operations},
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -13,32 +15,56 @@ from schema.node import decode_id
 from schema.users import UserType
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class SignUpInput:
-    username: str
-    password: str
-    display_name: str | None = None
+    username: str = strawberry.field(
+        description="3 to 30 characters: letters, digits, '.' and '_', stored in lowercase; CONFLICT when "
+        "taken."
+    )
+    password: str = strawberry.field(description="8 to 256 characters.")
+    display_name: str | None = strawberry.field(
+        default=None,
+        description="The name to show, at most 64 characters, on one line; the username when omitted.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The credentials of an existing account.")
 class LogInInput:
-    username: str
-    password: str
+    username: str = strawberry.field(description="The account's username, in any case.")
+    password: str = strawberry.field(description="The account's password; a wrong one is UNAUTHENTICATED.")
 
 
-@strawberry.input
+@strawberry.input(description="Changes to the viewer's profile: omitted or null fields stay as they are.")
 class UpdateProfileInput:
-    display_name: str | None = None
-    bio: str | None = None
-    is_private: bool | None = None
-    avatar_media_id: strawberry.ID | None = None
-    archive_stories: bool | None = None
+    display_name: str | None = strawberry.field(
+        default=None,
+        description="The name to show, at most 64 characters; refused with bidirectional control "
+        "characters or nothing visible.",
+    )
+    bio: str | None = strawberry.field(
+        default=None, description="Profile text, at most 150 characters; an empty string clears it."
+    )
+    is_private: bool | None = strawberry.field(
+        default=None,
+        description="True: new followers need approval. False: every pending follow request is accepted.",
+    )
+    avatar_media_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A photo uploaded with purpose AVATAR, checked now; it becomes the profile photo.",
+    )
+    archive_stories: bool | None = strawberry.field(
+        default=None,
+        description="True keeps expired stories in `storyArchive`; false empties it, and expired stories "
+        "in no highlight are then deleted.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A signed-in session: its bearer token and its account.")
 class AuthPayload:
-    token: str
-    user: UserType
+    token: str = strawberry.field(
+        description="Send it as `Authorization: Bearer <token>`; valid for 30 days, or until logOut."
+    )
+    user: UserType = strawberry.field(description="The signed-in account.")
 
     @classmethod
     def of(cls, session: auth.Session) -> AuthPayload:
@@ -56,22 +82,46 @@ class AccountQuery:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation
-    async def sign_up(self, info: Info[RequestContext, None], input: SignUpInput) -> AuthPayload:
+    @strawberry.mutation(
+        description="Creates an account and signs it in. CONFLICT for a taken username, BAD_USER_INPUT for "
+        "an invalid one or password, RATE_LIMITED after too many sign-ups from one address."
+    )
+    async def sign_up(
+        self,
+        info: Info[RequestContext, None],
+        input: Annotated[SignUpInput, strawberry.argument(description="The new account.")],
+    ) -> AuthPayload:
         return AuthPayload.of(
             await auth.sign_up(info.context, input.username, input.password, input.display_name)
         )
 
-    @strawberry.mutation
-    async def log_in(self, info: Info[RequestContext, None], input: LogInInput) -> AuthPayload:
+    @strawberry.mutation(
+        description="Signs in with a new token (one per device). UNAUTHENTICATED for a wrong username or "
+        "password, RATE_LIMITED after too many failed attempts for the username or address."
+    )
+    async def log_in(
+        self,
+        info: Info[RequestContext, None],
+        input: Annotated[LogInInput, strawberry.argument(description="The account's credentials.")],
+    ) -> AuthPayload:
         return AuthPayload.of(await auth.log_in(info.context, input.username, input.password))
 
-    @strawberry.mutation(description="Revokes the token in use, on every server instance.")
+    @strawberry.mutation(
+        description="Revokes the token in use, on every server instance; WebSockets opened with it close "
+        "(4403). Always true."
+    )
     async def log_out(self, info: Info[RequestContext, None]) -> bool:
         return await auth.log_out(info.context)
 
-    @strawberry.mutation
-    async def update_profile(self, info: Info[RequestContext, None], input: UpdateProfileInput) -> UserType:
+    @strawberry.mutation(
+        description="Changes the viewer's profile and returns it. BAD_USER_INPUT for text over its limit or "
+        "an avatar that is not a usable AVATAR upload."
+    )
+    async def update_profile(
+        self,
+        info: Info[RequestContext, None],
+        input: Annotated[UpdateProfileInput, strawberry.argument(description="The fields to change.")],
+    ) -> UserType:
         avatar = decode_id(input.avatar_media_id, "Media") if input.avatar_media_id is not None else None
         changes = ProfileChanges(
             input.display_name, input.bio, input.is_private, avatar, input.archive_stories

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -17,7 +18,7 @@ from resolvers.activity_inbox import ActivityItem
 from resolvers.paging import Page, page_args
 from schema.comments import CommentType
 from schema.conversations import MessageType
-from schema.node import Node, PageInfo
+from schema.node import After, First, Node, PageInfo
 from schema.posts import PostType
 from schema.stories import StoryType
 from schema.users import UserType
@@ -25,15 +26,28 @@ from schema.users import UserType
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.enum
+@strawberry.enum(description="What happened, in an activity item.")
 class ActivityKind(Enum):
-    FOLLOWED = "FOLLOWED"
-    FOLLOW_REQUESTED = "FOLLOW_REQUESTED"
-    FOLLOW_ACCEPTED = "FOLLOW_ACCEPTED"
-    POST_LIKED = "POST_LIKED"
-    POST_COMMENTED = "POST_COMMENTED"
-    STORY_REACTED = "STORY_REACTED"
-    STORY_REPLIED = "STORY_REPLIED"
+    FOLLOWED = strawberry.enum_value("FOLLOWED", description="The actor follows the viewer.")
+    FOLLOW_REQUESTED = strawberry.enum_value(
+        "FOLLOW_REQUESTED", description="The actor asks to follow the (private) viewer; see followRequests."
+    )
+    FOLLOW_ACCEPTED = strawberry.enum_value(
+        "FOLLOW_ACCEPTED", description="The actor approved the viewer's request to follow them."
+    )
+    POST_LIKED = strawberry.enum_value(
+        "POST_LIKED", description="Actors liked the viewer's `post`: one item per post, for every like."
+    )
+    POST_COMMENTED = strawberry.enum_value(
+        "POST_COMMENTED", description="The actor added `comment` to the viewer's `post`."
+    )
+    STORY_REACTED = strawberry.enum_value(
+        "STORY_REACTED",
+        description="The actor reacted with `emoji` to the viewer's `story`, while it is live.",
+    )
+    STORY_REPLIED = strawberry.enum_value(
+        "STORY_REPLIED", description="The actor replied to the viewer's `story` with `message`."
+    )
 
 
 @strawberry.type(
@@ -47,7 +61,7 @@ class ActivityType(Node):
     def of(cls, item: ActivityItem) -> ActivityType:
         return cls(id=strawberry.ID(to_global_id("Activity", item.row.id)), item=item)
 
-    @strawberry.field
+    @strawberry.field(description="What happened; it says which of the fields below are set.")
     def kind(self) -> ActivityKind:
         return ActivityKind(self.item.row.kind)
 
@@ -59,27 +73,30 @@ class ActivityType(Node):
     def actor_count(self) -> int:
         return self.item.actor_count
 
-    @strawberry.field
+    @strawberry.field(description="The post liked or commented on (POST_LIKED, POST_COMMENTED); else null.")
     def post(self) -> PostType | None:
         return PostType.of(self.item.post) if self.item.post else None
 
-    @strawberry.field
+    @strawberry.field(description="The new comment (POST_COMMENTED); else null.")
     def comment(self) -> CommentType | None:
         return CommentType.of(self.item.comment) if self.item.comment else None
 
-    @strawberry.field
+    @strawberry.field(
+        description="The story reacted or replied to, while it is live (STORY_REACTED, STORY_REPLIED); "
+        "else null."
+    )
     def story(self) -> StoryType | None:
         return StoryType.of(self.item.story) if self.item.story else None
 
-    @strawberry.field
+    @strawberry.field(description="The reply (STORY_REPLIED); else null.")
     def message(self) -> MessageType | None:
         return MessageType.of(self.item.message) if self.item.message else None
 
-    @strawberry.field
+    @strawberry.field(description="The reaction (STORY_REACTED); else null.")
     def emoji(self) -> str | None:
         return self.item.row.emoji
 
-    @strawberry.field
+    @strawberry.field(description="When the item was added or last regrouped.")
     def updated_at(self) -> datetime:
         return self.item.row.updated_at
 
@@ -87,21 +104,28 @@ class ActivityType(Node):
     def seq(self) -> int:
         return self.item.row.seq
 
-    @strawberry.field
+    @strawberry.field(description="Added or regrouped since the viewer last called markActivitySeen.")
     def is_unseen(self) -> bool:
         return self.item.unseen
 
 
-@strawberry.type
+@strawberry.type(description="An activity item in a paged list, with the cursor of its position.")
 class ActivityEdge:
-    cursor: str
-    node: ActivityType
+    cursor: str = strawberry.field(
+        description="Opaque position of this item in the list; pass it as `after`."
+    )
+    node: ActivityType = strawberry.field(description="The activity item at this position.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of the activity inbox.")
 class ActivityConnection:
-    edges: list[ActivityEdge]
-    page_info: PageInfo
+    edges: list[ActivityEdge] = strawberry.field(
+        description="The page's items, most recently updated first; items the viewer may no longer see are "
+        "left out, so a page may hold fewer than `first`."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more items follow, and the cursor to get them."
+    )
 
     @classmethod
     def of(cls, page: Page[ActivityItem]) -> ActivityConnection:
@@ -115,7 +139,7 @@ class ActivityQuery:
         description="What happened to the viewer's account and content, most recently updated first."
     )
     async def activity(
-        self, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
+        self, info: Ctx, first: First = 20, after: After = strawberry.UNSET
     ) -> ActivityConnection:
         return ActivityConnection.of(
             await activity_inbox.activity_page(info.context, page_args(first, after))
@@ -137,10 +161,18 @@ class ActivityMutation:
 class ActivitySubscription:
     @strawberry.subscription(
         description="New and regrouped items of the viewer's activity inbox. With afterSeq, first every "
-        "item whose seq is above it, then live: no gap, no duplicate."
+        "item whose seq is above it, then live: no gap, no duplicate. A subscriber that falls behind gets "
+        "RATE_LIMITED with `resubscribe` and `afterSeq` to resume from."
     )
     async def activity_added(
-        self, info: Ctx, after_seq: int | None = strawberry.UNSET
+        self,
+        info: Ctx,
+        after_seq: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The highest seq the client has shown; items above it are replayed first."
+            ),
+        ] = strawberry.UNSET,
     ) -> AsyncGenerator[ActivityType, None]:
         ctx = info.context
         after = after_seq if isinstance(after_seq, int) else None

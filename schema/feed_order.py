@@ -7,7 +7,7 @@ from enum import Enum
 import strawberry
 
 
-@strawberry.enum
+@strawberry.enum(description="The order of the home feed.")
 class FeedOrder(Enum):
     RECENT = strawberry.enum_value("RECENT", description="Newest first.")
     RANKED = strawberry.enum_value(

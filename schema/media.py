@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,13 +20,17 @@ from schema.node import Node
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.enum
+@strawberry.enum(description="Photo or video.")
 class MediaKind(Enum):
-    IMAGE = "IMAGE"
-    VIDEO = "VIDEO"
+    IMAGE = strawberry.enum_value(
+        "IMAGE", description="A photo: JPEG, PNG, WebP, or HEIC/HEIF (served as JPEG)."
+    )
+    VIDEO = strawberry.enum_value(
+        "VIDEO", description="A video: MP4 or QuickTime, H.264 or HEVC, served as uploaded."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="Where an upload stands: checked once, when first attached.")
 class MediaStatus(Enum):
     PENDING = strawberry.enum_value("PENDING", description="Upload URL issued; nothing verified yet.")
     READY = strawberry.enum_value(
@@ -39,26 +43,29 @@ class MediaStatus(Enum):
     )
 
 
-@strawberry.enum
+@strawberry.enum(description="What an upload is for; it can be attached there only.")
 class MediaPurpose(Enum):
-    POST = "POST"
-    STORY = "STORY"
-    MESSAGE = "MESSAGE"
-    AVATAR = "AVATAR"
+    POST = strawberry.enum_value("POST", description="A photo or video of a post (createPost).")
+    STORY = strawberry.enum_value("STORY", description="The photo or video of a story (createStory).")
+    MESSAGE = strawberry.enum_value("MESSAGE", description="A photo or video in a message (sendMessage).")
+    AVATAR = strawberry.enum_value("AVATAR", description="A profile photo (updateProfile); images only.")
 
 
-@strawberry.type
+@strawberry.type(description="A resized JPEG rendition of a photo or poster.")
 class MediaVariant:
-    name: str
-    width: int
-    height: int
-    url: str
+    name: str = strawberry.field(description="The rendition by target width: w150, w640 or w1080.")
+    width: int = strawberry.field(description="Width in pixels.")
+    height: int = strawberry.field(description="Height in pixels.")
+    url: str = strawberry.field(
+        description="Download URL; a signed one expires after an hour (with a story, no later than it): "
+        "refetch rather than store it."
+    )
 
 
 @strawberry.type(description="A still frame of a video, rendered like a photo.")
 class MediaPoster:
-    width: int
-    height: int
+    width: int = strawberry.field(description="Width in pixels, the video's.")
+    height: int = strawberry.field(description="Height in pixels, the video's.")
     url: str = strawberry.field(description="The frame at the video's size, as JPEG.")
     variants: list[MediaVariant] = strawberry.field(description="Resized renditions, smallest first.")
 
@@ -77,7 +84,11 @@ async def _variants(
     ]
 
 
-@strawberry.type(name="Media")
+@strawberry.type(
+    name="Media",
+    description="An uploaded photo or video. Only its owner gets it by `node(id:)`; others reach it "
+    "through a post, story, message or avatar.",
+)
 class MediaType(Node):
     row: strawberry.Private[MediaRow]
     # URLs expire no later than this (a story's media ends with the story).
@@ -87,35 +98,40 @@ class MediaType(Node):
     def of(cls, row: MediaRow, urls_end_by: datetime | None = None) -> MediaType:
         return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row, urls_end_by=urls_end_by)
 
-    @strawberry.field
+    @strawberry.field(description="Photo or video, from the declared content type.")
     def kind(self) -> MediaKind:
         return MediaKind(self.row.kind)
 
-    @strawberry.field
+    @strawberry.field(
+        description="MIME type, e.g. image/jpeg; a HEIC/HEIF photo reads image/jpeg once READY."
+    )
     def content_type(self) -> str:
         return self.row.content_type
 
-    @strawberry.field
+    @strawberry.field(description="Size in bytes: as declared until READY, then of the file served.")
     def byte_size(self) -> int:
         return self.row.byte_size
 
-    @strawberry.field
+    @strawberry.field(description="Whether the upload was checked, and with what outcome.")
     def status(self) -> MediaStatus:
         return MediaStatus[RowStatus(self.row.status).name]
 
-    @strawberry.field
+    @strawberry.field(description="Width in pixels; null until READY.")
     def width(self) -> int | None:
         return self.row.width
 
-    @strawberry.field
+    @strawberry.field(description="Height in pixels; null until READY.")
     def height(self) -> int | None:
         return self.row.height
 
-    @strawberry.field
+    @strawberry.field(description="The uploader's description for screen readers; null when none.")
     def alt_text(self) -> str | None:
         return self.row.alt_text
 
-    @strawberry.field(description="Where a client downloads the original; null until READY.")
+    @strawberry.field(
+        description="Where a client downloads the original; null until READY. A signed URL expires after "
+        "an hour (with a story, no later than it)."
+    )
     async def url(self, info: Ctx) -> str | None:
         if self.row.status is not RowStatus.READY:
             return None
@@ -165,10 +181,10 @@ class MediaType(Node):
         return self.row.failure if self.row.status is RowStatus.FAILED else None
 
 
-@strawberry.type
+@strawberry.type(description="One field of the upload form.")
 class UploadField:
-    name: str
-    value: str
+    name: str = strawberry.field(description="The form field's name, e.g. key, policy or Content-Type.")
+    value: str = strawberry.field(description="Its value, to send unchanged.")
 
 
 @strawberry.type(
@@ -176,9 +192,13 @@ class UploadField:
     "the file (as S3 pre-signed POST), straight to object storage."
 )
 class UploadTarget:
-    url: str
-    fields: list[UploadField]
-    expires_at: datetime
+    url: str = strawberry.field(description="Where to POST the form, as multipart/form-data.")
+    fields: list[UploadField] = strawberry.field(
+        description="The form fields to send, in this order, before the file (sent last, as `file`)."
+    )
+    expires_at: datetime = strawberry.field(
+        description="After this the form is refused (15 minutes after createUpload by default)."
+    )
 
     @classmethod
     def of(cls, target: StorageTarget) -> UploadTarget:
@@ -186,26 +206,43 @@ class UploadTarget:
         return cls(url=target.url, fields=fields, expires_at=target.expires_at)
 
 
-@strawberry.type
+@strawberry.type(description="A new upload: the media to attach later, and where to send its bytes.")
 class CreateUploadPayload:
-    media: MediaType
-    upload: UploadTarget
+    media: MediaType = strawberry.field(
+        description="The new media, PENDING; attach it by its id once the file is uploaded."
+    )
+    upload: UploadTarget = strawberry.field(description="Where and how to upload the file.")
 
 
-@strawberry.input
+@strawberry.input(description="The file a client is about to upload.")
 class CreateUploadInput:
-    content_type: str
-    byte_size: int
-    purpose: MediaPurpose
-    alt_text: str | None = None
+    content_type: str = strawberry.field(
+        description="MIME type: image/jpeg, image/png, image/webp, image/heic, image/heif, video/mp4 or "
+        "video/quicktime."
+    )
+    byte_size: int = strawberry.field(
+        description="The file's size in bytes, the most storage accepts: images up to 20 MB, videos up to "
+        "100 MB (by default)."
+    )
+    purpose: MediaPurpose = strawberry.field(description="Where the media will be attached.")
+    alt_text: str | None = strawberry.field(
+        default=None, description="A description for screen readers, at most 1,000 characters, on one line."
+    )
 
 
 @strawberry.type
 class MediaMutation:
-    @strawberry.mutation
-    async def create_upload(self, info: Ctx, input: CreateUploadInput) -> CreateUploadPayload:
+    @strawberry.mutation(
+        description="Starts an upload: a PENDING media and a form to post the file straight to storage. "
+        "BAD_USER_INPUT for a type not allowed, an empty or too large file, or a video AVATAR."
+    )
+    async def create_upload(
+        self,
+        info: Ctx,
+        input: Annotated[CreateUploadInput, strawberry.argument(description="The file to upload.")],
+    ) -> CreateUploadPayload:
         row, target = await media_resolvers.create_upload(
-            info.context, input.content_type, input.byte_size, input.purpose.value, input.alt_text
+            info.context, input.content_type, input.byte_size, input.purpose.name, input.alt_text
         )
         return CreateUploadPayload(media=MediaType.of(row), upload=UploadTarget.of(target))
 

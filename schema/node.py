@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -13,17 +13,30 @@ from core.ids import from_global_id
 from resolvers.paging import Page
 
 
-@strawberry.interface
+@strawberry.interface(description="An object with a global ID; `node(id:)` refetches any of them.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Global ID: opaque, stable, and unique across every type; keep it as a string."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its list, and the cursors to move from it.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="More items follow this page: pass `endCursor` as `after` to get them."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Items come before this page. Meaningful on message history (`last`/`before`): "
+        "older messages remain. Elsewhere it is true on every page fetched with `after`."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first edge; null when the page is empty. "
+        "Message history takes it as `before` to page back."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last edge; null when the page is empty. "
+        "Pass it as `after` for the next page."
+    )
 
     @classmethod
     def of(cls, page: Page[Any]) -> PageInfo:
@@ -35,6 +48,21 @@ class PageInfo:
             end_cursor=cursors[-1] if cursors else None,
         )
 
+
+# The paging arguments every connection field takes (the default page size is each field's own).
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page size, 1 to 100 (BAD_USER_INPUT otherwise); the default when omitted."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Start after this cursor: the previous page's `pageInfo.endCursor`. Omit it for the "
+        "first page; a malformed cursor is BAD_USER_INPUT."
+    ),
+]
 
 # How `node(id:)` reaches each type: its visible object by database id, or None.
 NodeResolver = Callable[[RequestContext, int], Awaitable[Node | None]]

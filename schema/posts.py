@@ -18,7 +18,7 @@ from resolvers.paging import Page, PageArgs, check_size, page_args
 from resolvers.ranked_feed import ranked_page
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
-from schema.node import Node, PageInfo, decode_id
+from schema.node import After, First, Node, PageInfo, decode_id
 from schema.users import UserType, author_of
 
 if TYPE_CHECKING:
@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type(name="Post")
+@strawberry.type(
+    name="Post",
+    description="A post: 1 to 10 photos or videos with a caption, in the feeds of the author's followers.",
+)
 class PostType(Node):
     row: strawberry.Private[PostRow]
 
@@ -35,58 +38,66 @@ class PostType(Node):
     def of(cls, row: PostRow) -> PostType:
         return cls(id=strawberry.ID(to_global_id("Post", row.id)), row=row)
 
-    @strawberry.field
+    @strawberry.field(description="Who posted it.")
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
-    @strawberry.field
+    @strawberry.field(description="The text under the media, at most 2,200 characters; empty when none.")
     def caption(self) -> str:
         return self.row.caption
 
-    @strawberry.field
+    @strawberry.field(description="The photos and videos, 1 to 10, in the order the author gave them.")
     async def media(self, info: Ctx) -> list[MediaType]:
         return [MediaType.of(row) for row in await posts.PostMediaRows(info.context).load(self.row.id)]
 
-    @strawberry.field
+    @strawberry.field(description="When it was posted.")
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field
+    @strawberry.field(description="How many users like it.")
     def like_count(self) -> int:
         return self.row.like_count
 
-    @strawberry.field
+    @strawberry.field(description="The viewer likes it; false when signed out.")
     async def viewer_has_liked(self, info: Ctx) -> bool:
         return await posts.ViewerLiked(info.context).load(self.row.id)
 
-    @strawberry.field(description="Comments the viewer may see.")
+    @strawberry.field(description="How many comments the viewer may see: exactly what `comments` lists.")
     async def comment_count(self, info: Ctx) -> int:
         return await visible_comment_count(info.context, self.row)
 
-    @strawberry.field(description="Oldest first.")
+    @strawberry.field(
+        description="Comments the viewer may see, oldest first (none from users in a blocked pair with them)."
+    )
     async def comments(
-        self, info: Ctx, first: int | None = 20, after: str | None = strawberry.UNSET
+        self, info: Ctx, first: First = 20, after: After = strawberry.UNSET
     ) -> Annotated[CommentConnection, strawberry.lazy("schema.comments")]:
         from schema.comments import CommentConnection  # schema.comments imports this module
 
         page = await comments_page(info.context, self.row, page_args(first, after))
         return CommentConnection.of(page)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The author turned comments off: addComment answers CONFLICT; existing comments stay."
+    )
     def comments_disabled(self) -> bool:
         return self.row.comments_disabled
 
 
-@strawberry.type
+@strawberry.type(description="A post in a paged list, with the cursor of its position.")
 class PostEdge:
-    cursor: str
-    node: PostType
+    cursor: str = strawberry.field(
+        description="Opaque position of this post in the list; pass it as `after`."
+    )
+    node: PostType = strawberry.field(description="The post at this position.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of posts.")
 class PostConnection:
-    edges: list[PostEdge]
-    page_info: PageInfo
+    edges: list[PostEdge] = strawberry.field(description="The page's posts, in the list's order.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more posts follow, and the cursor to get them."
+    )
 
     @classmethod
     def of(cls, page: Page[PostRow]) -> PostConnection:
@@ -94,10 +105,15 @@ class PostConnection:
         return cls(edges=edges, page_info=PageInfo.of(page))
 
 
-@strawberry.input
+@strawberry.input(description="A new post.")
 class CreatePostInput:
-    caption: str | None = ""
-    media_ids: list[strawberry.ID]
+    caption: str | None = strawberry.field(
+        default="",
+        description="At most 2,200 characters; newlines and tabs are kept, other control characters refused.",
+    )
+    media_ids: list[strawberry.ID] = strawberry.field(
+        description="1 to 10 uploads of purpose POST, in display order, each in no other post; checked now."
+    )
 
 
 @strawberry.type
@@ -110,9 +126,18 @@ class PostQuery:
     async def feed(
         self,
         info: Ctx,
-        first: int | None = 20,
-        after: str | None = strawberry.UNSET,
-        order: FeedOrder | None = FeedOrder.RECENT,
+        first: First = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The previous page's `pageInfo.endCursor`; omit it for the first page. A RANKED "
+                "cursor lasts 30 minutes, then answers BAD_USER_INPUT with reason SNAPSHOT_EXPIRED."
+            ),
+        ] = strawberry.UNSET,
+        order: Annotated[
+            FeedOrder | None,
+            strawberry.argument(description="RECENT or RANKED; pass the same order with every page."),
+        ] = FeedOrder.RECENT,
     ) -> PostConnection:
         if order is FeedOrder.RANKED:
             args = PageArgs(check_size(first, "first", default=20))
@@ -124,24 +149,40 @@ def _post_id(global_id: strawberry.ID) -> int:
     return decode_id(global_id, "Post")
 
 
+PostId = Annotated[
+    strawberry.ID,
+    strawberry.argument(description="The post's global ID; NOT_FOUND when the viewer may not see it."),
+]
+
+
 @strawberry.type
 class PostMutation:
-    @strawberry.mutation
-    async def create_post(self, info: Ctx, input: CreatePostInput) -> PostType:
+    @strawberry.mutation(
+        description="Publishes a post from the viewer's uploads. BAD_USER_INPUT for 0 or over 10 media, "
+        "media of another purpose or already posted, or an upload that fails its check (it ends FAILED)."
+    )
+    async def create_post(
+        self,
+        info: Ctx,
+        input: Annotated[CreatePostInput, strawberry.argument(description="The caption and the media.")],
+    ) -> PostType:
         media_ids = [decode_id(media_id, "Media") for media_id in input.media_ids]
         return PostType.of(await posts.create_post(info.context, input.caption, media_ids))
 
-    @strawberry.mutation
-    async def delete_post(self, info: Ctx, id: strawberry.ID) -> strawberry.ID:
+    @strawberry.mutation(
+        description="Deletes the viewer's post with its likes, comments and media; returns its ID. "
+        "FORBIDDEN for someone else's post."
+    )
+    async def delete_post(self, info: Ctx, id: PostId) -> strawberry.ID:
         await posts.delete_post(info.context, _post_id(id))
         return id
 
-    @strawberry.mutation
-    async def like_post(self, info: Ctx, id: strawberry.ID) -> PostType:
+    @strawberry.mutation(description="Likes the post as the viewer; liking twice counts once.")
+    async def like_post(self, info: Ctx, id: PostId) -> PostType:
         return PostType.of(await posts.set_liked(info.context, _post_id(id), True))
 
-    @strawberry.mutation
-    async def unlike_post(self, info: Ctx, id: strawberry.ID) -> PostType:
+    @strawberry.mutation(description="Takes the viewer's like back; nothing changes when there was none.")
+    async def unlike_post(self, info: Ctx, id: PostId) -> PostType:
         return PostType.of(await posts.set_liked(info.context, _post_id(id), False))
 
 

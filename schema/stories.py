@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -20,13 +21,13 @@ from resolvers.story_reactions import ViewerReaction
 from resolvers.story_views import ViewCount, ViewersPage, ViewIdOf
 from resolvers.users import findable_users
 from schema.media import MediaType
-from schema.node import Node, PageInfo, decode_id
+from schema.node import After, First, Node, PageInfo, decode_id
 from schema.users import UserType, author_of
 
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.enum
+@strawberry.enum(description="Who may see a story; blocked users and those it is hidden from never do.")
 class StoryAudience(Enum):
     PUBLIC = strawberry.enum_value(
         "PUBLIC",
@@ -41,26 +42,37 @@ class StoryAudience(Enum):
     )
 
 
-@strawberry.type
+@strawberry.type(description="Someone who viewed a story, as its author sees them.")
 class StoryViewer:
-    user: UserType
-    viewed_at: datetime
-    reaction: str | None
+    user: UserType = strawberry.field(description="Who viewed it.")
+    viewed_at: datetime = strawberry.field(description="When they first viewed it.")
+    reaction: str | None = strawberry.field(description="Their reaction, a single emoji; null when none.")
 
 
-@strawberry.type
+@strawberry.type(description="A story viewer in a paged list, with the cursor of its position.")
 class StoryViewerEdge:
-    cursor: str
-    node: StoryViewer
+    cursor: str = strawberry.field(
+        description="Opaque position of this viewer in the list; pass it as `after`."
+    )
+    node: StoryViewer = strawberry.field(description="The viewer at this position.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of a story's viewers.")
 class StoryViewerConnection:
-    edges: list[StoryViewerEdge]
-    page_info: PageInfo
+    edges: list[StoryViewerEdge] = strawberry.field(
+        description="The page's viewers, most recent first; users the author may not find are left out, so "
+        "a page may hold fewer than `first`."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more viewers follow, and the cursor to get them."
+    )
 
 
-@strawberry.type(name="Story")
+@strawberry.type(
+    name="Story",
+    description="A photo or video shown to its audience for 24 hours, unless its author keeps it (the "
+    "archive, a highlight).",
+)
 class StoryType(Node):
     row: strawberry.Private[StoryRow]
     # Shown where its author keeps it past expiry (a highlight, the archive): URLs need not end with it.
@@ -70,11 +82,13 @@ class StoryType(Node):
     def of(cls, row: StoryRow, *, kept: bool = False) -> StoryType:
         return cls(id=strawberry.ID(to_global_id("Story", row.id)), row=row, kept=kept)
 
-    @strawberry.field
+    @strawberry.field(description="Who posted it.")
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The photo or video; while the story is live, its URLs expire no later than the story."
+    )
     async def media(self, info: Ctx) -> MediaType:
         media = await self.media_of(info.context)
         if media is None:
@@ -89,19 +103,21 @@ class StoryType(Node):
         outlives = self.kept or not stories.is_live(self.row, ctx.services.clock.now())
         return MediaType.of(row, urls_end_by=None if outlives else self.row.expires_at)
 
-    @strawberry.field
+    @strawberry.field(description="Who may see it, as chosen when it was posted.")
     def audience(self) -> StoryAudience:
         return StoryAudience[self.row.audience]
 
-    @strawberry.field
+    @strawberry.field(description="When it was posted.")
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field
+    @strawberry.field(
+        description="When it stops being live (24 hours after createdAt): hide it then, by the server's time."
+    )
     def expires_at(self) -> datetime:
         return self.row.expires_at
 
-    @strawberry.field
+    @strawberry.field(description="The viewer has seen it (markStoriesSeen or a reaction).")
     async def viewer_has_seen(self, info: Ctx) -> bool:
         return await ViewIdOf(info.context).load(self.row.id) is not None
 
@@ -125,7 +141,7 @@ class StoryType(Node):
         description="Author only, while the story is active; null for anyone else. Most recent first."
     )
     async def viewers(
-        self, info: Ctx, first: int | None = 50, after: str | None = strawberry.UNSET
+        self, info: Ctx, first: First = 50, after: After = strawberry.UNSET
     ) -> StoryViewerConnection | None:
         args = page_args(first, after)
         if not self._is_author_of_live(info):
@@ -149,12 +165,14 @@ class StoryType(Node):
     "can update `hasUnseen` after markStoriesSeen, and `node(id:)` refetches it."
 )
 class StoryTrayItem(Node):
-    owner: UserType
+    owner: UserType = strawberry.field(description="Whose stories these are.")
     stories: list[StoryType] = strawberry.field(
         description="Active stories the viewer may see, oldest first."
     )
-    has_unseen: bool
-    latest_story_at: datetime
+    has_unseen: bool = strawberry.field(
+        description="At least one of `stories` is not seen by the viewer yet."
+    )
+    latest_story_at: datetime = strawberry.field(description="When the newest of `stories` was posted.")
 
     @classmethod
     def of(cls, item: tray.TrayItem) -> StoryTrayItem:
@@ -167,16 +185,21 @@ class StoryTrayItem(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A tray entry in a paged list, with the cursor of its position.")
 class StoryTrayEdge:
-    cursor: str
-    node: StoryTrayItem
+    cursor: str = strawberry.field(
+        description="Opaque position of this entry in the tray; pass it as `after`. It keeps the order of "
+        "the first page, so later pages never repeat or skip an entry."
+    )
+    node: StoryTrayItem = strawberry.field(description="The tray entry at this position.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of the stories tray.")
 class StoryTrayConnection:
-    edges: list[StoryTrayEdge]
-    page_info: PageInfo
+    edges: list[StoryTrayEdge] = strawberry.field(description="The page's entries, in tray order.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more entries follow, and the cursor to get them."
+    )
 
     @classmethod
     def of(cls, page: Page[tray.TrayItem]) -> StoryTrayConnection:
@@ -184,24 +207,32 @@ class StoryTrayConnection:
         return cls(edges=edges, page_info=PageInfo.of(page))
 
 
-@strawberry.type
+@strawberry.type(description="A reaction to one of the viewer's live stories, delivered by storyActivity.")
 class StoryReacted:
-    """A reaction to one of the viewer's stories (delivered by the storyActivity subscription)."""
-
-    story: StoryType
-    user: UserType
-    emoji: str
-    reacted_at: datetime
+    story: StoryType = strawberry.field(description="The viewer's story that got the reaction.")
+    user: UserType = strawberry.field(description="Who reacted.")
+    emoji: str = strawberry.field(description="The reaction, a single emoji.")
+    reacted_at: datetime = strawberry.field(description="When they reacted.")
 
 
-@strawberry.input
+@strawberry.input(description="A new story.")
 class CreateStoryInput:
-    media_id: strawberry.ID
-    audience: StoryAudience | None = StoryAudience.FOLLOWERS
+    media_id: strawberry.ID = strawberry.field(
+        description="An upload of purpose STORY that no other story uses; checked now."
+    )
+    audience: StoryAudience | None = strawberry.field(
+        default=StoryAudience.FOLLOWERS, description="Who may see it; FOLLOWERS when omitted or null."
+    )
 
 
 def _story_id(global_id: strawberry.ID) -> int:
     return decode_id(global_id, "Story")
+
+
+StoryId = Annotated[
+    strawberry.ID,
+    strawberry.argument(description="The story's global ID; NOT_FOUND when the viewer may not see it."),
+]
 
 
 @strawberry.type
@@ -211,31 +242,60 @@ class StoryQuery:
         "with unseen stories, then the rest; within each group the most recent story first."
     )
     async def stories_tray(
-        self, info: Ctx, first: int | None = 50, after: str | None = strawberry.UNSET
+        self, info: Ctx, first: First = 50, after: After = strawberry.UNSET
     ) -> StoryTrayConnection:
         return StoryTrayConnection.of(await tray.stories_tray(info.context, first, after or None))
 
 
 @strawberry.type
 class StoryMutation:
-    @strawberry.mutation
-    async def create_story(self, info: Ctx, input: CreateStoryInput) -> StoryType:
+    @strawberry.mutation(
+        description="Posts a story for 24 hours. BAD_USER_INPUT for media of another purpose, already used "
+        "by a story, or failing its check."
+    )
+    async def create_story(
+        self,
+        info: Ctx,
+        input: Annotated[CreateStoryInput, strawberry.argument(description="The media and the audience.")],
+    ) -> StoryType:
         media_id = decode_id(input.media_id, "Media")
         audience = (input.audience or StoryAudience.FOLLOWERS).name
         return StoryType.of(await stories.create_story(info.context, media_id, audience))
 
-    @strawberry.mutation
-    async def delete_story(self, info: Ctx, id: strawberry.ID) -> strawberry.ID:
+    @strawberry.mutation(
+        description="Deletes the viewer's story, live or kept; it leaves its highlights (one left empty is "
+        "deleted). Returns its ID; FORBIDDEN for someone else's."
+    )
+    async def delete_story(self, info: Ctx, id: StoryId) -> strawberry.ID:
         deleted = await stories.delete_story(info.context, _story_id(id))
         return strawberry.ID(to_global_id("Story", deleted))
 
-    @strawberry.mutation
-    async def mark_stories_seen(self, info: Ctx, ids: list[strawberry.ID]) -> list[StoryType]:
+    @strawberry.mutation(
+        description="Records that the viewer saw these live stories (repeating is harmless) and returns "
+        "them. NOT_FOUND, and nothing recorded, when any is not visible."
+    )
+    async def mark_stories_seen(
+        self,
+        info: Ctx,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description="Global IDs of 1 to 100 stories (BAD_USER_INPUT otherwise)."),
+        ],
+    ) -> list[StoryType]:
         story_ids = [_story_id(global_id) for global_id in ids]
         return [StoryType.of(s) for s in await story_views.mark_seen(info.context, story_ids)]
 
-    @strawberry.mutation
-    async def react_to_story(self, info: Ctx, story_id: strawberry.ID, emoji: str) -> StoryType:
+    @strawberry.mutation(
+        description="Reacts to a live story, replacing the viewer's earlier reaction; also counts as a view."
+    )
+    async def react_to_story(
+        self,
+        info: Ctx,
+        story_id: StoryId,
+        emoji: Annotated[
+            str, strawberry.argument(description="A single emoji (BAD_USER_INPUT for anything else).")
+        ],
+    ) -> StoryType:
         return StoryType.of(await story_reactions.react(info.context, _story_id(story_id), emoji))
 
 

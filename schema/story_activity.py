@@ -19,22 +19,46 @@ from schema.users import UserType
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="A reply to one of the viewer's live stories, delivered by storyActivity.")
 class StoryReplied:
-    story: StoryType
-    message: MessageType
+    story: StoryType = strawberry.field(description="The viewer's story that got the reply.")
+    message: MessageType = strawberry.field(
+        description="The reply: a message in the 1:1 conversation with its sender."
+    )
 
 
-StoryActivity = Annotated[StoryReacted | StoryReplied, strawberry.union("StoryActivity")]
+StoryActivity = Annotated[
+    StoryReacted | StoryReplied,
+    strawberry.union(
+        "StoryActivity", description="A reaction or a reply to one of the viewer's live stories."
+    ),
+]
 
 
 @strawberry.type
 class StoryReplyMutation:
     @strawberry.mutation(
-        description="Sends a message to the story's author in their 1:1 conversation, referencing the story."
+        description="Sends a message to the story's author in their 1:1 conversation, referencing the story. "
+        "Idempotent on clientId; CONFLICT when it was used for another message."
     )
     async def reply_to_story(
-        self, info: Ctx, story_id: strawberry.ID, body: str, client_id: str
+        self,
+        info: Ctx,
+        story_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A live story the viewer may see (NOT_FOUND otherwise); their own is "
+                "BAD_USER_INPUT."
+            ),
+        ],
+        body: Annotated[str, strawberry.argument(description="The text, 1 to 2,000 characters.")],
+        client_id: Annotated[
+            str,
+            strawberry.argument(
+                description="A key you generate (a UUID; 1 to 64 characters, no spaces): replying again with "
+                "it returns the first message and creates nothing."
+            ),
+        ],
     ) -> MessageType:
         message = await story_replies.reply_to_story(
             info.context, decode_id(story_id, "Story"), body, client_id
@@ -44,7 +68,10 @@ class StoryReplyMutation:
 
 @strawberry.type
 class StoryActivitySubscription:
-    @strawberry.subscription(description="Reactions and replies to the viewer's own stories.")
+    @strawberry.subscription(
+        description="Reactions and replies to the viewer's own live stories, as they happen. A subscriber "
+        "that falls behind gets RATE_LIMITED (resubscribe: true)."
+    )
     async def story_activity(self, info: Ctx) -> AsyncGenerator[StoryActivity, None]:
         ctx = info.context
         async for event in ctx.each_event(tracked(story_activity.story_activity(ctx))):

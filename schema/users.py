@@ -30,7 +30,7 @@ from resolvers.users import (
 )
 from resolvers.visibility import Relationship, can_see_content
 from schema.media import MediaType
-from schema.node import Node, PageInfo
+from schema.node import After, First, Node, PageInfo
 
 if TYPE_CHECKING:
     from schema.highlights import HighlightType
@@ -38,14 +38,20 @@ if TYPE_CHECKING:
     from schema.stories import StoryType
 
 
-@strawberry.enum
+@strawberry.enum(description="Whether the viewer follows a user.")
 class FollowStatus(Enum):
-    NONE = "NONE"
-    REQUESTED = "REQUESTED"
-    FOLLOWING = "FOLLOWING"
+    NONE = strawberry.enum_value("NONE", description="No follow and no pending request (or signed out).")
+    REQUESTED = strawberry.enum_value(
+        "REQUESTED", description="The viewer asked to follow this private account; not yet approved."
+    )
+    FOLLOWING = strawberry.enum_value("FOLLOWING", description="The viewer follows this user (accepted).")
 
 
-@strawberry.type(name="User")
+@strawberry.type(
+    name="User",
+    description="An account. Fields about the viewer's relationship (`viewer...`, `is...`, `follows...`) are "
+    "from the signed-in user's point of view: NONE or false when signed out.",
+)
 class UserType(Node):
     row: strawberry.Private[UserRow]
 
@@ -53,56 +59,65 @@ class UserType(Node):
     def of(cls, row: UserRow) -> UserType:
         return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row)
 
-    @strawberry.field
+    @strawberry.field(
+        description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'."
+    )
     def username(self) -> str:
         return self.row.username
 
-    @strawberry.field
+    @strawberry.field(
+        description="The name to show, at most 64 characters; the username unless one was given."
+    )
     def display_name(self) -> str:
         return self.row.display_name
 
-    @strawberry.field
+    @strawberry.field(description="Profile text, at most 150 characters; empty when not set.")
     def bio(self) -> str:
         return self.row.bio
 
-    @strawberry.field
+    @strawberry.field(
+        description="New followers need approval, and only accepted followers see the posts, followers "
+        "and following."
+    )
     def is_private(self) -> bool:
         return self.row.is_private
 
-    @strawberry.field
+    @strawberry.field(description="The profile photo; null when none is set.")
     async def avatar(self, info: Info[RequestContext, None]) -> MediaType | None:
         if self.row.avatar_media_id is None:
             return None
         row = await MediaById(info.context).load(self.row.avatar_media_id)
         return MediaType.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(description="Accepted followers; pending requests are not counted.")
     async def follower_count(self, info: Info[RequestContext, None]) -> int:
         return await FollowerCount(info.context).load(self.row.id)
 
-    @strawberry.field
+    @strawberry.field(description="Accounts this user follows (accepted follows only).")
     async def following_count(self, info: Info[RequestContext, None]) -> int:
         return await FollowingCount(info.context).load(self.row.id)
 
     async def _rel(self, info: Info[RequestContext, None]) -> Relationship:
         return await relationship(info.context, self.row.id)
 
-    @strawberry.field(description="Does the viewer follow this user.")
+    @strawberry.field(
+        description="Whether the viewer follows this user: FOLLOWING, REQUESTED (awaiting approval) or NONE."
+    )
     async def viewer_follow_status(self, info: Info[RequestContext, None]) -> FollowStatus:
         follow = (await self._rel(info)).follow
         if follow is FollowState.ACCEPTED:
             return FollowStatus.FOLLOWING
         return FollowStatus.REQUESTED if follow is FollowState.PENDING else FollowStatus.NONE
 
-    @strawberry.field
+    @strawberry.field(description="This user follows the viewer (an accepted follow).")
     async def follows_viewer(self, info: Info[RequestContext, None]) -> bool:
         return (await self._rel(info)).followed_by is FollowState.ACCEPTED
 
-    @strawberry.field(description="In the viewer's close-friends list.")
+    @strawberry.field(description="In the viewer's close-friends list (who sees CLOSE_FRIENDS stories).")
     async def is_close_friend(self, info: Info[RequestContext, None]) -> bool:
         return (await self._rel(info)).close_friend
 
-    @strawberry.field(description="In the viewer's contacts.")
+    @strawberry.field(description="In the viewer's contacts (CONTACTS stories need it both ways).")
     async def is_contact(self, info: Info[RequestContext, None]) -> bool:
         return (await self._rel(info)).contact
 
@@ -142,13 +157,17 @@ class UserType(Node):
     def archive_stories(self, info: Info[RequestContext, None]) -> bool | None:
         return self.row.archive_stories if info.context.viewer_id == self.row.id else None
 
-    @strawberry.field
+    @strawberry.field(
+        description="Posts this user has published, counted even when the viewer may not see them."
+    )
     async def post_count(self, info: Info[RequestContext, None]) -> int:
         return await PostCount(info.context).load(self.row.id)
 
-    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    @strawberry.field(
+        description="The user's posts, newest first; empty for a private account the viewer does not follow."
+    )
     async def posts(
-        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+        self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
     ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
         from schema.posts import PostConnection  # schema.posts imports this module
 
@@ -157,9 +176,12 @@ class UserType(Node):
     async def can_see_content(self, info: Info[RequestContext, None]) -> bool:
         return can_see_content(await self._rel(info), author_is_private=self.row.is_private)
 
-    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    @strawberry.field(
+        description="Accounts following this user, most recent follow first; empty for a private account "
+        "the viewer does not follow."
+    )
     async def followers(
-        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+        self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
     ) -> UserConnection:
         args = page_args(first, after)
         if not await self.can_see_content(info):
@@ -167,9 +189,12 @@ class UserType(Node):
         page = await FollowersPage(info.context).load(PageKey(self.row.id, args.first, args.after))
         return await UserConnection.of(info.context, page)
 
-    @strawberry.field(description="Empty for a private account the viewer does not follow.")
+    @strawberry.field(
+        description="Accounts this user follows, most recent follow first; empty for a private account the "
+        "viewer does not follow."
+    )
     async def following(
-        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = strawberry.UNSET
+        self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
     ) -> UserConnection:
         args = page_args(first, after)
         if not await self.can_see_content(info):
@@ -178,16 +203,23 @@ class UserType(Node):
         return await UserConnection.of(info.context, page)
 
 
-@strawberry.type
+@strawberry.type(description="A user in a paged list, with the cursor of its position.")
 class UserEdge:
-    cursor: str
-    node: UserType
+    cursor: str = strawberry.field(
+        description="Opaque position of this user in the list; pass it as `after`."
+    )
+    node: UserType = strawberry.field(description="The user at this position.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of users.")
 class UserConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
+    edges: list[UserEdge] = strawberry.field(
+        description="The page's users in the list's order; users the viewer may not find are left out, so "
+        "a page may hold fewer than `first`."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more users follow, and the cursor to get them."
+    )
 
     @classmethod
     def empty(cls) -> UserConnection:
