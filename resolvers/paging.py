@@ -51,8 +51,9 @@ def check_size(value: int | None, name: str, default: int | None = None) -> int:
     return value
 
 
-def page_args(first: int | None, after: str | None) -> PageArgs:
-    size = check_size(first, "first", default=20)
+def page_args(first: int | None, after: str | None, default: int = 20) -> PageArgs:
+    """`first: null` means the field's default page size, as leaving it out does."""
+    size = check_size(first, "first", default=default)
     if not after:  # None, or UNSET when the client left it out
         return PageArgs(size)
     key = decode_cursor(after)

@@ -42,6 +42,9 @@ class StoryAudience(Enum):
     )
 
 
+VIEWERS_PAGE = 50
+
+
 @strawberry.type(description="Someone who viewed a story, as its author sees them.")
 class StoryViewer:
     user: UserType = strawberry.field(description="Who viewed it.")
@@ -141,9 +144,9 @@ class StoryType(Node):
         description="Author only, while the story is active; null for anyone else. Most recent first."
     )
     async def viewers(
-        self, info: Ctx, first: First = 50, after: After = strawberry.UNSET
+        self, info: Ctx, first: First = VIEWERS_PAGE, after: After = strawberry.UNSET
     ) -> StoryViewerConnection | None:
-        args = page_args(first, after)
+        args = page_args(first, after, default=VIEWERS_PAGE)
         if not self._is_author_of_live(info):
             return None
         ctx = info.context
