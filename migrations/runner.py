@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -32,7 +33,9 @@ async def upgrade_to_head(url: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest revision of the migrations shipped with this code (read once per process)."""
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -155,26 +157,60 @@ class EphemeraSchema(strawberry.Schema):
         format_in_place(errors, execution_context, self.hide_schema)
 
 
+@dataclass(frozen=True)
+class SchemaSettings:
+    """The settings a schema is built from: everything else reaches resolvers through the context."""
+
+    max_tokens: int
+    max_query_depth: int
+    max_aliases: int
+    max_query_cost: int
+    max_batch_operations: int
+    is_production: bool
+
+    @classmethod
+    def of(cls, settings: Settings) -> SchemaSettings:
+        return cls(
+            max_tokens=settings.max_tokens,
+            max_query_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_query_cost=settings.max_query_cost,
+            max_batch_operations=settings.max_batch_operations,
+            is_production=settings.is_production,
+        )
+
+
 def build_schema(settings: Settings | None = None, tracer: Tracer | None = None) -> EphemeraSchema:
-    """The schema with every limit of `settings`; extensions are factories, never shared instances.
-    With a tracer (OpenTelemetry configured), each operation gets a span."""
-    settings = settings or Settings()
+    """The schema with every limit of `settings`. Without a tracer, one schema per distinct set of
+    limits serves the whole process (building one costs about 70 ms: it adds up for every app a
+    test suite starts); with a tracer (OpenTelemetry configured), each operation gets a span."""
+    limits = SchemaSettings.of(settings or Settings())
+    return _build(limits, tracer) if tracer is not None else _shared(limits)
+
+
+@functools.lru_cache(maxsize=16)
+def _shared(limits: SchemaSettings) -> EphemeraSchema:
+    return _build(limits, None)
+
+
+def _build(limits: SchemaSettings, tracer: Tracer | None) -> EphemeraSchema:
+    """Extensions are factories, never shared instances."""
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [OperationMetrics]
     if tracer is not None:
         extensions.append(lambda: OperationTracing(tracer))
     extensions += [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         StrictParsing,
         # After the parse options are set: they are part of the cache key.
         lambda: CachedParsing(maxsize=256),
         RequireOperationName,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: CostLimiter(max_cost=settings.max_query_cost),
+        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: CostLimiter(max_cost=limits.max_query_cost),
         RefuseUnstorableText,
         MutationRateLimit,
     ]
-    if settings.is_production:
+    if limits.is_production:
         extensions.append(DisableIntrospection)
     extensions.append(skip_known_valid())
     built = EphemeraSchema(
@@ -182,14 +218,14 @@ def build_schema(settings: Settings | None = None, tracer: Tracer | None = None)
         mutation=Mutation,
         subscription=Subscription,
         types=TYPES,
-        extensions=[*extensions, lambda: ErrorPolicy(hide_schema=settings.is_production)],
+        extensions=[*extensions, lambda: ErrorPolicy(hide_schema=limits.is_production)],
         config=StrawberryConfig(
             scalar_map={datetime: DATE_TIME},
-            disable_field_suggestions=settings.is_production,
-            batching_config={"max_operations": settings.max_batch_operations},
+            disable_field_suggestions=limits.is_production,
+            batching_config={"max_operations": limits.max_batch_operations},
         ),
     )
-    built.hide_schema = settings.is_production
+    built.hide_schema = limits.is_production
     return built
 
 

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import pytest
 from moto.server import ThreadedMotoServer
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import make_url
 
 from migrations.runner import upgrade_to_head
 from models import Base
@@ -90,12 +88,19 @@ def redis_required(test_redis_url: str | None) -> str:
     return test_redis_url  # type: ignore[return-value]
 
 
-async def _truncate_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
-    await engine.dispose()
+async def _empty_postgres(url: str) -> None:
+    """Every table emptied, children first, in one round trip: DELETE on a few rows is ten times
+    faster than TRUNCATE, which recreates each table's files."""
+    import asyncpg
+
+    tables = reversed(Base.metadata.sorted_tables)
+    statements = "".join(f'DELETE FROM "{table.name}";' for table in tables)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(statements)
+    finally:
+        await conn.close()
 
 
 async def _flush_redis(url: str) -> None:
@@ -118,7 +123,7 @@ async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: P
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
-    await _truncate_postgres(url)
+    await _empty_postgres(url)
     return url
 
 
@@ -144,6 +149,20 @@ def moto_s3() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def moto_client(moto_s3: str) -> Any:
+    """One S3 client for the session: a new one per test costs more than the bucket it creates."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 @pytest.fixture
 async def s3_bucket(
     backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -155,8 +174,7 @@ async def s3_bucket(
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
     bucket = f"ephemera-{uuid.uuid4().hex[:12]}"
-    async with aioboto3.Session().client("s3", endpoint_url=endpoint, region_name="us-east-1") as client:
-        await client.create_bucket(Bucket=bucket)
+    request.getfixturevalue("moto_client").create_bucket(Bucket=bucket)
     return S3(endpoint, bucket)
 
 

@@ -22,7 +22,7 @@ from resolvers import fanout, graph, posts
 from resolvers.feed import hybrid_page, pull_page
 from resolvers.feed_cache import FeedCache
 from resolvers.paging import PageArgs
-from tests.conftest import _flush_redis, _truncate_postgres
+from tests.conftest import _flush_redis, _empty_postgres
 from tests.harness import Api, running_server, test_settings
 from tests.posting import create_post, ready_media_rows, settle, user_id
 
@@ -52,7 +52,7 @@ def hybrid_settings(postgres_database: str, feed_redis: str, tmp_path: Path) -> 
 
 @pytest.fixture
 async def hybrid(hybrid_settings: Any, postgres_database: str, feed_redis: str) -> AsyncIterator[Api]:
-    await _truncate_postgres(postgres_database)
+    await _empty_postgres(postgres_database)
     await _flush_redis(feed_redis)
     async with running_server(hybrid_settings) as api:
         yield api

@@ -84,9 +84,9 @@ async def test_two_server_processes_without_node_id_never_collide(
     postgres_database: str, tmp_path: Path
 ) -> None:
     """Two real servers on one PostgreSQL, no NODE_ID: 10,000 rows each, created at the same time."""
-    from tests.conftest import _truncate_postgres
+    from tests.conftest import _empty_postgres
 
-    await _truncate_postgres(postgres_database)
+    await _empty_postgres(postgres_database)
     envs = [
         clean_env(
             DATABASE_URL=postgres_database,

@@ -19,7 +19,7 @@ import pytest
 
 from core.replicas import ReadRouter
 from migrations.runner import upgrade_to_head
-from tests.conftest import _flush_redis, _truncate_postgres
+from tests.conftest import _flush_redis, _empty_postgres
 from tests.engines import PostgresWithReplica, postgres_available
 from tests.harness import Api, TestUser, running_server, test_settings
 from tests.services import run_blocking, unavailable
@@ -53,7 +53,7 @@ async def replicated(
     if not engines.replica.running:
         engines.replica.start()
     engines.resume_replay()
-    await _truncate_postgres(engines.primary.url)
+    await _empty_postgres(engines.primary.url)
     await _flush_redis(redis_required)
     engines.wait_caught_up()
     yield engines

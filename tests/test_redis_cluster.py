@@ -18,7 +18,7 @@ import pytest
 from services import open_services
 from startup import StartupError
 from subscriptions import ClusterRedisBackend, user_channel
-from tests.conftest import _truncate_postgres
+from tests.conftest import _empty_postgres
 from tests.engines import RedisClusterNodes, redis_cluster_available
 from tests.harness import Api, running_server, test_settings
 from tests.posting import user_id
@@ -74,7 +74,7 @@ async def hybrid(
     postgres_database: str, fresh_cluster: RedisClusterNodes, tmp_path: Path
 ) -> AsyncIterator[Api]:
     """test_feed_hybrid's store, on the cluster: every user's set lives on its own slot's node."""
-    await _truncate_postgres(postgres_database)
+    await _empty_postgres(postgres_database)
     settings = test_settings(
         postgres_database,
         fresh_cluster.url,
@@ -105,7 +105,7 @@ async def test_feed_sets_and_channels_spread_over_every_node(hybrid: Api) -> Non
 async def test_a_node_that_stops_and_returns_loses_no_committed_message(
     fresh_cluster: RedisClusterNodes, postgres_database: str, tmp_path: Path
 ) -> None:
-    await _truncate_postgres(postgres_database)
+    await _empty_postgres(postgres_database)
     settings: Any = test_settings(postgres_database, fresh_cluster.url, tmp_path / "data")
     async with running_server(settings) as api:
         alice, bob = await api.sign_up(), await api.sign_up()
@@ -156,7 +156,7 @@ BIO = "mutation($bio: String!) { updateProfile(input: {bio: $bio}) { bio } }"
 async def test_limits_persisted_queries_and_log_out_are_shared_through_the_cluster(
     fresh_cluster: RedisClusterNodes, postgres_database: str, tmp_path: Path
 ) -> None:
-    await _truncate_postgres(postgres_database)
+    await _empty_postgres(postgres_database)
     settings: Any = test_settings(
         postgres_database, fresh_cluster.url, tmp_path / "data", mutations_per_minute_per_user=3
     )
