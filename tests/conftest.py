@@ -206,8 +206,16 @@ def asgi(database_url: str, app_redis_url: str | None, tmp_path: Path) -> Server
 
 @pytest.fixture
 async def api(
-    database_url: str, app_redis_url: str | None, s3_bucket: S3 | None, tmp_path: Path
+    database_url: str,
+    app_redis_url: str | None,
+    s3_bucket: S3 | None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Api]:
+    """The app in process by default; on a real socket (uvicorn on loopback) for tests marked
+    `served`: WebSockets, and what a real connection changes (client addresses, streaming)."""
     s3 = {"s3_bucket": s3_bucket.bucket, "s3_endpoint_url": s3_bucket.endpoint} if s3_bucket else {}
-    async with running_server(test_settings(database_url, app_redis_url, tmp_path / "data", **s3)) as client:
+    settings = test_settings(database_url, app_redis_url, tmp_path / "data", **s3)
+    run = running_server if request.node.get_closest_marker("served") else in_process
+    async with run(settings) as client:
         yield client

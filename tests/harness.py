@@ -55,6 +55,7 @@ class Api:
     app: Starlette
     clock: ManualClock
     http: httpx.AsyncClient = field(repr=False)
+    served: bool = True  # on a real socket (uvicorn), or in process
 
     @property
     def services(self) -> Services:
@@ -63,6 +64,8 @@ class Api:
 
     @property
     def ws_url(self) -> str:
+        if not self.served:
+            raise AssertionError("WebSockets need a served app: mark the test @pytest.mark.served")
         return self.base_url.replace("http://", "ws://") + "/graphql"
 
     async def post(
@@ -169,8 +172,20 @@ def make_jpeg(width: int = 64, height: int = 48, color: str = "red") -> bytes:
 async def post_form(target: dict[str, Any], data: bytes, content_type: str) -> httpx.Response:
     """The upload as S3 expects it: the signed fields in order, then the bytes as `file`."""
     fields = [(field["name"], (None, field["value"])) for field in target["fields"]]
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with http_client() as client:
         return await client.post(target["url"], files=[*fields, ("file", ("upload", data, content_type))])
+
+
+# Apps running in process, by the base URL they sign their own links with (http://app-N.test).
+_IN_PROCESS: dict[str, httpx.ASGITransport] = {}
+_hosts = itertools.count(1)
+
+
+def http_client(**options: Any) -> httpx.AsyncClient:
+    """A client for whatever a test fetches: the URLs of an in-process app (its upload forms, its
+    media links) go to that app's ASGI transport, any other URL over the network."""
+    mounts: dict[str, httpx.AsyncBaseTransport] = dict(_IN_PROCESS)
+    return httpx.AsyncClient(mounts=mounts, timeout=30, **options)
 
 
 # The `server` fixture: `async with server(**setting_overrides) as api` starts one more server.
@@ -208,15 +223,21 @@ test_settings.__test__ = False  # type: ignore[attr-defined]
 @asynccontextmanager
 async def in_process(settings: Settings, clock: ManualClock | None = None) -> AsyncIterator[Api]:
     """The app without a socket, where the network is not the point: its lifespan runs, and
-    requests go through httpx's ASGI transport (an exception in the app fails the test)."""
+    requests go through httpx's ASGI transport (an exception in the app fails the test). Links the
+    app signs (upload forms, media) point at its own test host, which `http_client()` routes back."""
     clock = clock or ManualClock()
-    app = create_app(settings, clock=clock)
+    base_url = f"http://app-{next(_hosts)}.test"
+    app = create_app(replace(settings, public_base_url=settings.public_base_url or base_url), clock=clock)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as http,
-    ):
-        yield Api("http://testserver", app, clock, http)
+    _IN_PROCESS[base_url] = transport
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30) as http,
+        ):
+            yield Api(base_url, app, clock, http, served=False)
+    finally:
+        del _IN_PROCESS[base_url]
 
 
 @asynccontextmanager

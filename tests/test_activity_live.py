@@ -15,6 +15,8 @@ from tests.posting import CREATE_POST, create_post
 from tests.test_scale_out import client, postgres_only, server_process  # noqa: F401
 from tests.ws_client import graphql_socket
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 ADDED = """
 subscription($after: Int) {
   activityAdded(afterSeq: $after) { id kind seq actorCount actors { username } comment { body } }

@@ -19,11 +19,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from resolvers.auth import authenticate
 from subscriptions import user_channel
 from tests.harness import Api, make_jpeg, post_form
 from tests.media_files import make_mp4
 from tests.ws_client import GraphQLSocket, graphql_socket
+
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
 GUIDE = Path(__file__).parent.parent / "docs" / "api.md"
 BLOCK = re.compile(r"```(\w+)([^\n]*)\n(.*?)```|<!-- guide: (.*?) -->", re.S)

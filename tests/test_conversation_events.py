@@ -7,11 +7,14 @@ import json
 import socket
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.harness import Api, ServerFactory, TestUser
 from tests.test_conversations import BLOCK, MARK_READ, send, start
 from tests.ws_client import PROTOCOL, graphql_socket
+
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
 EVENTS = """
 subscription($cid: ID, $after: Int) {

@@ -14,6 +14,8 @@ from tests.harness import Api
 from tests.services import unavailable
 from tests.test_conversations import send, start
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium's background traffic would be refused by this closed network; the explorer needs none.
 FLAGS = [

@@ -22,7 +22,7 @@ from resolvers import fanout, graph, posts
 from resolvers.feed import hybrid_page, pull_page
 from resolvers.feed_cache import FeedCache
 from resolvers.paging import PageArgs
-from tests.conftest import _flush_redis, _empty_postgres
+from tests.conftest import _empty_postgres, _flush_redis
 from tests.harness import Api, running_server, test_settings
 from tests.posting import create_post, ready_media_rows, settle, user_id
 

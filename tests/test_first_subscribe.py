@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.harness import Api
 from tests.test_conversations import send, start
 from tests.ws_client import graphql_socket
+
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
 HISTORY = """
 query($cid: ID!) {

@@ -8,10 +8,13 @@ import asyncio
 import os
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.harness import Api
+
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 

@@ -13,6 +13,8 @@ import pytest
 from tests.harness import Api
 from tests.services import unavailable
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 JS = Path(__file__).parent / "js"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 

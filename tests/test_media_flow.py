@@ -8,14 +8,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 
 from core.ids import from_global_id
 from models import Media
 from resolvers.media import release_spent_uploads
-from tests.harness import Api, TestUser, make_jpeg, post_form
+from tests.harness import Api, TestUser, http_client, make_jpeg, post_form
 from tests.media_files import make_mp4
 
 CREATE_UPLOAD = """
@@ -58,7 +57,7 @@ async def test_photo_upload_becomes_ready_with_variants_and_no_location(api: Api
         ("w640", 640, 480),
         ("w1080", 1080, 810),
     ]
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         original = await client.get(avatar["url"])
         smallest = await client.get(avatar["variants"][0]["url"])
     assert original.status_code == 200 and smallest.status_code == 200
@@ -174,7 +173,7 @@ async def test_cleanup_removes_abandoned_uploads_and_keeps_attached_media(api: A
     assert (await api.gql(MEDIA_NODE, {"id": abandoned}, token=alice.token))["node"] is None
     avatar = (await api.gql("{ viewer { avatar { id url } } }", token=alice.token))["viewer"]["avatar"]
     assert avatar["id"] == kept
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         assert (await client.get(avatar["url"])).status_code == 200
 
 
@@ -191,7 +190,7 @@ async def test_a_video_attached_to_a_post_downloads_unchanged(api: Api) -> None:
     (media,) = post["createPost"]["media"]
     assert (media["kind"], media["status"], media["contentType"]) == ("VIDEO", "READY", "video/mp4")
     assert media["byteSize"] == len(video) and media["variants"] == []
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         assert (await client.get(media["url"])).content == video
 
 
@@ -210,7 +209,7 @@ async def _served(post: dict[str, Any]) -> list[bytes]:
     urls = [media["url"], *(v["url"] for v in media["variants"])]
     if media["poster"]:
         urls.append(media["poster"]["url"])
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         responses = [await client.get(url) for url in urls]
     assert all(response.status_code == 200 for response in responses)
     return [response.content for response in responses]

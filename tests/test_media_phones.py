@@ -11,12 +11,11 @@ import json
 import re
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 
 from tests.broken_decoders import crash, hang
-from tests.harness import Api, ServerFactory, make_jpeg
+from tests.harness import Api, ServerFactory, http_client, make_jpeg
 from tests.media_files import (
     claiming_frames,
     make_audio_only_mp4,
@@ -43,7 +42,7 @@ MEDIA_NODE = "query($id: ID!) { node(id: $id) { ... on Media { id status failure
 
 
 async def download(url: str) -> bytes:
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         response = await client.get(url)
     assert response.status_code == 200, response.text
     return response.content

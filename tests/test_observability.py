@@ -10,6 +10,8 @@ import pytest
 from core.observability import JsonFormatter, request_id_var
 from tests.harness import Api
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 SEND = """
 mutation($c: ID!, $b: String!) { sendMessage(input: {conversationId: $c, body: $b, clientId: $b}) { id } }
 """

@@ -14,6 +14,8 @@ from server.trusted import ManifestError, build_manifest, main
 from tests.harness import ServerFactory, test_settings
 from tests.ws_client import graphql_socket
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 VIEWER = "query Viewer { viewer { id } }"
 VIEWER_HASH = hashlib.sha256(VIEWER.encode()).hexdigest()
 
@@ -142,14 +144,14 @@ async def test_only_trusted_documents_run_when_required(asgi: ServerFactory, man
 async def test_graphiql_keeps_working_in_development_but_not_in_production(
     asgi: ServerFactory, manifest: Path
 ) -> None:
-    same_origin = {"Origin": "http://testserver"}
     query = {"query": "{ viewer { id } }"}
     required = {"trusted_documents": "required", "trusted_documents_manifest": manifest}
     async with asgi(**required) as api:
+        same_origin = {"Origin": api.base_url}
         explorer = await api.http.post("/graphql", json=query, headers=same_origin)
         elsewhere = await api.http.post("/graphql", json=query, headers={"Origin": "https://evil.example"})
     async with asgi(env="production", graphiql=True, **required) as api:
-        production = await api.http.post("/graphql", json=query, headers=same_origin)
+        production = await api.http.post("/graphql", json=query, headers={"Origin": api.base_url})
     assert explorer.json()["data"] == {"viewer": None}
     assert code_of(elsewhere) == "PERSISTED_DOCUMENT_REQUIRED"
     assert code_of(production) == "PERSISTED_DOCUMENT_REQUIRED"

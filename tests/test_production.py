@@ -15,6 +15,8 @@ from websockets.typing import Origin, Subprotocol
 from settings import Settings, SettingsError
 from tests.harness import ServerFactory, running_server, test_settings
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 PROTOCOL = [Subprotocol("graphql-transport-ws")]
 
 

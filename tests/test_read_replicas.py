@@ -19,7 +19,7 @@ import pytest
 
 from core.replicas import ReadRouter
 from migrations.runner import upgrade_to_head
-from tests.conftest import _flush_redis, _empty_postgres
+from tests.conftest import _empty_postgres, _flush_redis
 from tests.engines import PostgresWithReplica, postgres_available
 from tests.harness import Api, TestUser, running_server, test_settings
 from tests.services import run_blocking, unavailable

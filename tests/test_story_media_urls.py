@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
-from tests.harness import Api
+from tests.harness import Api, http_client
 from tests.posting import create_post
 from tests.story_helpers import create_story
 
@@ -35,7 +33,7 @@ async def test_story_media_urls_end_with_the_story(api: Api) -> None:
     assert all(0 < lifetime(api, url) <= 600 for url in urls), urls
     post_url = (await api.gql(POST_MEDIA, {"id": post}, alice.token))["node"]["media"][0]["url"]
     assert lifetime(api, post_url) == 3600
-    async with httpx.AsyncClient() as client:
+    async with http_client() as client:
         assert (await client.get(urls[0])).status_code == 200
         if "expires" in urls[0]:
             # The disk store checks with the server's clock: once the story is gone, so is the URL.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.harness import Api, TestUser
 from tests.story_helpers import add_edges, create_story, db_id
 from tests.ws_client import graphql_socket
+
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
 REPLY = """
 mutation($story: ID!, $body: String!, $client: String!) {

@@ -12,6 +12,8 @@ from websockets.exceptions import ConnectionClosed
 from tests.harness import Api, ServerFactory
 from tests.ws_client import graphql_socket
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 PROTOCOL = "graphql-transport-ws"
 LOG_OUT = "mutation LogOut { logOut }"
 

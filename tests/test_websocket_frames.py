@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from tests.harness import Api, ServerFactory
 from tests.ws_client import graphql_socket
+
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
 PROTOCOL = [Subprotocol("graphql-transport-ws")]
 EVENTS = "subscription { conversationEvents { __typename } }"

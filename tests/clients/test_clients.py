@@ -19,6 +19,8 @@ from tests.services import unavailable
 from tests.story_helpers import add_edges, create_story, db_id
 from tests.test_conversations import send, start
 
+pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
+
 HERE = Path(__file__).parent
 RELAY = HERE / "relay"
 SCHEMA = HERE.parent.parent / "schema.graphql"
