@@ -130,6 +130,15 @@ class Api:
         media_id: str = created["createUpload"]["media"]["id"]
         return media_id
 
+    async def metric(self, sample: str) -> float:
+        """One sample of /metrics (`name{labels}` exactly as exposed), 0 when absent. Metrics are
+        process-wide, so tests compare a value before and after, never an absolute one."""
+        for line in (await self.http.get("/metrics")).text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == sample:
+                return float(value)
+        return 0.0
+
     async def subscribed(self, user: TestUser, count: int = 1) -> None:
         """Until `count` of the user's subscriptions on this server are live and caught up: the
         server's own readiness signal, instead of sleeping and hoping."""

@@ -18,11 +18,14 @@ mutation($c: ID!, $b: String!) { sendMessage(input: {conversationId: $c, body: $
 
 
 async def test_metrics_count_operations_and_error_codes(api: Api) -> None:
+    probes = 'ephemera_graphql_requests_total{operation="ViewerProbe",type="query"}'
+    refused = 'ephemera_graphql_errors_total{code="UNAUTHENTICATED"}'
+    before = [await api.metric(probes), await api.metric(refused)]
+    await api.post("query ViewerProbe { viewer { id } }")
     await api.post("query ViewerProbe { viewer { id } }")
     await api.post("mutation LogOutProbe { logOut }")
+    assert [await api.metric(probes), await api.metric(refused)] == [before[0] + 2, before[1] + 1]
     text = (await api.http.get("/metrics")).text
-    assert 'ephemera_graphql_requests_total{operation="ViewerProbe",type="query"}' in text
-    assert 'ephemera_graphql_errors_total{code="UNAUTHENTICATED"}' in text
     assert "ephemera_graphql_request_seconds_bucket" in text
     assert "ephemera_websockets_open" in text
 
@@ -50,8 +53,12 @@ async def test_metrics_follow_subscriptions_and_delivery_lag(api: Api) -> None:
     from tests.ws_client import graphql_socket
 
     alice = await api.sign_up()
+    active, sockets = "ephemera_subscriptions_active", "ephemera_websockets_open"
+    before = [await api.metric(active), await api.metric(sockets)]
+    delivered = await api.metric("ephemera_pubsub_delivery_seconds_count")
     async with graphql_socket(api.ws_url, alice.token) as socket:
         op = await socket.subscribe("subscription { conversationEvents { __typename } }")
+        await api.subscribed(alice)
         bob = await api.sign_up()
         started = await api.gql(
             "mutation($ids: [ID!]!) { startConversation(input: {memberIds: $ids}) { id } }",
@@ -61,12 +68,6 @@ async def test_metrics_follow_subscriptions_and_delivery_lag(api: Api) -> None:
         cid = started["startConversation"]["id"]
         await api.gql(SEND, {"c": cid, "b": "hi"}, bob.token)
         assert (await socket.next(op))["conversationEvents"]["__typename"] == "MessageAdded"
-        text = (await api.http.get("/metrics")).text
-        assert "ephemera_subscriptions_active 1.0" in text
-        assert "ephemera_websockets_open 1.0" in text
+        assert [await api.metric(active), await api.metric(sockets)] == [before[0] + 1, before[1] + 1]
         await socket.complete(op)
-    text = (await api.http.get("/metrics")).text
-    count = next(
-        line for line in text.splitlines() if line.startswith("ephemera_pubsub_delivery_seconds_count")
-    )
-    assert float(count.split()[-1]) >= 1
+    assert await api.metric("ephemera_pubsub_delivery_seconds_count") >= delivered + 1
