@@ -111,7 +111,9 @@ async def attach(ctx: RequestContext, media_ids: Sequence[int], purpose: str) ->
         raise NotFound("Media")
     for media in owned:
         if media.purpose != purpose:
-            raise BadInput(f"This media was uploaded for a {media.purpose.lower()}, not a {purpose.lower()}.")
+            raise BadInput(
+                f"This media was uploaded for {_a(media.purpose.lower())}, not {_a(purpose.lower())}."
+            )
     verified = await asyncio.gather(*(verify(ctx.services, m) for m in owned))
     for media in verified:
         if media.status is not MediaStatus.READY:
@@ -175,7 +177,7 @@ async def _verified_values(services: Services, media: Media, written: Written) -
         raise _Failed("the file is not the declared size")
     # Cheap, before moving any bytes; what is decoded below is then judged by the decoders.
     if not is_declared_type(await storage.read_prefix(source, PREFIX_BYTES), media.content_type):
-        raise _Failed(f"the file is not a {media.content_type} file")
+        raise _Failed(f"the file is not {_a(media.content_type)} file")
     version = secrets.token_hex(8)  # fresh keys per verification: nothing served is ever overwritten
     folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ephemera-media-"))
     try:
@@ -334,3 +336,8 @@ async def release_spent_uploads(services: Services, batch: int = 200) -> int:
                 update(Media).where(Media.id.in_([media_id for media_id, _ in rows])).values(upload_key=None)
             )
         released += len(rows)
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an avatar", "an image/png", "a video/mp4"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
