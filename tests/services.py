@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -38,8 +39,18 @@ def postgres_admin_url() -> str | None:
 
 
 def redis_url() -> str | None:
+    """TEST_REDIS_URL; under pytest-xdist each worker flushes a database of its own (gw1 takes the
+    one below the configured one, and so on)."""
     url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)
-    return None if url in ("", "skip") else url
+    if url in ("", "skip"):
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    if offset:
+        parts = urlsplit(url)
+        database = int(parts.path.strip("/") or 0)
+        url = urlunsplit(parts._replace(path=f"/{(database - offset) % 16}"))
+    return url
 
 
 @dataclass

@@ -26,9 +26,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from subscriptions import Message, PublishFailed, PubSub, ResilientRedisBackend, Subscription
+from tests.services import redis_url
 
 # Same variable and default as the rest of the suite (tests/services.py); "" or "skip" opts out.
-SHARED_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SHARED_REDIS_URL = redis_url() or ""
 
 
 def _unavailable(reason: str) -> NoReturn:
