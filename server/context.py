@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from starlette.requests import HTTPConnection
+from strawberry.http.websocket_origin import is_same_origin
 
 from core.context import RequestContext, Services
 
@@ -24,3 +25,9 @@ def fill_context(ctx: RequestContext, connection: HTTPConnection) -> RequestCont
     if _REQUEST_ID.fullmatch(supplied):
         ctx.request_id = supplied
     return ctx
+
+
+def from_own_page(connection: HTTPConnection) -> bool:
+    """A request (or socket) whose Origin is this server itself: GraphiQL served from here."""
+    origin = connection.headers.get("origin")
+    return origin is not None and is_same_origin(origin, connection.headers.get("host"))

@@ -13,7 +13,6 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.websocket_origin import is_same_origin
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -26,7 +25,7 @@ from resolvers.auth import authenticate
 from schema.errors import is_input_error
 from server import explorer
 from server.body import OperationRequest, RequestError, read_request
-from server.context import fill_context, services_of
+from server.context import fill_context, from_own_page, services_of
 from server.persisted import Documents
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -55,11 +54,6 @@ def refusal(request: Request, exc: HTTPException) -> Response:
 def _over_http(method: str) -> set[OperationType]:
     """Queries over GET; queries and mutations over POST. Subscriptions use the WebSocket."""
     return {OperationType.QUERY} if method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    return origin is not None and is_same_origin(origin, request.headers.get("host"))
 
 
 def _operation_error(exc: Exception, method: str) -> RequestError:
@@ -195,7 +189,7 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         assert isinstance(request_data, OperationRequest)
         redis = context.services.redis
         try:
-            exempt = self.explorer_exempt and _same_origin(request)
+            exempt = self.explorer_exempt and from_own_page(request)
             resolved = await self.documents.resolve(request_data, redis, exempt)
             result = await self._execute(request, request_adapter, sub_response, context, resolved.operation)
             if resolved.remember and resolved.operation.query and not is_request_error(result):

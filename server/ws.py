@@ -20,7 +20,6 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.websocket_origin import is_same_origin
 from strawberry.types.unset import UNSET, UnsetType
 
 from core.context import RequestContext
@@ -28,7 +27,7 @@ from core.observability import WEBSOCKETS
 from core.redis_client import RedisClient
 from resolvers.auth import authenticate, token_expiry
 from server.body import UnreadableJSON, load_json
-from server.context import fill_context, services_of
+from server.context import fill_context, from_own_page, services_of
 from server.persisted import Documents
 from server.ws_protocol import GraphQLTransportWSHandler, InvalidConnectionParams
 from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
@@ -82,8 +81,7 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         websocket = getattr(handler.context, "websocket", None)
         if not self.explorer_exempt or websocket is None:
             return False
-        origin = websocket.headers.get("origin")
-        return origin is not None and is_same_origin(origin, websocket.headers.get("host"))
+        return from_own_page(websocket)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.open_sockets.add(send)
