@@ -127,10 +127,11 @@ async def start_conversation(
     ctx: RequestContext, member_ids: Iterable[int], title: str | None
 ) -> Conversation:
     viewer = ctx.require_viewer()
-    others = [user_id for user_id in unique(member_ids) if user_id != viewer]
+    listed = list(member_ids)
+    others = [user_id for user_id in unique(listed) if user_id != viewer]
     if not others:
         raise BadInput("Name at least one other member.", field="memberIds")
-    if len(others) + 1 > MAX_MEMBERS:
+    if len(listed) > MAX_MEMBERS or len(others) + 1 > MAX_MEMBERS:
         raise BadInput(f"A conversation has at most {MAX_MEMBERS} members.", field="memberIds")
     shown = clean_line(title, field="title", max_length=MAX_TITLE) if title else ""
     if len(others) == 1 and shown:

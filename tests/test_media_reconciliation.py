@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -60,7 +61,9 @@ async def test_orphans_both_ways_are_counted_and_only_old_unnamed_objects_delete
     assert (first.orphaned, first.recent, first.deleted) == (0, 2, 0)
     assert all([await exists(api, key) for key in orphans])
 
-    api.clock.advance(3601)  # an hour on, nothing can be in flight any more
+    # An hour after the objects were written (storage stamps them with real time, and the test's
+    # clock stood still meanwhile), nothing can be in flight any more.
+    api.clock.advance((datetime.now(UTC) - api.clock.now()).total_seconds() + 3601)
     report = await reconcile_media(api.services, delete=True, page_size=2)
     assert (report.objects, report.orphaned, report.recent, report.deleted) == (len(stored) + 2, 2, 0, 2)
     assert report.orphaned_bytes == 2 * len(b"\xff\xd8\xff orphan")
