@@ -49,9 +49,11 @@ run: $(VENV)/.runtime $(GRAPHIQL)
 serve: $(VENV)/.runtime
 	$(BIN)/ephemera serve
 
-## Install everything and run lint, types and the whole test suite.
+## Install everything and run lint, types and the whole test suite, over TEST_WORKERS pytest-xdist
+## workers (one per core here; TEST_WORKERS=0 runs it in one process).
+TEST_WORKERS ?= 2
 test: $(VENV)/.dev $(GRAPHIQL) browser lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
