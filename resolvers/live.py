@@ -104,13 +104,12 @@ class _Stream:
             conversation = await ConversationById(self.ctx.fresh()).load(self.only)
             self.delivered = {self.only: conversation.last_seq if conversation else 0}
         subscription.mark_caught_up()
-        pending: asyncio.Future[PubSubMessage] | None = None
+        pending: asyncio.Future[PubSubMessage] | None = None  # the next event, while racing a lapse
         try:
             while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(subscription))
                 if self.typing:
                     # Typing indicators lapse on the app's clock (tests move it instead of waiting).
+                    pending = pending or asyncio.ensure_future(anext(subscription))
                     lapse = asyncio.ensure_future(
                         self.ctx.services.clock.sleep_until(min(self.typing.values()))
                     )
@@ -123,7 +122,7 @@ class _Stream:
                             yield event
                         continue
                 try:
-                    received = await pending
+                    received = await (pending or anext(subscription))
                 except StopAsyncIteration:
                     return
                 finally:
