@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.harness import Api
-from tests.services import unavailable
+from tests.npm import installed
 
 pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
@@ -21,14 +19,8 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 @pytest.fixture(scope="session")
 def audit_script() -> Path:
-    """graphql-http installed from the npm registry into tests/js/node_modules (once)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        unavailable("node and npm are needed for the graphql-http audit")
-    if not (JS / "node_modules" / "graphql-http").exists():
-        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=JS, timeout=300)
-        if done.returncode != 0:
-            unavailable("npm install of graphql-http failed")
-    return JS / "audit.mjs"
+    """graphql-http's audit, pinned in tests/js/."""
+    return installed(JS, "the graphql-http audit", timeout=300) / "audit.mjs"
 
 
 async def test_the_graphql_http_audit_passes_without_warnings(api: Api, audit_script: Path) -> None:

@@ -4,14 +4,13 @@ description rules and Relay rules find nothing in it."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.services import unavailable
+from tests.npm import installed
 
 HERE = Path(__file__).parent / "schema_lint"
 SCHEMA = Path(__file__).parent.parent / "schema.graphql"
@@ -39,14 +38,11 @@ type T { \"\"\"lower case\"\"\" f(a: Int): E }
 
 @pytest.fixture(scope="session")
 def linter() -> Path:
-    """graphql-schema-linter installed from the npm registry into tests/schema_lint/node_modules (once)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        unavailable("node and npm are needed for graphql-schema-linter")
-    if not (HERE / "node_modules" / ".package-lock.json").exists():
-        done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=HERE, timeout=300)
-        if done.returncode != 0:
-            unavailable("npm ci of graphql-schema-linter failed")
-    return HERE / "node_modules" / "graphql-schema-linter" / "lib" / "cli.js"
+    """graphql-schema-linter, pinned in tests/schema_lint/."""
+    return (
+        installed(HERE, "graphql-schema-linter", timeout=300)
+        / "node_modules/graphql-schema-linter/lib/cli.js"
+    )
 
 
 def lint(linter: Path, *source: str, stdin: str | None = None) -> list[dict[str, Any]]:

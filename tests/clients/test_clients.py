@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.harness import Api, ServerFactory, TestUser
-from tests.services import unavailable
+from tests.npm import installed
 from tests.story_helpers import add_edges, create_story, db_id
 from tests.test_conversations import send, start
 
@@ -29,14 +29,8 @@ LOG_OUT = "mutation { logOut }"
 
 @pytest.fixture(scope="session")
 def clients() -> Path:
-    """The clients installed from the npm registry into tests/clients/node_modules (once)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        unavailable("node and npm are needed for the client suite")
-    if not (HERE / "node_modules" / ".package-lock.json").exists():
-        done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=HERE, timeout=600)
-        if done.returncode != 0:
-            unavailable("npm ci of the client suite failed")
-    return HERE
+    """The npm clients, pinned in tests/clients/."""
+    return installed(HERE, "the client suite")
 
 
 async def run_node(script: str, arguments: dict[str, Any]) -> Any:
