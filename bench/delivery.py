@@ -35,6 +35,7 @@ import os
 import re
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -268,26 +269,40 @@ class TracedServer:
         self.count += 1
         path = self.directory / f"snapshot-{self.count}"
         os.kill(self.pid, signal.SIGUSR1)
-        for _ in range(1200):
+        for _ in range(6000):  # a snapshot of a big heap takes minutes
             if path.exists():
                 break
             await asyncio.sleep(0.1)
         return tracemalloc.Snapshot.load(str(path))
 
 
-def growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count: int, top: int) -> list[str]:
-    """The allocations that grew across `count` opens, biggest first, in bytes per subscription."""
-    lines = []
-    stats = after.compare_to(before, "traceback")
-    total = sum(stat.size_diff for stat in stats)
-    lines.append(f"total traced growth: {total / count / 1024:.1f} KiB per subscription")
-    for stat in stats[:top]:
-        if stat.size_diff <= 0:
-            continue
-        frames = [f"{frame.filename.replace(str(ROOT) + '/', '')}:{frame.lineno}" for frame in stat.traceback]
-        where = " <- ".join(reversed(frames[-4:])) if stat.traceback else "?"
-        lines.append(f"{stat.size_diff / count:8.0f} B  {stat.count_diff / count:5.1f} blocks  {where}")
-    return lines
+def _site(frame: tracemalloc.Frame) -> str:
+    name = frame.filename
+    for prefix in (str(ROOT) + "/", "site-packages/", "lib/python3.11/"):
+        name = name.split(prefix, 1)[-1]
+    return f"{name}:{frame.lineno}"
+
+
+def growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count: int, top: int) -> dict[str, Any]:
+    """What grew across `count` opens, per subscription: by file, and by the line that allocated
+    (with the lines that called it), biggest first."""
+    by_file = after.compare_to(before, "filename")
+    by_line = after.compare_to(before, "traceback")
+    return {
+        "traced_kib_per_subscription": round(sum(stat.size_diff for stat in by_file) / count / 1024, 1),
+        "by_file": [
+            f"{stat.size_diff / count:7.0f} B {stat.count_diff / count:5.1f} blocks  "
+            + _site(stat.traceback[0]).rsplit(":", 1)[0]
+            for stat in by_file[:top]
+            if stat.size_diff > 0
+        ],
+        "by_line": [
+            f"{stat.size_diff / count:7.0f} B {stat.count_diff / count:5.1f} blocks  "
+            + " <- ".join(_site(frame) for frame in reversed(stat.traceback[-3:]))
+            for stat in by_line[:top]
+            if stat.size_diff > 0
+        ],
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -407,6 +422,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if before is not None and after is not None:
         report["tracemalloc"] = growth(before, after, count, args.top)
+    shutil.rmtree(work)  # kept when the run failed: the server's log is there
     return report
 
 

@@ -22,9 +22,7 @@ _numbers = itertools.count(1)
 def dump_snapshot(signum: int, frame: FrameType | None) -> None:
     path = Path(os.environ["BENCH_SNAPSHOTS"]) / f"snapshot-{next(_numbers)}"
     partial = path.with_suffix(".partial")
-    tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)]).dump(
-        str(partial)
-    )
+    tracemalloc.take_snapshot().dump(str(partial))
     partial.rename(path)  # whole or not there: the bench waits for the name
 
 
