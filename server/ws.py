@@ -29,6 +29,7 @@ from core.redis_client import RedisClient
 from resolvers.auth import authenticate, token_expiry
 from server.body import UnreadableJSON, load_json
 from server.context import fill_context, services_of
+from server.keepalive import KeepAlive
 from server.persisted import Documents
 from server.ws_protocol import GraphQLTransportWSHandler, InvalidConnectionParams
 from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
@@ -73,6 +74,8 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         self.documents = documents
         self.explorer_exempt = explorer_exempt
         self.open_sockets: set[Send] = set()
+        # One keep-alive timer for all the sockets (server/keepalive.py), not a task per socket.
+        self.keepalive = KeepAlive(float(self.keep_alive_interval or 15)) if self.keep_alive else None
 
     def redis_of(self, context: RequestContext) -> RedisClient | None:
         return context.services.redis
