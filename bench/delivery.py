@@ -19,8 +19,9 @@ _PER_ADDRESS) so that the timed sends are not refused. Then:
 5. measures the raw Redis PUBLISH -> subscriber round trip, as the floor.
 
 It reports KiB per idle subscription (server RSS after the idle window minus before the N opened,
-/ N), subscription opens per second (N / time from the first connect to step 2), the server's CPU
-while idle, and send-to-receipt p50/p99. With --tracemalloc FRAMES the server runs under
+/ N), subscription opens per second (N / time from the first connect to step 2), CPU per open
+(server's and this client's: on a shared machine opens per second follows the CPU it gets), the
+server's CPU while idle, and send-to-receipt p50/p99. With --tracemalloc FRAMES the server runs under
 tracemalloc (bench/traced_server.py) and the report adds the allocations that grew across the N
 opens, per subscription: profiling slows the server, so its other figures are not comparable.
 """
@@ -153,6 +154,11 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Subscriber:
@@ -356,6 +362,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await wait_until_live(http, redis, 1, [user_channel(bob_id)])
             before = await traced.snapshot() if traced else None
             rss_before, cpu_before = rss_kib(server.pid), cpu_seconds(server.pid)
+            client_before = own_cpu_seconds()
 
             idle = users[2:]
             opening = time.perf_counter()
@@ -364,6 +371,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await wait_until_live(http, redis, args.subscribers + 1, [user_channel(uid) for uid, _ in idle])
             live = time.perf_counter() - opening
             rss_open, cpu_open = rss_kib(server.pid), cpu_seconds(server.pid)
+            client_open = own_cpu_seconds()
 
             health: list[float] = []
             idle_until = time.monotonic() + args.idle_seconds
@@ -410,6 +418,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "opens_per_second": round(count / live, 1),
         "open_seconds": {"client_done": round(sent, 2), "server_live": round(live, 2)},
         "server_cpu_ms_per_open": round((cpu_open - cpu_before) * 1000 / count, 2),
+        "client_cpu_ms_per_open": round((client_open - client_before) * 1000 / count, 2),
         "idle_cpu_percent": round((cpu_idle - cpu_open) / idle_window * 100, 2),
         "idle_seconds": round(idle_window, 1),
         "keepalive_pings_answered": pings,
