@@ -44,6 +44,9 @@ def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn
         proxy_headers=True,
         ws="websockets-sansio",
         ws_max_size=settings.ws_max_message_bytes,
+        # No permessage-deflate: its zlib state is ~50 KiB per socket, most of an idle
+        # subscription's memory; GraphQL frames are small (docs/benchmarks.md, message delivery).
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
         log_config=None,
         **options,

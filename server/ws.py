@@ -22,15 +22,16 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from core.context import RequestContext
+from core.context import RequestContext, Services
 from core.observability import WEBSOCKETS
 from core.redis_client import RedisClient
 from resolvers.auth import authenticate, token_expiry
 from server.body import UnreadableJSON, load_json
 from server.context import fill_context, from_own_page, services_of
+from server.keepalive import KeepAlive
 from server.persisted import Documents
 from server.ws_protocol import GraphQLTransportWSHandler, InvalidConnectionParams
-from subscriptions import InvalidEvent, PubSubError, parse_event, token_channel
+from subscriptions import InvalidEvent, PubSubError, parse_event, revocations_channel
 
 log = logging.getLogger("ephemera.ws")
 
@@ -42,10 +43,12 @@ AUTHORIZATION = "authorization"
 
 @dataclass
 class SocketContext(RequestContext):
-    """The context of one WebSocket: it lives as long as the socket, with its token watcher."""
+    """The context of one WebSocket: it lives as long as the socket, with its expiry watcher; its
+    token is watched for revocation by the view's TokenWatch."""
 
     websocket: WebSocket | None = None
     watchers: list[asyncio.Task[None]] = field(default_factory=list)
+    watched_token: int | None = None
 
 
 def _authorization(params: dict[str, Any] | None) -> str | None:
@@ -72,6 +75,9 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         self.documents = documents
         self.explorer_exempt = explorer_exempt
         self.open_sockets: set[Send] = set()
+        # One keep-alive timer for all the sockets (server/keepalive.py), not a task per socket.
+        self.keepalive = KeepAlive(float(self.keep_alive_interval or 15)) if self.keep_alive else None
+        self.tokens = TokenWatch()
 
     def redis_of(self, context: RequestContext) -> RedisClient | None:
         return context.services.redis
@@ -109,6 +115,7 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         try:
             return await super().run(request, ctx, root_value)
         finally:
+            self.tokens.forget(ctx)
             for watcher in ctx.watchers:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -128,11 +135,7 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
             raise ConnectionRejectionError()
         if isinstance(context, SocketContext):
             # Watch first, then check the token again: a logOut in between is not missed.
-            ready = asyncio.get_running_loop().create_future()
-            context.watchers.append(
-                asyncio.create_task(_close_on_revoke(context, viewer.token_id, authorization, ready))
-            )
-            await ready
+            await self.tokens.watch(context, viewer.token_id)
             viewer = await authenticate(context.services, authorization)
             expires = await token_expiry(context.services, viewer.token_id) if viewer else None
             if viewer is None or expires is None:
@@ -151,33 +154,92 @@ async def _close_at_expiry(ctx: SocketContext, expires: datetime) -> None:
             await ctx.websocket.close(*TOKEN_EXPIRED)
 
 
-async def _close_on_revoke(
-    ctx: SocketContext, token_id: int, authorization: str, ready: asyncio.Future[None]
-) -> None:
-    """Close the socket when its token is revoked on any instance (logOut publishes on its channel).
+class TokenWatch:
+    """Closes the sockets whose token is revoked (logOut) on any instance: one subscription to the
+    revocations channel for every socket of the process, not a task and a channel per socket.
 
-    After a broker reconnect (resync) the revocation may have been missed: ask the database.
-    """
-    try:
-        async with ctx.services.pubsub.subscribe(token_channel(token_id)) as subscription:
-            ready.set_result(None)
-            async for message in subscription:
+    After a resync from the broker (it reconnected: an announcement may be lost) or a lost
+    subscription (subscribed again at once), every watched token is checked in the database."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[int, list[SocketContext]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._live: asyncio.Future[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def watch(self, ctx: SocketContext, token_id: int) -> None:
+        """Returns once a revocation of `token_id` announced from then on closes `ctx`'s socket."""
+        self.forget(ctx)
+        ctx.watched_token = token_id
+        self.sockets.setdefault(token_id, []).append(ctx)
+        if self._task is None or self._live is None or self._task.done():
+            self._live = asyncio.get_running_loop().create_future()
+            self._task = asyncio.create_task(self._run(ctx.services, self._live), name="ws-token-watch")
+        await asyncio.shield(self._live)
+
+    def forget(self, ctx: SocketContext) -> None:
+        token_id, ctx.watched_token = ctx.watched_token, None
+        watched = self.sockets.get(token_id, []) if token_id is not None else []
+        for n, other in enumerate(watched):
+            if other is ctx:
+                del watched[n]
+                break
+        if token_id is not None and token_id in self.sockets and not watched:
+            del self.sockets[token_id]
+        if not self.sockets and self._task is not None:
+            self._task.cancel()  # no socket left to watch for
+            self._task = self._live = None
+
+    async def _run(self, services: Services, live: asyncio.Future[None]) -> None:
+        try:
+            while True:
                 try:
-                    event = parse_event(message.event)
-                except InvalidEvent:
-                    continue
-                if event["type"] == "token_revoked" or (
-                    event["type"] == "resync" and await authenticate(ctx.services, authorization) is None
-                ):
-                    break
-            else:
-                return
-    except PubSubError:
-        log.warning("token watcher for %s lost its subscription; closing the socket", token_id)
-    finally:
-        if not ready.done():
-            ready.set_result(None)
-    ctx.viewer = None
-    if ctx.websocket is not None:
-        with contextlib.suppress(RuntimeError, OSError):
-            await ctx.websocket.close(*TOKEN_REVOKED)
+                    async with services.pubsub.subscribe(revocations_channel()) as subscription:
+                        if live.done():  # subscribed again: what was announced meanwhile is lost
+                            await self._check_all(services)
+                        else:
+                            live.set_result(None)
+                        async for message in subscription:
+                            await self._handle(services, message.event)
+                    return  # the pub/sub closed: the process is stopping
+                except PubSubError:
+                    log.warning("token watch lost its subscription; subscribing again", exc_info=True)
+                    await asyncio.sleep(0.1)
+        except Exception:
+            log.exception("token watch failed; closing the sockets it watched")
+            for token_id in list(self.sockets):
+                self._close(token_id)
+        finally:
+            if not live.done():
+                live.set_result(None)
+
+    async def _handle(self, services: Services, data: dict[str, Any]) -> None:
+        try:
+            event = parse_event(data)
+        except InvalidEvent:
+            return
+        if event["type"] == "token_revoked":
+            self._close(event["token_id"])
+        elif event["type"] == "resync":
+            await self._check_all(services)
+
+    async def _check_all(self, services: Services) -> None:
+        for token_id, sockets in list(self.sockets.items()):
+            authorization = _authorization(sockets[0].connection_params) if sockets else None
+            if authorization is None or await authenticate(services, authorization) is None:
+                self._close(token_id)
+
+    def _close(self, token_id: int) -> None:
+        """Each socket closes in a task of its own: one slow to write waits alone."""
+        for ctx in list(self.sockets.get(token_id, ())):
+            self.forget(ctx)
+            ctx.viewer = None
+            if ctx.websocket is not None:
+                task = asyncio.create_task(_close(ctx.websocket, TOKEN_REVOKED))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+
+async def _close(websocket: WebSocket, code_and_reason: tuple[int, str]) -> None:
+    with contextlib.suppress(RuntimeError, OSError):
+        await websocket.close(*code_and_reason)

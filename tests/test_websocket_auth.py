@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from models import AuthToken
+from resolvers.auth import token_hash
+from subscriptions import resync, revocations_channel
 from tests.harness import Api, ServerFactory
 from tests.ws_client import graphql_socket
 
@@ -99,3 +104,37 @@ async def test_an_open_socket_is_closed_when_its_token_expires(server: ServerFac
             assert await socket.closed() == (4403, "Token expired")
         refused = await api.post("{ viewer { id } }", token=alice.token)
     assert refused["data"] == {"viewer": None}
+
+
+async def test_sockets_share_one_revocation_subscription(api: Api) -> None:
+    users = [await api.sign_up() for _ in range(3)]
+    async with (
+        graphql_socket(api.ws_url, users[0].token),
+        graphql_socket(api.ws_url, users[1].token),
+        graphql_socket(api.ws_url, users[2].token),
+    ):
+        local = api.services.pubsub._local
+        watching = len(local[revocations_channel()])
+        assert not [channel for channel in local if channel.startswith("token:")]
+    # The token cache's subscription and the sockets' one, however many sockets.
+    assert watching == 2
+
+
+async def test_a_resync_closes_the_sockets_of_a_token_revoked_meanwhile(server: ServerFactory) -> None:
+    async with server(token_cache_seconds=0) as api:
+        alice, bob = await api.sign_up(), await api.sign_up()
+        async with (
+            graphql_socket(api.ws_url, alice.token) as revoked,
+            graphql_socket(api.ws_url, bob.token) as kept,
+        ):
+            # A logOut whose announcement was lost (the broker was away): only the database knows.
+            async with api.services.db.write() as session:
+                await session.execute(
+                    update(AuthToken)
+                    .where(AuthToken.token_hash == token_hash(alice.token))
+                    .values(revoked_at=api.clock.now())
+                )
+            await api.services.pubsub.publish(revocations_channel(), resync())
+            assert await revoked.closed() == (4403, "Token revoked")
+            await kept.send({"type": "ping"})
+            assert (await asyncio.wait_for(kept.other.get(), 5))["type"] == "pong"
