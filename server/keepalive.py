@@ -11,9 +11,10 @@ its visit an acknowledged socket that
   (a timeout: graphql-ws clients reconnect after it) and leaves the wheel;
 - is otherwise sent a `ping`, which it has one interval to answer.
 
-A socket's state is two flags on its handler; the sweep sends without yielding between sockets of
-a slot except every `BATCH`, and gives up on a send that waits on a full socket after
-`SEND_TIMEOUT` (uvicorn's protocol-level ping, which writes past the buffer, ends such a socket).
+A visit that starts a tick or more late (the process was stalled, and pongs may be waiting
+unread) closes nobody. A socket's state is two flags on its handler; the sweep yields to the loop
+every `BATCH` sockets, and gives up on a send that waits on a full socket after `SEND_TIMEOUT`
+(uvicorn's protocol-level ping, which writes past the buffer, ends such a socket).
 """
 
 from __future__ import annotations
@@ -91,22 +92,29 @@ class KeepAlive:
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         while True:
-            deadline = max(deadline + self.tick, loop.time())
-            await asyncio.sleep(deadline - loop.time())
+            deadline += self.tick
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+            # Woken a tick or more late, this process was stalled (a long garbage collection, a
+            # blocking call): pongs that came meanwhile may not be read yet, so nobody is closed.
+            stalled = loop.time() - deadline > self.tick
+            if stalled:
+                deadline = loop.time()
             slot = self.slots[self.cursor]
             self.cursor = (self.cursor + 1) % len(self.slots)
             try:
-                await self.visit(slot)
+                await self.visit(slot, close=not stalled)
             except Exception:
                 log.exception("keep-alive sweep failed")
 
-    async def visit(self, slot: set[KeepAliveHandler]) -> None:
+    async def visit(self, slot: set[KeepAliveHandler], close: bool = True) -> None:
         for n, handler in enumerate(list(slot), 1):
             if not handler.connection_acknowledged:
                 continue
             if handler.keepalive_heard:
                 handler.keepalive_heard = False
             elif handler.keepalive_awaiting:
+                if not close:
+                    continue  # still awaited: judged at its next visit
                 self.closed += 1
                 slot.discard(handler)  # visited no more, even if it is slow to go
                 await self._send(handler.websocket.close(*KEEPALIVE_TIMEOUT))

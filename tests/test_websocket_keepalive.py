@@ -78,6 +78,17 @@ async def test_a_visit_pings_the_idle_skips_the_busy_and_closes_the_silent() -> 
     assert (wheel.pings, wheel.closed) == (4, 1) and sockets == {idle, busy, unacknowledged}
 
 
+async def test_a_late_visit_closes_nobody() -> None:
+    wheel = KeepAlive(15)
+    silent = FakeSocket()
+    sockets: set[Any] = {silent}
+    await wheel.visit(sockets)
+    await wheel.visit(sockets, close=False)  # the process was stalled: the pong may be unread
+    assert silent.sent == ["ping"] and silent.close_code is None and silent.keepalive_awaiting
+    await wheel.visit(sockets)
+    assert silent.close_code == 4408 and not sockets
+
+
 def test_the_interval_is_cut_into_at_most_15_ticks() -> None:
     assert [(len(KeepAlive(s).slots), KeepAlive(s).tick) for s in (1, 2, 15, 60)] == [
         (1, 1.0),
