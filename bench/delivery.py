@@ -330,7 +330,7 @@ def growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count: int
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_file_limit()
     name, db_url = await create_database(args.database)
-    work = Path(tempfile.mkdtemp(prefix="ephemera-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="ephemera-delivery-"))
     port = free_port()
     env = server_env(args, db_url, port, str(work / "data"))
     redis = Redis.from_url(args.redis)
