@@ -18,7 +18,7 @@ from core.token_cache import KnownToken
 from core.unit_of_work import UnitOfWork
 from models import AuthToken, User
 from resolvers.text import clean_line
-from subscriptions import PublishFailed, revocations_channel, token_channel, token_revoked
+from subscriptions import PublishFailed, revocations_channel, token_revoked
 
 log = logging.getLogger("ephemera.auth")
 
@@ -156,13 +156,12 @@ async def log_out(ctx: RequestContext) -> bool:
 
 
 async def _announce_revoked(services: Services, token_id: int) -> None:
-    """Its sockets close (token channel) and every process forgets it (revocations channel)."""
+    """Every process forgets the token and closes its sockets (one revocations channel for all)."""
     services.tokens.revoke(token_id)
-    for channel in (token_channel(token_id), revocations_channel()):
-        try:
-            await services.pubsub.publish(channel, token_revoked(token_id))
-        except PublishFailed as exc:
-            log.warning("%s", exc)
+    try:
+        await services.pubsub.publish(revocations_channel(), token_revoked(token_id))
+    except PublishFailed as exc:
+        log.warning("%s", exc)
 
 
 async def authenticate(

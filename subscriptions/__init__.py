@@ -1,6 +1,6 @@
 """Pub/sub for live delivery: channels, event payloads, and the PubSub hub."""
 
-from .channels import revocations_channel, token_channel, user_channel
+from .channels import revocations_channel, user_channel
 from .cluster_backend import ClusterRedisBackend
 from .errors import PublishFailed, PubSubError, SubscriptionOverflow
 from .events import (
@@ -55,7 +55,6 @@ __all__ = [
     "revocations_channel",
     "story_reacted",
     "story_replied",
-    "token_channel",
     "token_revoked",
     "typing_changed",
     "user_channel",

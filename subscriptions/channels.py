@@ -1,5 +1,5 @@
-"""Channel names. Events go to users and tokens, never to conversations, so a socket
-needs only its user's channel plus its token's channel."""
+"""Channel names. Events go to users, never to conversations, so a socket needs only its user's
+channel; token revocations go to one channel every process listens to."""
 
 from __future__ import annotations
 
@@ -14,11 +14,6 @@ def _check_id(value: int, what: str) -> int:
 def user_channel(user_id: int) -> str:
     """Everything addressed to one user: messages, reads, typing, story reactions."""
     return f"user:{_check_id(user_id, 'user_id')}"
-
-
-def token_channel(token_id: int) -> str:
-    """Lifecycle of one auth token; a ``token_revoked`` here closes the sockets it opened."""
-    return f"token:{_check_id(token_id, 'token_id')}"
 
 
 def revocations_channel() -> str:

@@ -15,7 +15,6 @@ from subscriptions import (
     resync,
     story_reacted,
     story_replied,
-    token_channel,
     token_revoked,
     typing_changed,
     user_channel,
@@ -32,7 +31,6 @@ REACTION = {
 
 def test_channel_names() -> None:
     assert user_channel(42) == "user:42"
-    assert token_channel(7) == "token:7"
     for bad in (True, -1, "42", 4.2):
         with pytest.raises(ValueError):
             user_channel(bad)  # type: ignore[arg-type]

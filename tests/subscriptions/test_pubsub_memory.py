@@ -15,7 +15,7 @@ from subscriptions import (
     Subscription,
     SubscriptionOverflow,
     message_added,
-    token_channel,
+    revocations_channel,
     token_revoked,
     user_channel,
 )
@@ -68,13 +68,13 @@ async def test_round_trip() -> None:
 
 
 async def test_one_subscription_over_several_channels() -> None:
-    async with PubSub("memory://") as hub, hub.subscribe(user_channel(1), token_channel(5)) as sub:
+    async with PubSub("memory://") as hub, hub.subscribe(user_channel(1), revocations_channel()) as sub:
         await hub.publish(user_channel(1), message_added(1, 2, 3))
-        await hub.publish(token_channel(5), token_revoked(5))
+        await hub.publish(revocations_channel(), token_revoked(5))
         await hub.publish(user_channel(2), message_added(9, 9, 9))
         first, second = await next_message(sub), await next_message(sub)
         assert (first.channel, first.event["type"]) == ("user:1", "message_added")
-        assert second == Message("token:5", {"type": "token_revoked", "token_id": 5})
+        assert second == Message("tokens:revoked", {"type": "token_revoked", "token_id": 5})
         await assert_nothing_pending(sub)
 
 
