@@ -155,6 +155,7 @@ def media_workers(settings: Settings) -> WorkerPool:
         settings.media_process_timeout_seconds,
         preload=["media.processing"],
         results=PROCESSING_RESULTS,
+        memory_limit=settings.media_worker_memory_mb * 1024 * 1024 or None,
     )
 
 

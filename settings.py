@@ -143,6 +143,8 @@ class Settings:
     media_max_video_seconds: float = 60.0
     media_workers: int = 2
     media_process_timeout_seconds: float = 30.0
+    # The address space (RLIMIT_AS) of each media worker, in MiB; 0: no limit.
+    media_worker_memory_mb: int = 2048
     cleanup_interval_seconds: int = 300
     subscription_queue_size: int = 256
     graphiql: bool | None = None
@@ -234,6 +236,7 @@ class Settings:
             media_max_video_seconds=_float(env, "MEDIA_MAX_VIDEO_SECONDS", 60.0),
             media_workers=_int(env, "MEDIA_WORKERS", 2),
             media_process_timeout_seconds=_float(env, "MEDIA_PROCESS_TIMEOUT_SECONDS", 30.0),
+            media_worker_memory_mb=_int(env, "MEDIA_WORKER_MEMORY_MB", 2048),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
             graphiql=_bool(env, "GRAPHIQL"),
@@ -360,6 +363,11 @@ class Settings:
             raise SettingsError("DATABASE_POOL_SIZE must be at least 1 and TOKEN_CACHE_SECONDS >= 0")
         if self.media_workers < 1:
             raise SettingsError("MEDIA_WORKERS must be at least 1")
+        if self.media_worker_memory_mb != 0 and self.media_worker_memory_mb < 256:
+            raise SettingsError(
+                "MEDIA_WORKER_MEMORY_MB must be at least 256 (a worker's decoders alone take about 200), "
+                f"or 0 for no limit; got {self.media_worker_memory_mb}"
+            )
         self._validate_urls()
         self._validate_scale_out()
         if self.log_format is not None and self.log_format not in LOG_FORMATS:
