@@ -22,9 +22,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.errors import WriteConflict
+from core.observability import WRITE_CONFLICTS
 from models import User
 from subscriptions import PublishFailed, user_channel
 
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ephemera.writes")
 
 STORAGE_DELETE = "storage.delete"
+# PostgreSQL gave up on this transaction so that others could go on: nothing was written, and the
+# same write run again succeeds (SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure).
+RETRYABLE_STATES = {"40P01": "a deadlock", "40001": "a serialization failure"}
 
 
 def _lock_key(*parts: object) -> int:
@@ -136,13 +140,21 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """One transaction: committed when the block ends, then its effects run; rolled back on error.
 
-    A uniqueness or reference violation that a concurrent write caused becomes WriteConflict
-    (CONFLICT, retryable) instead of an unexpected error."""
+    A uniqueness or reference violation that a concurrent write caused, or a transaction PostgreSQL
+    aborted to break a deadlock or a serialization failure, becomes WriteConflict (CONFLICT,
+    retryable) instead of an unexpected error."""
     try:
         async with services.db.write() as session:
             work = UnitOfWork(services, session, forget)
             yield work
     except IntegrityError as exc:
+        raise WriteConflict() from exc
+    except DBAPIError as exc:
+        what = RETRYABLE_STATES.get(str(getattr(exc.orig, "sqlstate", "")))
+        if what is None:
+            raise
+        log.warning("a write was rolled back by %s; the client is told to retry", what)
+        WRITE_CONFLICTS.labels("deadlock" if what == "a deadlock" else "serialization").inc()
         raise WriteConflict() from exc
     await work._committed()
 
