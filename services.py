@@ -140,7 +140,7 @@ async def open_services(
         limiter=limiter,
         storage=storage,
         pubsub=pubsub,
-        outbox=OutboxDrain(HANDLERS),
+        outbox=OutboxDrain(HANDLERS, max_attempts=settings.outbox_max_attempts),
         media_workers=media_workers(settings),
         tokens=tokens,
         redis=redis,

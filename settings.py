@@ -146,6 +146,8 @@ class Settings:
     # The address space (RLIMIT_AS) of each media worker, in MiB; 0: no limit.
     media_worker_memory_mb: int = 2048
     cleanup_interval_seconds: int = 300
+    # An outbox row that failed this many runs (a minute apart) is set aside as a dead letter.
+    outbox_max_attempts: int = 60
     subscription_queue_size: int = 256
     graphiql: bool | None = None
     max_query_depth: int = 10
@@ -238,6 +240,7 @@ class Settings:
             media_process_timeout_seconds=_float(env, "MEDIA_PROCESS_TIMEOUT_SECONDS", 30.0),
             media_worker_memory_mb=_int(env, "MEDIA_WORKER_MEMORY_MB", 2048),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
+            outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 60),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
             graphiql=_bool(env, "GRAPHIQL"),
             max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
@@ -363,6 +366,8 @@ class Settings:
             raise SettingsError("DATABASE_POOL_SIZE must be at least 1 and TOKEN_CACHE_SECONDS >= 0")
         if self.media_workers < 1:
             raise SettingsError("MEDIA_WORKERS must be at least 1")
+        if self.outbox_max_attempts < 1:
+            raise SettingsError(f"OUTBOX_MAX_ATTEMPTS must be at least 1, got {self.outbox_max_attempts}")
         if self.media_worker_memory_mb != 0 and self.media_worker_memory_mb < 256:
             raise SettingsError(
                 "MEDIA_WORKER_MEMORY_MB must be at least 256 (a worker's decoders alone take about 200), "

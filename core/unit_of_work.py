@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.context import Services
+    from core.outbox import Claimed
     from subscriptions.events import EventPayload
 
 log = logging.getLogger("ephemera.writes")
@@ -61,7 +62,7 @@ class UnitOfWork:
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], Awaitable[object]]] = []
         self._wrote_outbox = False
-        self._run_now: list[int] = []
+        self._run_now: list[Claimed] = []
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncSession]:
@@ -97,9 +98,10 @@ class UnitOfWork:
         """Work for after the commit, written in this transaction (see core/outbox.py). It runs in
         the background, or with `before_answer` right after the commit, before the mutation
         answers (for what the writer reads next: a follow's posts in their feed)."""
-        row_id = self.services.outbox.add(self.session, self.services, kind, payload)
+        # Work for before the answer is written claimed by this write: no drain runs it first.
+        row = self.services.outbox.add(self.session, self.services, kind, payload, claimed=before_answer)
         if before_answer:
-            self._run_now.append(row_id)
+            self._run_now.append(row)
         else:
             self._wrote_outbox = True
 
@@ -122,7 +124,7 @@ class UnitOfWork:
     async def _committed(self) -> None:
         if self._run_now:
             try:
-                await self.services.outbox.run_now(self.services, self._run_now)
+                await self.services.outbox.run_claimed(self.services, self._run_now)
             except Exception:
                 log.exception("after-commit work failed; the outbox drain retries it")
         if self._wrote_outbox:
