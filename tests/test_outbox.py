@@ -34,7 +34,7 @@ def effects(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
         if payload["n"] < 0:
             raise RuntimeError("storage said no")
 
-    monkeypatch.setitem(api.services.outbox.handlers, KIND, effect)  # type: ignore[index]
+    monkeypatch.setitem(api.services.outbox.handlers, KIND, effect)
     return ran
 
 
@@ -75,7 +75,7 @@ async def test_a_drain_running_at_the_commit_does_not_take_the_writes_before_ans
             await drain_release.wait()
         effects.append((payload["n"], task.get_name() if task else "?"))
 
-    monkeypatch.setitem(services.outbox.handlers, KIND, slow_when_drained)  # type: ignore[index]
+    monkeypatch.setitem(services.outbox.handlers, KIND, slow_when_drained)
     monkeypatch.setattr(services.db, "write", write)
     try:
         async with unit_of_work(services) as work:
