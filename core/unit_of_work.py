@@ -138,9 +138,13 @@ class UnitOfWork:
 
 @asynccontextmanager
 async def unit_of_work(
-    services: Services, forget: Callable[[], None] | None = None
+    services: Services, forget: Callable[[], None] | None = None, *, writer: int | None = None
 ) -> AsyncIterator[UnitOfWork]:
     """One transaction: committed when the block ends, then its effects run; rolled back on error.
+
+    `writer`: the signed-in user the write is for. Their commit position is recorded (read replicas,
+    core/replicas.py) before any effect runs: a client that refetches when the live event arrives
+    must find the write, wherever its read lands.
 
     A uniqueness or reference violation that a concurrent write caused, or a transaction PostgreSQL
     aborted to break a deadlock or a serialization failure, becomes WriteConflict (CONFLICT,
@@ -158,6 +162,12 @@ async def unit_of_work(
         log.warning("a write was rolled back by %s; the client is told to retry", what)
         WRITE_CONFLICTS.labels("deadlock" if what == "a deadlock" else "serialization").inc()
         raise WriteConflict() from exc
+    if writer is not None:
+        try:
+            await services.db.remember_write(writer)
+        except Exception:
+            # The write is committed; only read-your-writes on a replica is at risk (for max_lag).
+            log.warning("could not record the write position of user %s", writer, exc_info=True)
     await work._committed()
 
 
