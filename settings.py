@@ -88,6 +88,28 @@ DEFAULT_CORS_HEADERS = (
     "sentry-trace",
     "X-Request-ID",
 )
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+MIN_SECRET_BYTES = 32
+# Values copied from examples rather than generated (the README's `SECRET_KEY=...` among them).
+PLACEHOLDER_SECRETS = frozenset(
+    {"...", "x", "changeme", "change-me", "secret", "secret_key", "your-secret-key"}
+)
+
+
+def check_secret_key(key: str) -> None:
+    """A production SECRET_KEY is at least 32 bytes and not a placeholder or one repeated character."""
+    problem = None
+    if key.strip().lower() in PLACEHOLDER_SECRETS or len(set(key)) == 1:
+        problem = "is a placeholder"
+    elif len(key.encode()) < MIN_SECRET_BYTES:
+        problem = f"is {len(key.encode())} bytes long, under {MIN_SECRET_BYTES}"
+    if problem is not None:
+        raise SettingsError(
+            f"SECRET_KEY {problem}: set it to one long random value shared by every process, "
+            f"e.g. from: {GENERATE_SECRET}"
+        )
+
+
 PERSISTED_QUERY_MODES = ("on", "off")
 TRUSTED_DOCUMENT_MODES = ("optional", "required")
 
@@ -320,13 +342,16 @@ class Settings:
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
     def with_secret(self) -> Settings:
-        """Resolve SECRET_KEY: required in production, else generated once and kept in DATA_DIR."""
+        """Resolve SECRET_KEY: required in production (long and not a placeholder), else generated
+        once and kept in DATA_DIR."""
         if self.secret_key:
+            if self.is_production:
+                check_secret_key(self.secret_key)
             return self
         if self.is_production:
             raise SettingsError(
                 "SECRET_KEY is required when ENV=production: set it to one long random value shared by every "
-                "process, e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                f"process, e.g. from: {GENERATE_SECRET}"
             )
         path = self.data_dir / "secret_key"
         if path.exists():
