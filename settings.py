@@ -182,6 +182,9 @@ class Settings:
     ws_init_timeout_seconds: int = 10
     ws_max_message_bytes: int = 64 * 1024
     ws_keepalive_seconds: int = 15
+    # How often each process checks the tokens of its open sockets in the database: the bound on how
+    # long a revoked token's socket stays open when the announcement cannot reach it.
+    ws_token_recheck_seconds: int = 60
     typing_ttl_seconds: float = 5.0
     # Hybrid feed (with Redis): authors below this many followers are pushed, larger ones pulled.
     fanout_threshold: int = 10_000
@@ -273,6 +276,7 @@ class Settings:
             ws_init_timeout_seconds=_int(env, "WS_INIT_TIMEOUT_SECONDS", 10),
             ws_max_message_bytes=_int(env, "WS_MAX_MESSAGE_BYTES", 64 * 1024),
             ws_keepalive_seconds=_int(env, "WS_KEEPALIVE_SECONDS", 15),
+            ws_token_recheck_seconds=_int(env, "WS_TOKEN_RECHECK_SECONDS", 60),
             typing_ttl_seconds=_float(env, "TYPING_TTL_SECONDS", 5.0),
             fanout_threshold=_int(env, "FANOUT_THRESHOLD", 10_000),
             feed_cache_size=_int(env, "FEED_CACHE_SIZE", 800),
@@ -381,6 +385,8 @@ class Settings:
         self._validate_ranking()
         if self.media_max_video_seconds <= 0 or self.media_process_timeout_seconds <= 0:
             raise SettingsError("MEDIA_MAX_VIDEO_SECONDS and MEDIA_PROCESS_TIMEOUT_SECONDS must be positive")
+        if self.ws_token_recheck_seconds < 1:
+            raise SettingsError("WS_TOKEN_RECHECK_SECONDS must be at least 1")
         if self.database_pool_size < 1 or self.token_cache_seconds < 0:
             raise SettingsError("DATABASE_POOL_SIZE must be at least 1 and TOKEN_CACHE_SECONDS >= 0")
         if self.media_workers < 1:
