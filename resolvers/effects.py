@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.outbox import Handler
 from core.unit_of_work import STORAGE_DELETE, delete_objects
 from resolvers import fanout
+from resolvers.auth import TOKEN_REVOKED, announce_revoked
 
 HANDLERS: dict[str, Handler] = {
     fanout.POSTED: fanout.push_post,
@@ -12,4 +13,5 @@ HANDLERS: dict[str, Handler] = {
     fanout.FOLLOWERS_ACCEPTED: fanout.backfill,
     fanout.UNFOLLOWED: fanout.remove_authors,
     STORAGE_DELETE: delete_objects,
+    TOKEN_REVOKED: announce_revoked,
 }
