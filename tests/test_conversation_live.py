@@ -10,8 +10,8 @@ import pytest
 
 from tests.conversation_helpers import ACCEPT, ADD, EDIT, REACT, REMOVE, RENAME, UNSEND
 from tests.harness import Api
-from tests.test_conversation_events import MARK_READ, TYPING, event
-from tests.test_conversations import send, start
+from tests.test_conversation_events import TYPING, event
+from tests.test_conversations import MARK_READ, send, start
 from tests.ws_client import graphql_socket
 
 pytestmark = pytest.mark.served
