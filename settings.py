@@ -190,6 +190,7 @@ class Settings:
     # long a revoked token's socket stays open when the announcement cannot reach it.
     ws_token_recheck_seconds: int = 60
     typing_ttl_seconds: float = 5.0
+    message_edit_window_seconds: int = 900
     # Hybrid feed (with Redis): authors below this many followers are pushed, larger ones pulled.
     fanout_threshold: int = 10_000
     feed_cache_size: int = 800
@@ -284,6 +285,7 @@ class Settings:
             ws_keepalive_seconds=_int(env, "WS_KEEPALIVE_SECONDS", 15),
             ws_token_recheck_seconds=_int(env, "WS_TOKEN_RECHECK_SECONDS", 60),
             typing_ttl_seconds=_float(env, "TYPING_TTL_SECONDS", 5.0),
+            message_edit_window_seconds=_int(env, "MESSAGE_EDIT_WINDOW_SECONDS", 900),
             fanout_threshold=_int(env, "FANOUT_THRESHOLD", 10_000),
             feed_cache_size=_int(env, "FEED_CACHE_SIZE", 800),
             feed_inactive_days=_int(env, "FEED_INACTIVE_DAYS", 30),
@@ -384,6 +386,8 @@ class Settings:
             )
         if self.typing_ttl_seconds <= 0:
             raise SettingsError("TYPING_TTL_SECONDS must be positive")
+        if self.message_edit_window_seconds < 0:
+            raise SettingsError("MESSAGE_EDIT_WINDOW_SECONDS must be >= 0")
         if self.fanout_threshold < 0 or self.feed_cache_size < 1 or self.feed_inactive_days < 1:
             raise SettingsError("FANOUT_THRESHOLD >= 0, FEED_CACHE_SIZE >= 1 and FEED_INACTIVE_DAYS >= 1")
         if self.fanout_interval_seconds <= 0:
