@@ -4,7 +4,9 @@ Rows are written by the unit of work in the transaction they follow, so a crash 
 loses nothing. Draining claims a batch in one short transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so processes share the work) by moving `available_at` a lease ahead, runs each row's
 handler with no transaction open, and deletes the rows whose handler succeeded. A failed row, or
-one whose worker died, becomes claimable again when its lease ends. Handlers are idempotent.
+one whose worker died, becomes claimable again when its lease ends; a row that keeps failing waits
+twice as long after each attempt (up to an hour), so a server that is down is not hammered.
+Handlers are idempotent.
 
 Right after a commit that wrote rows, the unit of work `kick`s a drain in the background; a
 periodic job in every process drains whatever that missed.
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from core.context import Services
 
 log = logging.getLogger("ephemera.outbox")
+
+MAX_BACKOFF = timedelta(hours=1)
 
 Handler = Callable[["Services", dict[str, Any]], Awaitable[None]]
 
@@ -93,23 +97,38 @@ class OutboxDrain:
         drain."""
         return await self._run(services, await self._claim(services, row_ids))
 
-    async def _run(self, services: Services, claimed: list[tuple[int, str, dict[str, Any]]]) -> int:
-        succeeded = []
-        for row_id, kind, payload in claimed:
+    def backoff(self, attempts: int) -> timedelta:
+        """How long a row that failed its `attempts`-th run waits: the lease, doubling, at most an hour."""
+        wait: timedelta = self.lease * 2 ** min(max(attempts - 1, 0), 16)
+        return min(wait, max(self.lease, MAX_BACKOFF))
+
+    async def _run(self, services: Services, claimed: list[tuple[int, str, dict[str, Any], int]]) -> int:
+        succeeded, failed = [], []
+        for row_id, kind, payload, attempts in claimed:
             try:
                 await self.handlers[kind](services, payload)
             except Exception:
-                log.warning("outbox %s %s failed; retried after its lease", kind, row_id, exc_info=True)
+                log.warning("outbox %s %s failed; retried after a backoff", kind, row_id, exc_info=True)
+                failed.append((row_id, attempts))
             else:
                 succeeded.append(row_id)
-        if succeeded:
+        if succeeded or failed:
+            now = services.clock.now()
             async with services.db.write() as session:
-                await session.execute(delete(Outbox).where(Outbox.id.in_(succeeded)))
+                if succeeded:
+                    await session.execute(delete(Outbox).where(Outbox.id.in_(succeeded)))
+                for row_id, attempts in failed:
+                    await session.execute(
+                        update(Outbox)
+                        .where(Outbox.id == row_id)
+                        .values(available_at=now + self.backoff(attempts))
+                        .execution_options(synchronize_session=False)
+                    )
         return len(succeeded)
 
     async def _claim(
         self, services: Services, only: list[int] | None
-    ) -> list[tuple[int, str, dict[str, Any]]]:
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
         now = services.clock.now()
         due = select(Outbox.id).where(Outbox.available_at <= now).order_by(Outbox.id).limit(self.batch)
         if only is not None:
@@ -118,9 +137,9 @@ class OutboxDrain:
             update(Outbox)
             .where(Outbox.id.in_(skip_locked(due, services.db).scalar_subquery()))
             .values(available_at=now + self.lease, attempts=Outbox.attempts + 1)
-            .returning(Outbox.id, Outbox.kind, Outbox.payload)
+            .returning(Outbox.id, Outbox.kind, Outbox.payload, Outbox.attempts)
             .execution_options(synchronize_session=False)
         )
         async with services.db.write() as session:
             rows = (await session.execute(stmt)).all()
-        return sorted((row.id, row.kind, row.payload) for row in rows)
+        return sorted((row.id, row.kind, row.payload, row.attempts) for row in rows)

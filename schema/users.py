@@ -157,6 +157,16 @@ class UserType(Node):
     def archive_stories(self, info: Info[RequestContext, None]) -> bool | None:
         return self.row.archive_stories if info.context.viewer_id == self.row.id else None
 
+    @strawberry.field(description="The viewer's own email address; null for anyone else.")
+    def email(self, info: Info[RequestContext, None]) -> str | None:
+        return self.row.email if info.context.viewer_id == self.row.id else None
+
+    @strawberry.field(
+        description="The viewer's own: whether the email address was confirmed; null for anyone else."
+    )
+    def email_verified(self, info: Info[RequestContext, None]) -> bool | None:
+        return self.row.email_verified if info.context.viewer_id == self.row.id else None
+
     @strawberry.field(
         description="Posts this user has published, counted even when the viewer may not see them."
     )
