@@ -73,7 +73,7 @@ class AuthPayload:
 
     @classmethod
     def of(cls, session: auth.Session) -> AuthPayload:
-        return cls(token=session.token, user=UserType.of(session.user))
+        return cls(token=session.token, user=UserType.of(session.user, signed_in=True))
 
 
 @strawberry.type
