@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from core.context import RequestContext, Services
+from core.sql import skip_locked
 from core.unit_of_work import unit_of_work
 from models import DataExport, ExportStatus
 from resolvers.export_contents import collect
@@ -126,13 +127,8 @@ async def sweep_expired_exports(services: Services, batch: int = 200) -> int:
     """The periodic job: expired archives leave storage; their rows stay, without a link."""
     now = services.clock.now()
     async with unit_of_work(services) as work:
-        rows = (
-            await work.session.execute(
-                select(DataExport.id, DataExport.storage_key)
-                .where(DataExport.expires_at <= now, DataExport.storage_key.is_not(None))
-                .limit(batch)
-            )
-        ).all()
+        due = select(DataExport).where(DataExport.expires_at <= now, DataExport.storage_key.is_not(None))
+        rows = list(await work.session.scalars(skip_locked(due.limit(batch), services.db)))
         if rows:
             await work.session.execute(
                 update(DataExport)
@@ -140,5 +136,5 @@ async def sweep_expired_exports(services: Services, batch: int = 200) -> int:
                 .values(storage_key=None)
                 .execution_options(synchronize_session=False)
             )
-            work.delete_objects([row.storage_key for row in rows])
+            work.delete_objects([row.storage_key for row in rows if row.storage_key])
     return len(rows)
