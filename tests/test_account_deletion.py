@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from core.ids import to_global_id
@@ -17,6 +18,7 @@ from tests.harness import Api, ServerFactory, TestUser
 from tests.posting import CREATE_POST, settle, user_id
 from tests.story_helpers import create_story, db_id
 from tests.test_conversations import MESSAGES, send, start
+from tests.ws_client import graphql_socket
 
 DELETE = "mutation Delete($password: String!) { deleteAccount(currentPassword: $password) }"
 FEED = "query Feed { feed(first: 50) { edges { node { id author { username } } } } }"
@@ -156,3 +158,11 @@ async def test_a_large_account_s_pulled_posts_leave_the_feed_too(asgi: ServerFac
         assert await feed_of(api, ann) == [zoe_post]
         await api.gql(DELETE, {"password": zoe.password}, zoe.token)
         assert await feed_of(api, ann) == []
+
+
+@pytest.mark.served
+async def test_deleting_closes_the_account_s_sockets(api: Api) -> None:
+    wes = await api.sign_up("wes")
+    async with graphql_socket(api.ws_url, wes.token) as socket:
+        await api.gql(DELETE, {"password": wes.password}, wes.token)
+        assert await socket.closed() == (4403, "Token revoked")

@@ -8,8 +8,10 @@ import json
 import zipfile
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from media.storage import StorageUnavailable
 from models import DataExport, Media
 from resolvers.data_export import sweep_expired_exports
 from tests.engagement import FOLLOW, comment
@@ -91,3 +93,23 @@ async def test_the_link_and_the_file_expire_together(api: Api) -> None:
     assert await api.services.storage.head(key) is None
     # A new export may be asked for.
     assert (await api.gql(REQUEST, token=cat.token))["requestDataExport"]["status"] == "PENDING"
+
+
+async def test_a_failed_build_is_failed_and_may_be_asked_again(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dee = await api.sign_up("dee")
+
+    async def refuse(key: str, data: bytes, content_type: str) -> None:
+        raise StorageUnavailable("the store is away")
+
+    monkeypatch.setattr(api.services.storage, "put", refuse)
+    first = (await api.gql(REQUEST, token=dee.token))["requestDataExport"]
+    await settle(api)
+    failed = (await api.gql(EXPORT, token=dee.token))["dataExport"]
+    assert (failed["id"], failed["status"], failed["url"]) == (first["id"], "FAILED", None)
+    monkeypatch.undo()
+    second = (await api.gql(REQUEST, token=dee.token))["requestDataExport"]
+    assert second["id"] != first["id"] and second["status"] == "PENDING"
+    await settle(api)
+    assert (await api.gql(EXPORT, token=dee.token))["dataExport"]["status"] == "READY"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from models import AuthToken
 from resolvers.session_activity import flush_session_activity
-from tests.harness import Api
+from tests.harness import Api, ServerFactory
 
 SIGN_UP = """
 mutation SignUp($u: String!) { signUp(input: {username: $u, password: "correct horse battery"}) { token } }
@@ -119,3 +120,32 @@ async def test_revoke_session_signs_that_device_out(api: Api) -> None:
     tablet = next(n["id"] for n in nodes if n["userAgent"] == "Tablet/3.0")
     assert (await api.gql_error(REVOKE, {"id": tablet}, token=fay.token)).codes == ["NOT_FOUND"]
     assert (await api.gql(VIEWER, token=tokens[2]))["viewer"] == {"username": "eve"}
+
+
+async def test_a_revoked_session_ends_on_another_instance(
+    api: Api, server: ServerFactory, app_redis_url: str | None
+) -> None:
+    if app_redis_url is None:
+        pytest.skip("instances share revocations through Redis; the embedded default is one process")
+    tokens = await three_devices(api, "gia")
+    async with server() as other:
+        assert (await other.gql(VIEWER, token=tokens[1]))["viewer"] == {"username": "gia"}  # now cached there
+        nodes = [e["node"] for e in (await api.gql(SESSIONS, token=tokens[0]))["sessions"]["edges"]]
+        laptop = next(n["id"] for n in nodes if n["userAgent"] == "Laptop/2.0")
+        await api.gql(REVOKE, {"id": laptop}, token=tokens[0])
+        assert (await other.gql(VIEWER, token=tokens[1]))["viewer"] is None
+        assert (await other.gql(VIEWER, token=tokens[0]))["viewer"] == {"username": "gia"}
+
+
+async def test_a_page_of_sessions_costs_the_same_statements_at_any_size(api: Api) -> None:
+    few = await api.sign_up("few")
+    many = await api.sign_up("many")
+    for _ in range(9):
+        await as_device(api, LOG_IN, {"u": "many"}, "Phone/1.0")
+    costs = []
+    for user, size in ((few, 1), (many, 10)):
+        with api.count_statements() as statements:
+            edges = (await api.gql(SESSIONS, {"first": 20}, token=user.token))["sessions"]["edges"]
+        assert len(edges) == size
+        costs.append(len(statements))
+    assert costs[0] == costs[1]
