@@ -54,6 +54,7 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 DATABASE_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres", "sqlite+aiosqlite")
 REDIS_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
+SMTP_SCHEMES = ("smtp", "smtps")
 POSTGRES_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -152,6 +153,15 @@ class Settings:
     login_window_seconds: int = 300
     signups_per_window: int = 20
     signup_window_seconds: int = 300
+    # Mail (email confirmation, password reset): SMTP, or .eml files under DATA_DIR/mail without it.
+    smtp_url: str | None = None
+    mail_from: str = "Ephemera <no-reply@localhost>"
+    # Where links in mail point (the app's pages that call verifyEmail / resetPassword).
+    account_links_base_url: str | None = None
+    password_resets_per_window: int = 5
+    password_reset_window_seconds: int = 3600
+    username_reuse_days: int = 30
+    data_export_ttl_seconds: int = 2 * 86_400
     node_id: int | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -251,6 +261,13 @@ class Settings:
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
             signups_per_window=_int(env, "SIGNUPS_PER_WINDOW", 20),
             signup_window_seconds=_int(env, "SIGNUP_WINDOW_SECONDS", 300),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "Ephemera <no-reply@localhost>",
+            account_links_base_url=env.get("ACCOUNT_LINKS_BASE_URL") or None,
+            password_resets_per_window=_int(env, "PASSWORD_RESETS_PER_WINDOW", 5),
+            password_reset_window_seconds=_int(env, "PASSWORD_RESET_WINDOW_SECONDS", 3600),
+            username_reuse_days=_int(env, "USERNAME_REUSE_DAYS", 30),
+            data_export_ttl_seconds=_int(env, "DATA_EXPORT_TTL_SECONDS", 2 * 86_400),
             node_id=_int(env, "NODE_ID", -1) if env.get("NODE_ID") else None,
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
@@ -353,6 +370,10 @@ class Settings:
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
+    @property
+    def links_base_url(self) -> str:
+        return (self.account_links_base_url or self.base_url).rstrip("/")
+
     def with_secret(self) -> Settings:
         """Resolve SECRET_KEY: required in production (long and not a placeholder), else generated
         once and kept in DATA_DIR."""
@@ -409,6 +430,7 @@ class Settings:
                 f"or 0 for no limit; got {self.media_worker_memory_mb}"
             )
         self._validate_urls()
+        self._validate_accounts()
         self._validate_scale_out()
         if self.log_format is not None and self.log_format not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
@@ -458,6 +480,19 @@ class Settings:
             raise SettingsError("TRUSTED_DOCUMENTS=required needs TRUSTED_DOCUMENTS_MANIFEST")
         if self.max_batch_operations < 1 or self.cors_max_age_seconds < 0:
             raise SettingsError("MAX_BATCH_OPERATIONS must be positive and CORS_MAX_AGE_SECONDS >= 0")
+
+    def _validate_accounts(self) -> None:
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in SMTP_SCHEMES:
+            raise SettingsError(
+                "SMTP_URL must start with smtp:// (STARTTLS when offered) or smtps:// (TLS), e.g. "
+                f"smtps://user:password@mail.example.com:465, got one starting {urlsplit(self.smtp_url).scheme}://"
+            )
+        if self.username_reuse_days < 0 or self.data_export_ttl_seconds <= 0:
+            raise SettingsError("USERNAME_REUSE_DAYS must be >= 0 and DATA_EXPORT_TTL_SECONDS positive")
+        if self.password_resets_per_window < 1 or self.password_reset_window_seconds < 1:
+            raise SettingsError(
+                "PASSWORD_RESETS_PER_WINDOW and PASSWORD_RESET_WINDOW_SECONDS must be positive"
+            )
 
     def _validate_scale_out(self) -> None:
         """Several workers and read replicas need what processes share: PostgreSQL and Redis."""

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per domain. Importing this package registers every table."""
 
+from models.accounts import DataExport, EmailLink, ExportStatus, LinkPurpose, UsernameHold
 from models.activity import Activity, ActivityActor, ActivityInbox
 from models.base import Base
 from models.comments import Comment
@@ -25,12 +26,16 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationMember",
+    "DataExport",
+    "EmailLink",
+    "ExportStatus",
     "FeedSnapshot",
     "Follow",
     "FollowState",
     "Highlight",
     "HighlightStory",
     "IdNodeLease",
+    "LinkPurpose",
     "Media",
     "MediaReconciliation",
     "MediaStatus",
@@ -46,4 +51,5 @@ __all__ = [
     "StoryReaction",
     "StoryView",
     "User",
+    "UsernameHold",
 ]

@@ -22,6 +22,14 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from schema import activity, comments, conversations, highlights, media, posts, stories, users
+from schema.account_security import (
+    AccountSecurityMutation,
+    AccountSecurityQuery,
+    DataExportType,
+    SessionType,
+    data_export_node,
+    session_node,
+)
 from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
 from schema.comments import CommentMutation, CommentType
@@ -63,6 +71,8 @@ NODE_TYPES: dict[str, NodeResolver] = {
     "Conversation": conversations.conversation_node,
     "Message": conversations.message_node,
     "Activity": activity.activity_node,
+    "Session": session_node,
+    "DataExport": data_export_node,
 }
 
 
@@ -90,6 +100,7 @@ class NodeQuery:
 class Query(
     NodeQuery,
     AccountQuery,
+    AccountSecurityQuery,
     GraphQuery,
     PostQuery,
     StoryQuery,
@@ -101,12 +112,14 @@ class Query(
 
 
 @strawberry.type(
-    description="Every change, each all-or-nothing. All but signUp and logIn need a signed-in viewer "
+    description="Every change, each all-or-nothing. All but signUp, logIn, requestPasswordReset, "
+    "resetPassword and verifyEmail need a signed-in viewer "
     "(UNAUTHENTICATED otherwise); mutations are rate-limited per user and per address (RATE_LIMITED, "
     "with `retryAfter` in seconds)."
 )
 class Mutation(
     AccountMutation,
+    AccountSecurityMutation,
     GraphMutation,
     MediaMutation,
     PostMutation,
@@ -147,6 +160,8 @@ TYPES = [
     ConversationType,
     MessageType,
     ActivityType,
+    SessionType,
+    DataExportType,
 ]
 
 
