@@ -32,8 +32,12 @@ async def log_in(api: Api, username: str, password: str) -> Any:
 
 
 async def signed_in_as(api: Api, token: str) -> str | None:
-    viewer = (await api.gql(VIEWER, token=token))["viewer"]
-    return None if viewer is None else str(viewer["username"])
+    """Whose the token is; None when the server refuses it as revoked."""
+    body = await api.post(VIEWER, token=token)
+    if body.get("errors"):
+        assert body["errors"][0]["extensions"]["reason"] == "TOKEN_REVOKED", body
+        return None
+    return str(body["data"]["viewer"]["username"])
 
 
 async def confirmed_user(api: Api, mailbox: Mailbox, name: str) -> TestUser:
