@@ -36,6 +36,7 @@ from schema.document_cache import skip_known_valid
 from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
+from schema.hashtags import HashtagQuery, HashtagType, hashtag_node
 from schema.highlights import HighlightMutation
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
@@ -43,6 +44,8 @@ from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.query_limits import CostLimiter, RefuseUnstorableText
+from schema.saved_posts import SavedPostMutation, SavedPostQuery
+from schema.search import SearchQuery
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
 from schema.story_archive import StoryArchiveQuery
@@ -62,6 +65,7 @@ NODE_TYPES: dict[str, NodeResolver] = {
     "Conversation": conversations.conversation_node,
     "Message": conversations.message_node,
     "Activity": activity.activity_node,
+    "Hashtag": hashtag_node,
 }
 
 
@@ -95,6 +99,9 @@ class Query(
     StoryArchiveQuery,
     ConversationQuery,
     ActivityQuery,
+    SearchQuery,
+    HashtagQuery,
+    SavedPostQuery,
 ):
     pass
 
@@ -115,6 +122,7 @@ class Mutation(
     HighlightMutation,
     ConversationMutation,
     ActivityMutation,
+    SavedPostMutation,
 ):
     pass
 
@@ -145,6 +153,7 @@ TYPES = [
     ConversationType,
     MessageType,
     ActivityType,
+    HashtagType,
 ]
 
 
