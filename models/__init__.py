@@ -12,6 +12,7 @@ from models.highlights import Highlight, HighlightStory
 from models.media import Media, MediaReconciliation, MediaStatus
 from models.outbox import IdNodeLease, Outbox
 from models.posts import Post, PostLike, PostMedia
+from models.safety import ModerationLog, Mute, Report, ReportObject
 from models.stories import Story, StoryEvent, StoryReaction, StoryView
 from models.users import AuthToken, User
 
@@ -43,12 +44,16 @@ __all__ = [
     "MediaStatus",
     "Message",
     "MessageReaction",
+    "ModerationLog",
+    "Mute",
     "Outbox",
     "Post",
     "PostHashtag",
     "PostLike",
     "PostMedia",
     "PostMention",
+    "Report",
+    "ReportObject",
     "SavedPost",
     "Story",
     "StoryEvent",

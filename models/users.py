@@ -28,6 +28,10 @@ class User(Base):
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set by deleteAccount: the row stays as the sender of its messages' tombstones, found by no path.
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set by a moderator (resolveReport SUSPEND_ACCOUNT): log-in refused, content hidden like a block.
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Appointed by an operator (`ephemera moderator add`): may review reports.
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuthToken(Base):

@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import Select, and_, or_, select, union_all, update
+from sqlalchemy import Select, or_, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import Reader, RequestContext, Services
 from core.unit_of_work import unit_of_work
-from models import Block, Follow, FollowState, Post, User
+from models import Follow, FollowState, Post, User
 from resolvers import fanout
 from resolvers.feed_cache import FeedCache, member
+from resolvers.mutes import muted
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts import PostById
+from resolvers.visibility_sql import interacts
 
 log = logging.getLogger("ephemera.feed")
 MAX_ROUNDS = 4
@@ -43,16 +45,14 @@ async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
 
 
 def _followees(viewer: int) -> Select[int]:
-    """Accepted followees with no block either way. A block deletes the follows between the pair in
-    the same transaction; the feed checks anyway (defence in depth)."""
-    blocked = select(Block.user_id).where(
-        or_(
-            and_(Block.user_id == viewer, Block.other_id == Follow.followee_id),
-            and_(Block.user_id == Follow.followee_id, Block.other_id == viewer),
-        )
-    )
+    """Accepted followees whose posts the viewer has not muted, with no block either way and not
+    suspended. A block deletes the follows between the pair in the same transaction; the feed
+    checks anyway (defence in depth)."""
     return select(Follow.followee_id).where(
-        Follow.follower_id == viewer, Follow.state == FollowState.ACCEPTED, ~blocked.exists()
+        Follow.follower_id == viewer,
+        Follow.state == FollowState.ACCEPTED,
+        interacts(viewer, Follow.followee_id),
+        ~muted(viewer, Follow.followee_id, stories=False),
     )
 
 

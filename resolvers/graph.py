@@ -4,13 +4,13 @@ interleave, and a follow reads the followee's privacy after any switch in flight
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from core.context import RequestContext
 from core.errors import BadInput, NotFound
 from core.sql import insert_ignore
 from core.unit_of_work import UnitOfWork
-from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
+from models import Block, CloseFriend, Contact, Follow, FollowState, Mute, StoryHide, User
 from resolvers import activity, fanout
 from resolvers.users import findable_user, relationship
 
@@ -141,3 +141,24 @@ async def _set_edge(ctx: RequestContext, work: UnitOfWork, model: _EdgeModel, ot
         )
     else:
         await work.session.execute(delete(model).where(model.user_id == viewer, model.other_id == other))
+
+
+async def set_muted(ctx: RequestContext, user_id: int, posts: bool, stories: bool) -> User:
+    """Mute or unmute the user's posts (the viewer's feed) and stories (the viewer's tray). The
+    viewer's pushed feed drops the author's posts at once, and gets them back on unmute."""
+    viewer = ctx.require_viewer()
+    async with ctx.write() as work:
+        await _begin(ctx, work, user_id)
+        before = await work.session.scalar(
+            select(Mute.posts).where(Mute.user_id == viewer, Mute.other_id == user_id)
+        )
+        await work.session.execute(delete(Mute).where(Mute.user_id == viewer, Mute.other_id == user_id))
+        if posts or stories:
+            now = ctx.services.clock.now()
+            row = Mute(user_id=viewer, other_id=user_id, posts=posts, stories=stories, created_at=now)
+            work.session.add(row)
+        if posts and not before:
+            fanout.follows_ended(work, [(viewer, user_id)])
+        elif before and not posts and (await relationship(ctx, user_id)).follows:
+            fanout.followers_accepted(work, user_id, [viewer])
+    return await _after(ctx, user_id)

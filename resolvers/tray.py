@@ -28,10 +28,11 @@ from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, liter
 from core.context import RequestContext
 from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
+from resolvers.mutes import muted
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
 from resolvers.stories import user_stories
 from resolvers.story_views import ViewIdOf
-from resolvers.users import UserById, findable_user
+from resolvers.users import UserById, findable_user, relationship
 from resolvers.visibility import story_visible_sql
 
 OWN, UNSEEN, SEEN = 0, 1, 2
@@ -136,7 +137,10 @@ def _visible_live(*columns: Any) -> Select[Any]:
             Story.expires_at > bindparam("now"),
             Story.deleted_at.is_(None),
             Story.media_id.is_not(None),
-            or_(Story.author_id == VIEWER, Story.author_id.in_(related)),
+            or_(
+                Story.author_id == VIEWER,
+                and_(Story.author_id.in_(related), ~muted(VIEWER, Story.author_id, stories=True)),
+            ),
             story_visible_sql(VIEWER, Story, User),
         )
     )
@@ -184,6 +188,8 @@ async def tray_item(ctx: RequestContext, owner_id: int) -> TrayItem | None:
     if ctx.viewer_id is None:
         return None
     owner = await findable_user(ctx, owner_id)
+    if owner is not None and (await relationship(ctx, owner_id)).muting_stories:
+        return None
     stories = await user_stories(ctx, owner_id) if owner is not None else []
     if owner is None or not stories:
         return None

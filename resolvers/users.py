@@ -9,9 +9,9 @@ from sqlalchemy import String, func, literal, select, type_coerce, union_all
 
 from core.context import RequestContext
 from core.sql import id_in
-from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
+from models import Block, CloseFriend, Contact, Follow, FollowState, Mute, StoryHide, User
 from resolvers.loader import RequestLoader, unique
-from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
+from resolvers.visibility import SELF, STRANGER, SUSPENDED, Relationship, can_find_user
 
 
 class UserById(RequestLoader[int, User | None]):
@@ -34,13 +34,18 @@ class RelationshipTo(RequestLoader[int, Relationship]):
 
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Relationship]:
         viewer = self.ctx.viewer_id
-        if viewer is None:
-            return {}
         others = [key for key in unique(keys) if key != viewer]
         postgres = not self.ctx.services.db.is_sqlite
-        result: dict[int, Relationship] = {viewer: SELF} if viewer in keys else {}
+        result: dict[int, Relationship] = {viewer: SELF} if viewer is not None and viewer in keys else {}
         if not others:
             return result
+        suspended = select(literal("suspended"), User.id, literal("")).where(
+            id_in(User.id, others, postgres=postgres), User.suspended_at.is_not(None)
+        )
+        if viewer is None:  # signed out: only suspensions apply
+            async with self.ctx.read() as session:
+                gone = {other for _, other, _ in (await session.execute(suspended)).all()}
+            return {other: SUSPENDED if other in gone else STRANGER for other in others}
         # Plain strings: the union takes its column types from the first branch, and the edge
         # branches put "" in this column, which the FollowState enum type would refuse.
         state_text = type_coerce(Follow.state, String(16))
@@ -50,6 +55,13 @@ class RelationshipTo(RequestLoader[int, Relationship]):
             ),
             select(literal("followed_by"), Follow.follower_id, state_text).where(
                 Follow.followee_id == viewer, id_in(Follow.follower_id, others, postgres=postgres)
+            ),
+            suspended,
+            *(
+                select(literal(name), Mute.other_id, literal("")).where(
+                    Mute.user_id == viewer, flag.is_(True), id_in(Mute.other_id, others, postgres=postgres)
+                )
+                for name, flag in (("muting_posts", Mute.posts), ("muting_stories", Mute.stories))
             ),
         ]
         for name, table in (
@@ -115,14 +127,10 @@ class FollowingCount(RequestLoader[int, int]):
 
 
 async def relationship(ctx: RequestContext, user_id: int) -> Relationship:
-    if ctx.viewer_id is None:
-        return STRANGER
     return await RelationshipTo(ctx).load(user_id)
 
 
 async def relationships(ctx: RequestContext, user_ids: Sequence[int]) -> list[Relationship]:
-    if ctx.viewer_id is None:
-        return [STRANGER] * len(user_ids)
     return await RelationshipTo(ctx).load_many(user_ids)
 
 

@@ -30,10 +30,14 @@ class Relationship:
     blocked_by: bool = False  # other blocks viewer
     hiding_stories: bool = False  # viewer hides own stories from other
     stories_hidden_by_them: bool = False  # other hides their stories from viewer
+    muting_posts: bool = False  # viewer muted other's posts (their feed only)
+    muting_stories: bool = False  # viewer muted other's stories (their tray only)
+    suspended: bool = False  # other's account is suspended by a moderator
 
     @property
     def blocked_either_way(self) -> bool:
-        return self.blocking or self.blocked_by
+        """A suspended account is, for everyone, as if it blocked them."""
+        return self.blocking or self.blocked_by or self.suspended
 
     @property
     def follows(self) -> bool:
@@ -42,11 +46,13 @@ class Relationship:
 
 SELF = Relationship(is_self=True)
 STRANGER = Relationship()
+SUSPENDED = Relationship(suspended=True)
 
 
 def can_find_user(rel: Relationship) -> bool:
-    """user(username:) and node(id:): a blocker is invisible to the user they blocked."""
-    return rel.is_self or not rel.blocked_by
+    """user(username:) and node(id:): a blocker is invisible to the user they blocked, and a
+    suspended account to everyone."""
+    return rel.is_self or not (rel.blocked_by or rel.suspended)
 
 
 def can_see_content(rel: Relationship, *, author_is_private: bool) -> bool:
@@ -105,7 +111,7 @@ def story_visible_sql(viewer: Any, story: Any, author: Any) -> ColumnElement[boo
         (story.audience == "CONTACTS", mutual_contacts),
         else_=false(),
     )
-    return or_(story.author_id == viewer, and_(~blocked, ~hidden, audience))
+    return or_(story.author_id == viewer, and_(author.suspended_at.is_(None), ~blocked, ~hidden, audience))
 
 
 def can_see_expired_story(

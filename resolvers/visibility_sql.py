@@ -10,16 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import CompoundSelect, and_, exists, or_, select, union
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Block, Follow, FollowState
+from models import Block, Follow, FollowState, User
+
+# Its own alias: `blocked_between` is also asked about the `users` rows of an outer statement.
+_SUSPENDED = aliased(User, name="suspended_user")
 
 
 def blocked_with(viewer: int) -> CompoundSelect[Any]:
-    """Ids of the users in a blocked pair with the viewer, either way (`can_interact` is false)."""
+    """Ids of the users in a blocked pair with the viewer, either way, and of suspended accounts
+    (`can_interact` is false)."""
     return union(
         select(Block.other_id).where(Block.user_id == viewer),
         select(Block.user_id).where(Block.other_id == viewer),
+        select(User.id).where(User.suspended_at.is_not(None)),
     )
 
 
@@ -31,9 +37,12 @@ def interacts(viewer: int | None, user_id: Any) -> ColumnElement[bool]:
 
 
 def blocked_between(a: Any, b: Any) -> ColumnElement[bool]:
-    """A block between two users (ids or columns), in either direction."""
-    return exists().where(
-        or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
+    """A block between two users (ids or columns), in either direction, or either one suspended."""
+    return or_(
+        exists().where(
+            or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
+        ),
+        exists().where(_SUSPENDED.id.in_([a, b]), _SUSPENDED.suspended_at.is_not(None)),
     )
 
 

@@ -126,3 +126,16 @@ class GraphMutation:
         hidden: Annotated[bool, strawberry.argument(description="True to hide, false to show again.")],
     ) -> UserType:
         return UserType.of(await graph.set_edge(info.context, StoryHide, _user_id(user_id), hidden))
+
+    @strawberry.mutation(
+        description="Mutes or unmutes the user's posts (they leave the viewer's feed) and stories (they "
+        "leave the viewer's tray). The follow stays and the muted account is told nothing."
+    )
+    async def set_muted(
+        self,
+        info: Ctx,
+        user_id: UserId,
+        posts: Annotated[bool, strawberry.argument(description="True to mute their posts.")],
+        stories: Annotated[bool, strawberry.argument(description="True to mute their stories.")],
+    ) -> UserType:
+        return UserType.of(await graph.set_muted(info.context, _user_id(user_id), posts, stories))

@@ -173,6 +173,22 @@ class UserType(Node):
         return self.row.email_verified if self._own(info) else None
 
     @strawberry.field(
+        description="The viewer muted this account's posts: they leave the viewer's feed; the follow stays."
+    )
+    async def muted_posts(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).muting_posts
+
+    @strawberry.field(
+        description="The viewer muted this account's stories: they leave the viewer's tray; the follow stays."
+    )
+    async def muted_stories(self, info: Info[RequestContext, None]) -> bool:
+        return (await self._rel(info)).muting_stories
+
+    @strawberry.field(description="The viewer's own: a moderator may review reports; null for anyone else.")
+    def is_moderator(self, info: Info[RequestContext, None]) -> bool | None:
+        return self.row.is_moderator if self._own(info) else None
+
+    @strawberry.field(
         description="Posts this user has published, counted even when the viewer may not see them."
     )
     async def post_count(self, info: Info[RequestContext, None]) -> int:
