@@ -24,6 +24,7 @@ from media.storage import StorageError
 from migrations.runner import head_revision, upgrade_to_head
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.media_reconciliation import Reconciliation, reconcile_media
+from resolvers.report_holds import release_report_holds
 from resolvers.sweeper import sweep_expired_stories
 from server.workers import Link, Supervisor
 from services import Job, close_services, open_services
@@ -220,12 +221,57 @@ def reconcile_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def moderator(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.moderation import audit_log, set_moderator
+
+    async def run() -> int:
+        services = await open_services(settings.with_secret())
+        try:
+            if args.action == "log":
+                for entry in reversed(await audit_log(services, args.limit)):
+                    note = f" note={entry.note!r}" if entry.note else ""
+                    print(
+                        f"{entry.created_at.isoformat()} {entry.action} by={entry.moderator_id} "
+                        f"report={entry.report_id} user={entry.subject_user_id}{note}"
+                    )
+                return 0
+            if not args.username:
+                raise StartupError(f"moderator {args.action}: name the account (USERNAME)")
+            if not await set_moderator(services, args.username, args.action == "add"):
+                raise StartupError(f"moderator {args.action}: no account is named {args.username!r}")
+            print(f"{args.username}: {'a moderator' if args.action == 'add' else 'no longer a moderator'}")
+            return 0
+        finally:
+            await close_services(services)
+
+    return asyncio.run(run())
+
+
+def moderator_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action", choices=["add", "remove", "log"], help="appoint, dismiss, or print the audit log"
+    )
+    parser.add_argument("username", nargs="?", help="the account (add and remove)")
+    parser.add_argument(
+        "--limit", type=int, default=50, help="log: how many of the newest entries (default 50)"
+    )
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("start the server on HOST:PORT", serve, serve_options),
     "migrate": Command("bring DATABASE_URL to the latest schema (the deploy step)", migrate),
     "demo": Command("fill the database with a demo world and print accounts to try", demo, demo_options),
     "sweep-stories": job(sweep_expired_stories, "delete expired stories' media after the retention window"),
     "sweep-uploads": job(sweep_abandoned_uploads, "delete abandoned (pending or failed) uploads"),
+    "sweep-reports": job(
+        release_report_holds,
+        "empty closed reports' evidence past REPORT_RETENTION_SECONDS, delete what it held",
+    ),
+    "moderator": Command(
+        "appoint (add) or dismiss (remove) a moderator by username, or print the audit log (log)",
+        moderator,
+        moderator_options,
+    ),
     "reconcile-media": Command(
         "count objects with no media row and rows whose objects are missing (--delete: the orphans go)",
         reconcile,

@@ -27,6 +27,7 @@ from resolvers.data_export import sweep_expired_exports
 from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.media_reconciliation import show_last_reconciliation
+from resolvers.report_holds import release_report_holds
 from resolvers.session_activity import flush_session_activity
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
@@ -213,6 +214,7 @@ def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
         ("media-report", show_last_reconciliation, settings.cleanup_interval_seconds),
         ("session-activity", flush_session_activity, 30),
         ("expired-exports", sweep_expired_exports, settings.cleanup_interval_seconds),
+        ("report-holds", release_report_holds, settings.cleanup_interval_seconds),
     ]
     return jobs
 

@@ -148,6 +148,10 @@ class Settings:
     story_ttl_seconds: int = 86_400
     story_media_retention_seconds: int = 3_600
     story_sweep_interval_seconds: int = 60
+    # Safety: how long a report's evidence (and the media it holds) outlives its subject.
+    report_retention_seconds: int = 7 * 86_400
+    reports_per_hour: int = 30
+    evidence_url_seconds: int = 300
     token_ttl_seconds: int = 30 * 86_400
     login_attempts_per_window: int = 10
     login_window_seconds: int = 300
@@ -256,6 +260,9 @@ class Settings:
             story_ttl_seconds=_int(env, "STORY_TTL_SECONDS", 86_400),
             story_media_retention_seconds=_int(env, "STORY_MEDIA_RETENTION_SECONDS", 3_600),
             story_sweep_interval_seconds=_int(env, "STORY_SWEEP_INTERVAL_SECONDS", 60),
+            report_retention_seconds=_int(env, "REPORT_RETENTION_SECONDS", 7 * 86_400),
+            reports_per_hour=_int(env, "REPORTS_PER_HOUR", 30),
+            evidence_url_seconds=_int(env, "EVIDENCE_URL_SECONDS", 300),
             token_ttl_seconds=_int(env, "TOKEN_TTL_SECONDS", 30 * 86_400),
             login_attempts_per_window=_int(env, "LOGIN_ATTEMPTS_PER_WINDOW", 10),
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
@@ -404,6 +411,10 @@ class Settings:
         if self.story_media_retention_seconds < 0 or self.story_sweep_interval_seconds <= 0:
             raise SettingsError(
                 "STORY_MEDIA_RETENTION_SECONDS must be >= 0 and STORY_SWEEP_INTERVAL_SECONDS positive"
+            )
+        if self.report_retention_seconds < 0 or self.reports_per_hour <= 0 or self.evidence_url_seconds <= 0:
+            raise SettingsError(
+                "REPORT_RETENTION_SECONDS must be >= 0, REPORTS_PER_HOUR and EVIDENCE_URL_SECONDS positive"
             )
         if self.typing_ttl_seconds <= 0:
             raise SettingsError("TYPING_TTL_SECONDS must be positive")

@@ -49,6 +49,15 @@ class Forbidden(AppError):
     code = "FORBIDDEN"
 
 
+class AccountSuspended(AppError):
+    """Log-in (and any other way to a new session) refused: a moderator suspended the account."""
+
+    code = "ACCOUNT_SUSPENDED"
+
+    def __init__(self) -> None:
+        super().__init__("This account is suspended.")
+
+
 class NotFound(AppError):
     code = "NOT_FOUND"
 

@@ -140,3 +140,14 @@ async def tracked(events: AsyncIterator[T]) -> AsyncIterator[T]:
             yield event
     finally:
         SUBSCRIPTIONS.dec()
+
+
+MODERATION_ACTIONS = Counter(
+    "ephemera_moderation_actions_total",
+    "Moderator actions written to the audit log, by action (DISMISS, REMOVE_CONTENT, SUSPEND_ACCOUNT)",
+    ["action"],
+    registry=REGISTRY,
+)
+REPORTS_MADE = Counter(
+    "ephemera_reports_total", "Reports made, by the reported object's type", ["kind"], registry=REGISTRY
+)

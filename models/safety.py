@@ -63,6 +63,8 @@ class ReportObject(Base):
 
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The media row the object belonged to: while it exists, its owner's lifecycle deletes it.
+    media_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class ModerationLog(Base):

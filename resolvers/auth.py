@@ -12,7 +12,15 @@ from typing import Any
 from sqlalchemy import select, update
 
 from core.context import Reader, RequestContext, Services, Viewer
-from core.errors import BadInput, BadToken, Conflict, RateLimited, Unauthenticated, WriteConflict
+from core.errors import (
+    AccountSuspended,
+    BadInput,
+    BadToken,
+    Conflict,
+    RateLimited,
+    Unauthenticated,
+    WriteConflict,
+)
 from core.rate_limiter import reserve
 from core.token_cache import KnownToken
 from core.unit_of_work import UnitOfWork
@@ -54,7 +62,13 @@ def token_hash(token: str) -> str:
 async def _issue_token(
     services: Services, work: UnitOfWork, user_id: int, user_agent: str | None = None
 ) -> str:
-    """A new token (a session); once committed, this process knows it without asking the database."""
+    """A new token (a session); once committed, this process knows it without asking the database.
+    Never for a suspended account: its row is locked, so a suspension in flight commits first."""
+    suspended = select(User.suspended_at).where(User.id == user_id)
+    if not services.db.is_sqlite:
+        suspended = suspended.with_for_update()
+    if await work.session.scalar(suspended) is not None:
+        raise AccountSuspended()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = services.clock.now()
     row = AuthToken(

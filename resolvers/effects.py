@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from core.outbox import Handler
-from core.unit_of_work import STORAGE_DELETE, delete_objects
+from core.unit_of_work import STORAGE_DELETE
 from resolvers import credentials, data_export, fanout
 from resolvers.account_mail import SEND_MAIL, send_mail
 from resolvers.auth import TOKEN_REVOKED, announce_revoked
+from resolvers.report_holds import delete_unheld_objects
 
 HANDLERS: dict[str, Handler] = {
     fanout.POSTED: fanout.push_post,
     fanout.DELETED: fanout.remove_post,
     fanout.FOLLOWERS_ACCEPTED: fanout.backfill,
     fanout.UNFOLLOWED: fanout.remove_authors,
-    STORAGE_DELETE: delete_objects,
+    STORAGE_DELETE: delete_unheld_objects,  # objects a report holds stay
     TOKEN_REVOKED: announce_revoked,
     SEND_MAIL: send_mail,
     credentials.RESET_REQUESTED: credentials.send_reset_link,

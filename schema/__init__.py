@@ -53,6 +53,7 @@ from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.query_limits import CostLimiter, RefuseUnstorableText
+from schema.safety import ReportType, SafetyMutation, SafetyQuery, report_node
 from schema.saved_posts import SavedPostMutation, SavedPostQuery
 from schema.search import SearchQuery
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
@@ -77,6 +78,7 @@ NODE_TYPES: dict[str, NodeResolver] = {
     "Session": session_node,
     "DataExport": data_export_node,
     "Hashtag": hashtag_node,
+    "Report": report_node,
 }
 
 
@@ -114,6 +116,7 @@ class Query(
     SearchQuery,
     HashtagQuery,
     SavedPostQuery,
+    SafetyQuery,
 ):
     pass
 
@@ -138,6 +141,7 @@ class Mutation(
     ConversationMembershipMutation,
     ActivityMutation,
     SavedPostMutation,
+    SafetyMutation,
 ):
     pass
 
@@ -171,6 +175,7 @@ TYPES = [
     SessionType,
     DataExportType,
     HashtagType,
+    ReportType,
 ]
 
 

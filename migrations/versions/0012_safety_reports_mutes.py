@@ -69,6 +69,7 @@ def upgrade() -> None:
         "report_objects",
         sa.Column("report_id", sa.BigInteger(), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("media_id", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["report_id"],
             ["reports.id"],
