@@ -4,7 +4,6 @@ what resolving a report does: DISMISS, REMOVE_CONTENT, SUSPEND_ACCOUNT, each in 
 from __future__ import annotations
 
 import asyncio
-import types
 from dataclasses import replace
 
 import pytest
@@ -85,15 +84,11 @@ async def test_no_moderator_view_reaches_anyone_else(api: Api) -> None:
 async def commands_set(api: Api, username: str, on: bool) -> bool:
     """`ephemera moderator add|remove USERNAME`, run against this test's database."""
     settings = replace(api.app.state.settings, migrate_on_start=False)
-    stub = types.SimpleNamespace(from_env=lambda: settings)
-    original = commands.Settings
-    commands.Settings = stub  # type: ignore[assignment,misc]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("commands.Settings.from_env", lambda: settings)
         # A thread of its own: the command runs its own event loop, as it does from a shell.
         argv = ["moderator", "add" if on else "remove", username]
         return await asyncio.to_thread(commands.main, argv) == 0
-    finally:
-        commands.Settings = original  # type: ignore[misc]
 
 
 async def test_the_command_appoints_and_dismisses_and_refuses_unknown_names(
