@@ -5,7 +5,7 @@ names), an optional ```json variables block, then the documented ```json respons
 responses, `<NAME>` in capitals captures a value the first time and must equal it afterwards
 (later examples use it); `<id>`, `<token>`, `<time>`, `<cursor>`, `<url>` and `<any>` match any
 such value. A subscription's documented events (one object, or a list) are checked after the
-example that follows it has run. `<!-- guide: ... -->` comments move the clock or disconnect.
+example that follows it has run. `<!-- guide: ... -->` comments move the clock, disconnect, or appoint a moderator.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from resolvers.auth import authenticate
+from resolvers.moderation import set_moderator
 from subscriptions import user_channel
 from tests.harness import Api, make_jpeg, post_form
 from tests.media_files import make_mp4
@@ -199,6 +200,8 @@ class Story:
             async with asyncio.timeout(10):
                 for user in users:
                     await self.api.services.pubsub.unsubscribed(user_channel(user))
+        elif verb == "appoint-moderator":  # what `ephemera moderator add USERNAME` does
+            assert await set_moderator(self.api.services, argument, True)
         else:
             raise AssertionError(f"unknown guide directive {text!r}")
 
