@@ -63,6 +63,13 @@ REPLICA_LAG = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemax",
 )
+DEPENDENCY_UP = Gauge(
+    "ephemera_dependency_up",
+    "Whether each dependency answered its last readiness check (1) or not (0): /readyz and each scrape",
+    ["dependency"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
 MEDIA_RECONCILED = Gauge(
     "ephemera_media_reconciliation",
     "Counts of the last `ephemera reconcile-media` run, by what was counted",
