@@ -51,8 +51,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _issue_token(services: Services, work: UnitOfWork, user_id: int) -> str:
-    """A new token; once committed, this process knows it without asking the database."""
+async def _issue_token(
+    services: Services, work: UnitOfWork, user_id: int, user_agent: str | None = None
+) -> str:
+    """A new token (a session); once committed, this process knows it without asking the database."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = services.clock.now()
     row = AuthToken(
@@ -61,6 +63,7 @@ async def _issue_token(services: Services, work: UnitOfWork, user_id: int) -> st
         token_hash=token_hash(token),
         created_at=now,
         expires_at=now + timedelta(seconds=services.settings.token_ttl_seconds),
+        user_agent=user_agent,
     )
     work.session.add(row)
     known = KnownToken(user_id=user_id, token_id=row.id, expires_at=row.expires_at)
@@ -74,11 +77,17 @@ async def _issue_token(services: Services, work: UnitOfWork, user_id: int) -> st
     return token
 
 
-async def sign_up(ctx: RequestContext, username: str, password: str, display_name: str | None) -> Session:
+async def sign_up(
+    ctx: RequestContext, username: str, password: str, display_name: str | None, email: str | None = None
+) -> Session:
+    from resolvers.account_deletion import check_username_free
+    from resolvers.account_email import normalize_email, send_confirmation
+
     services = ctx.services
     settings = services.settings
     name = normalize_username(username)
     check_password(password)
+    address = normalize_email(email) if email else None
     shown = clean_line(display_name or "", field="displayName", max_length=64) or name
     # Counted before the (deliberately slow) hashing: attempts, not only successes, use the budget.
     await reserve(
@@ -99,12 +108,16 @@ async def sign_up(ctx: RequestContext, username: str, password: str, display_nam
         password_hash=password_hash,
         created_at=now,
         last_active_at=now,
+        email=address,
     )
     try:
         async with ctx.write() as work:
+            await check_username_free(work, name)
             work.session.add(user)
             await work.session.flush()
-            token = await _issue_token(services, work, user.id)
+            token = await _issue_token(services, work, user.id, ctx.user_agent)
+            if address:
+                await send_confirmation(work, user.id, address)
     except WriteConflict:
         raise Conflict("That username is taken.", field="username") from None
     return Session(token, user)
@@ -131,7 +144,7 @@ async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
     await services.limiter.reset(per_user.key)
     await services.limiter.release(per_address)
     async with ctx.write() as work:
-        token = await _issue_token(services, work, user.id)
+        token = await _issue_token(services, work, user.id, ctx.user_agent)
         await work.session.execute(
             update(User).where(User.id == user.id).values(last_active_at=services.clock.now())
         )

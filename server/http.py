@@ -23,6 +23,7 @@ from core.database import release_shared_read
 from core.errors import BadToken
 from core.shared_read import SharedRead
 from resolvers.auth import authenticate
+from resolvers.session_activity import session_activity
 from schema.errors import is_input_error
 from server import explorer
 from server.body import OperationRequest, RequestError, read_request
@@ -142,6 +143,8 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         ctx.shared_read = request.state.shared_read = SharedRead(services.db)
         release_shared_read.set(ctx.shared_read.release)
         ctx.viewer = await _viewer(services, request.headers.get("authorization"), ctx.read)
+        if ctx.viewer is not None:
+            session_activity(services).seen(ctx.viewer.token_id, services.clock.now())
         await services.db.route_reads(ctx.viewer_id)
         return ctx
 
