@@ -143,7 +143,7 @@ async def open_services(
         limiter=limiter,
         storage=storage,
         pubsub=pubsub,
-        outbox=OutboxDrain(HANDLERS),
+        outbox=OutboxDrain(HANDLERS, max_attempts=settings.outbox_max_attempts),
         media_workers=media_workers(settings),
         tokens=tokens,
         redis=redis,
@@ -159,6 +159,7 @@ def media_workers(settings: Settings) -> WorkerPool:
         settings.media_process_timeout_seconds,
         preload=["media.processing"],
         results=PROCESSING_RESULTS,
+        memory_limit=settings.media_worker_memory_mb * 1024 * 1024 or None,
     )
 
 

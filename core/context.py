@@ -108,15 +108,16 @@ class RequestContext:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """The unit of work of one mutation (core/unit_of_work.py). Loaders are emptied when it opens
         (rules read afresh, inside the transaction) and again when it ends (later fields see the
-        committed state, or the unchanged one after a rollback). After a commit the viewer's
-        later requests read what it wrote, even from a read replica (core/replicas.py)."""
+        committed state, or the unchanged one after a rollback). After a commit, and before its
+        effects (live events) go out, the viewer's position is recorded: their later requests read
+        what it wrote, even from a read replica (core/replicas.py)."""
         from core.unit_of_work import unit_of_work
 
         if self.work is not None:
             raise RuntimeError("a write is already open in this request")
         self.loaders.clear()
         try:
-            async with unit_of_work(self.services, forget=self.loaders.clear) as work:
+            async with unit_of_work(self.services, forget=self.loaders.clear, writer=self.viewer_id) as work:
                 self.work = work
                 try:
                     yield work
@@ -124,8 +125,6 @@ class RequestContext:
                     self.work = None
         finally:
             self.loaders.clear()
-        if self.viewer is not None:
-            await self.services.db.remember_write(self.viewer.user_id)
 
     async def each_event(self, events: AsyncIterator[T]) -> AsyncIterator[T]:
         """A subscription's events, each resolved with new loaders: a socket's context lives long,

@@ -4,7 +4,7 @@ from models.accounts import DataExport, EmailLink, ExportStatus, LinkPurpose, Us
 from models.activity import Activity, ActivityActor, ActivityInbox
 from models.base import Base
 from models.comments import Comment
-from models.conversations import Conversation, ConversationMember, Message
+from models.conversations import Conversation, ConversationMember, Message, MessageReaction
 from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
@@ -40,6 +40,7 @@ __all__ = [
     "MediaReconciliation",
     "MediaStatus",
     "Message",
+    "MessageReaction",
     "Outbox",
     "Post",
     "PostLike",

@@ -6,6 +6,7 @@ from core.outbox import Handler
 from core.unit_of_work import STORAGE_DELETE, delete_objects
 from resolvers import credentials, data_export, fanout
 from resolvers.account_mail import SEND_MAIL, send_mail
+from resolvers.auth import TOKEN_REVOKED, announce_revoked
 
 HANDLERS: dict[str, Handler] = {
     fanout.POSTED: fanout.push_post,
@@ -13,6 +14,7 @@ HANDLERS: dict[str, Handler] = {
     fanout.FOLLOWERS_ACCEPTED: fanout.backfill,
     fanout.UNFOLLOWED: fanout.remove_authors,
     STORAGE_DELETE: delete_objects,
+    TOKEN_REVOKED: announce_revoked,
     SEND_MAIL: send_mail,
     credentials.RESET_REQUESTED: credentials.send_reset_link,
     data_export.BUILD_EXPORT: data_export.build_export,

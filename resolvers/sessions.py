@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -16,7 +15,7 @@ from core.context import RequestContext
 from core.errors import BadInput, NotFound
 from core.unit_of_work import UnitOfWork
 from models import AuthToken
-from resolvers.auth import _announce_revoked
+from resolvers.auth import TOKEN_REVOKED
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
 from resolvers.session_activity import session_activity
 
@@ -45,7 +44,7 @@ async def revoke_sessions(work: UnitOfWork, user_id: int, keep: int | None = Non
             .execution_options(synchronize_session=False)
         )
     for token_id in ids:
-        work.after_commit(partial(_announce_revoked, services, token_id))
+        work.outbox(TOKEN_REVOKED, {"token_id": token_id}, before_answer=True)
     return ids
 
 
@@ -129,5 +128,5 @@ async def revoke_session(ctx: RequestContext, token_id: int) -> int:
             .values(revoked_at=ctx.services.clock.now())
             .execution_options(synchronize_session=False)
         )
-        work.after_commit(partial(_announce_revoked, ctx.services, token_id))
+        work.outbox(TOKEN_REVOKED, {"token_id": token_id}, before_answer=True)
     return token_id

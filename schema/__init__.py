@@ -34,6 +34,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
 from schema.comments import CommentMutation, CommentType
 from schema.conversations import (
+    ConversationMembershipMutation,
     ConversationMutation,
     ConversationQuery,
     ConversationSubscription,
@@ -127,6 +128,7 @@ class Mutation(
     StoryReplyMutation,
     HighlightMutation,
     ConversationMutation,
+    ConversationMembershipMutation,
     ActivityMutation,
 ):
     pass
