@@ -31,9 +31,17 @@ async def log_in(api: Api, username: str, password: str) -> Any:
     return await api.post(LOG_IN, {"u": username, "p": password})
 
 
-async def signed_in_as(api: Api, token: str) -> str | None:
-    viewer = (await api.gql(VIEWER, token=token))["viewer"]
-    return None if viewer is None else str(viewer["username"])
+async def signed_in_as(api: Api, token: str, ended: str = "TOKEN_REVOKED") -> str | None:
+    """The username the token signs in as; None when it is refused (401) for the `ended` reason."""
+    response = await api.http.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {token}"}
+    )
+    body = response.json()
+    if response.status_code == 401:
+        assert body["errors"][0]["extensions"]["reason"] == ended, body
+        return None
+    assert response.status_code == 200 and not body.get("errors"), body
+    return str(body["data"]["viewer"]["username"])
 
 
 async def confirmed_user(api: Api, mailbox: Mailbox, name: str) -> TestUser:
