@@ -5,7 +5,8 @@ names), an optional ```json variables block, then the documented ```json respons
 responses, `<NAME>` in capitals captures a value the first time and must equal it afterwards
 (later examples use it); `<id>`, `<token>`, `<time>`, `<cursor>`, `<url>` and `<any>` match any
 such value. A subscription's documented events (one object, or a list) are checked after the
-example that follows it has run. `<!-- guide: ... -->` comments move the clock, disconnect, or appoint a moderator.
+example that follows it has run. `<!-- guide: ... -->` comments move the clock, disconnect, or
+appoint a moderator.
 """
 
 from __future__ import annotations
