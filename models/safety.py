@@ -23,6 +23,10 @@ class Mute(Base):
     created_at: Mapped[datetime]
 
 
+# Report.status values.
+OPEN, ACTIONED, DISMISSED = "OPEN", "ACTIONED", "DISMISSED"
+
+
 class Report(Base):
     """One reporter's report of one subject (a second report of it is the same row).
 

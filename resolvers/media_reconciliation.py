@@ -30,6 +30,7 @@ from media.policy import PURPOSES
 from media.storage import ListedObject
 from models import Media, MediaReconciliation, MediaStatus
 from resolvers.media import object_keys
+from resolvers.report_holds import held_keys
 
 log = logging.getLogger("ephemera.reconcile")
 
@@ -76,7 +77,9 @@ async def _objects_page(
     ids = {media_id for listed in page if (media_id := media_id_of(listed.key)) is not None}
     async with services.db.read() as session:
         rows = list(await session.scalars(select(Media).where(Media.id.in_(ids)))) if ids else []
-    known = {key for row in rows for key in object_keys(row)}
+        # Objects a report holds as evidence are not orphans, though their media row may be gone.
+        held = await held_keys(session, [listed.key for listed in page], services.clock.now())
+    known = {key for row in rows for key in object_keys(row)} | held
     settled_before = services.clock.now() - timedelta(seconds=min_age)
     orphans: list[str] = []
     for listed in page:

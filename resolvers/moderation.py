@@ -21,11 +21,11 @@ from core.errors import BadInput, Conflict, Forbidden, NotFound
 from core.observability import MODERATION_ACTIONS
 from core.unit_of_work import unit_of_work
 from models import ModerationLog, Report, User
+from models.safety import ACTIONED, DISMISSED, OPEN
 from resolvers.comments import delete_comment
 from resolvers.message_changes import unsend_message
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts import delete_post
-from resolvers.reports import ACTIONED, DISMISSED, OPEN
 from resolvers.sessions import revoke_sessions
 from resolvers.stories import delete_story
 from resolvers.users import UserById

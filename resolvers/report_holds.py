@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context import Services
 from core.unit_of_work import unit_of_work
 from models import Media, Report, ReportObject
-from resolvers.reports import OPEN
+from models.safety import OPEN
 
 log = logging.getLogger("ephemera.reports")
 

@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from core.context import RequestContext
 from core.errors import BadInput, NotFound
+from core.observability import REPORTS_MADE
 from core.rate_limiter import reserve
 from core.unit_of_work import UnitOfWork
 from models import Comment, Media, MediaStatus, Message, PostMedia, Report, ReportObject, Story
+from models.safety import OPEN
 from resolvers.comments import visible_comment
 from resolvers.media import object_keys
 from resolvers.messages import visible_message
@@ -29,7 +31,6 @@ from resolvers.users import findable_user
 
 KINDS = ("User", "Post", "Comment", "Story", "Message")
 REASONS = ("SPAM", "HARASSMENT", "HATE", "NUDITY", "VIOLENCE", "SELF_HARM", "IMPERSONATION", "OTHER")
-OPEN, ACTIONED, DISMISSED = "OPEN", "ACTIONED", "DISMISSED"
 MAX_DETAILS = 1000
 # The media columns a report copies: enough to serve the object again, nothing of its upload.
 _MEDIA_COLUMNS = (
@@ -139,4 +140,9 @@ async def report(ctx: RequestContext, kind: str, subject_id: int, reason: str, d
             for m in evidence.media
             for key in dict.fromkeys(object_keys(m))
         )
+
+        async def count() -> None:
+            REPORTS_MADE.labels(kind).inc()
+
+        work.after_commit(count)
     return row

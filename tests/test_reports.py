@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Media, Report, Story
+from resolvers.media_reconciliation import reconcile_media
 from resolvers.report_holds import release_report_holds
 from resolvers.sweeper import sweep_expired_stories
 from tests.conversation_helpers import UNSEND
@@ -42,6 +43,10 @@ async def test_an_expired_storys_evidence_is_reviewable_by_a_moderator_only_unti
     await api.services.outbox.settle(api.services)
     storage = api.services.storage
     assert all([await storage.head(key) for key in keys])  # held: the sweeper's delete skipped them
+    # Nor are they orphans to `ephemera reconcile-media --delete`, though their media row is gone.
+    reconciled = await reconcile_media(api.services, delete=True, min_age_seconds=0)
+    assert not set(keys) & set(reconciled.orphan_keys)
+    assert all([await storage.head(key) for key in keys])
 
     (seen,) = await queue(api, mod)
     assert seen["id"] == report_id and seen["reporter"] == {"username": reporter.username}
