@@ -16,6 +16,7 @@ from tests.harness import Api, ServerFactory, TestUser
 from tests.posting import create_post, settle
 from tests.safety_helpers import QUEUE, REPORT_NODE, RESOLVE, moderator, queue, report
 from tests.story_helpers import create_story, db_id
+from tests.test_conversations import start
 from tests.test_credentials import signed_in_as
 from tests.ws_client import graphql_socket
 
@@ -32,6 +33,8 @@ SEARCH = "query($q: String!) { searchUsers(query: $q) { edges { node { username 
 LOG_IN = """
 mutation($u: String!) { logIn(input: {username: $u, password: "correct horse battery"}) { token } }
 """
+FOLLOWERS = "query($name: String!) { user(username: $name) { followers { edges { node { username } } } } }"
+MEMBERS = "query($id: ID!) { node(id: $id) { ... on Conversation { members { username } } } }"
 EVENTS = "subscription { conversationEvents { __typename } }"
 
 
@@ -160,6 +163,8 @@ async def test_a_suspended_account_is_signed_out_refused_and_hidden_like_a_block
     await api.gql(FOLLOW, {"id": author.id}, follower.token)
     kept = await create_post(api, follower)  # the follower's own post, commented on by the author
     await api.gql(ADD_COMMENT, {"post": kept, "body": "nice", "cid": "c1"}, author.token)
+    await api.gql(FOLLOW, {"id": follower.id}, author.token)
+    cid = await start(api, author, follower)
     other_post = await create_post(api, author)
     reported = await create_post(api, author, "abuse")
     await settle(api)
@@ -177,6 +182,10 @@ async def test_a_suspended_account_is_signed_out_refused_and_hidden_like_a_block
     assert [e["node"]["id"] for e in (await api.gql(FEED, {}, follower.token))["feed"]["edges"]] == [kept]
     comments = (await api.gql(COMMENTS, {"id": kept}, follower.token))["node"]
     assert comments == {"commentCount": 0, "comments": {"edges": []}}
+    followers = await api.gql(FOLLOWERS, {"name": follower.username}, follower.token)
+    assert followers["user"]["followers"]["edges"] == []
+    members = (await api.gql(MEMBERS, {"id": cid}, follower.token))["node"]["members"]
+    assert members == [{"username": follower.username}]
     found = await api.gql(SEARCH, {"q": author.username}, follower.token)
     assert author.username not in [e["node"]["username"] for e in found["searchUsers"]["edges"]]
     # The moderator still sees whom the report is about.
