@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 import commands
 from models import ModerationLog, User
+from tests.conversation_helpers import MESSAGE
 from tests.engagement import ADD_COMMENT
 from tests.harness import Api, ServerFactory, TestUser
 from tests.posting import create_post, settle
 from tests.safety_helpers import QUEUE, REPORT_NODE, RESOLVE, moderator, queue, report
 from tests.story_helpers import create_story, db_id
-from tests.test_conversations import start
+from tests.test_conversations import SEND, start
 from tests.test_credentials import signed_in_as
 from tests.ws_client import graphql_socket
 
@@ -210,3 +211,26 @@ async def test_a_suspension_closes_the_accounts_socket_on_another_process(
         await api.gql(RESOLVE, {"id": report_id, "action": "SUSPEND_ACCOUNT"}, mod.token)
         assert await socket.closed() == (4403, "Token revoked")
         assert await signed_in_as(other, author.token) is None  # refused: TOKEN_REVOKED
+
+
+async def test_remove_content_unsends_a_message_and_deletes_a_comment_as_their_authors_would(
+    api: Api,
+) -> None:
+    author, reader, mod = await api.sign_up(), await api.sign_up(), await moderator(api)
+    cid = await start(api, author, reader)
+    message = (await api.gql(SEND, {"cid": cid, "body": "threat", "clientId": "m1"}, author.token))[
+        "sendMessage"
+    ]
+    post = await create_post(api, reader)
+    comment = await api.gql(ADD_COMMENT, {"post": post, "body": "insult", "cid": "c1"}, author.token)
+    comment_id = comment["addComment"]["id"]
+    reports = [await report(api, reader, message["id"]), await report(api, reader, comment_id)]
+    evidence = {n["evidence"]["kind"]: n["evidence"]["text"] for n in await queue(api, mod)}
+    assert evidence == {"Message": "threat", "Comment": "insult"}
+
+    for report_id in reports:
+        await api.gql(RESOLVE, {"id": report_id, "action": "REMOVE_CONTENT"}, mod.token)
+    seen = (await api.gql(MESSAGE, {"id": message["id"]}, reader.token))["node"]
+    assert (seen["body"], seen["unsentAt"] is not None) == ("", True)
+    assert (await api.gql(COMMENTS, {"id": post}, reader.token))["node"]["commentCount"] == 0
+    assert [n["status"] for n in await queue(api, mod, "ACTIONED")] == ["ACTIONED", "ACTIONED"]
