@@ -29,14 +29,14 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.enum(description="Why the viewer reports something.")
 class ReportReason(Enum):
-    SPAM = "SPAM"
-    HARASSMENT = "HARASSMENT"
-    HATE = "HATE"
-    NUDITY = "NUDITY"
-    VIOLENCE = "VIOLENCE"
-    SELF_HARM = "SELF_HARM"
-    IMPERSONATION = "IMPERSONATION"
-    OTHER = "OTHER"
+    SPAM = strawberry.enum_value("SPAM", description="Unwanted ads, scams or repetitive content.")
+    HARASSMENT = strawberry.enum_value("HARASSMENT", description="Bullying, threats or unwanted contact.")
+    HATE = strawberry.enum_value("HATE", description="Attacks on people for who they are.")
+    NUDITY = strawberry.enum_value("NUDITY", description="Nudity or sexual content.")
+    VIOLENCE = strawberry.enum_value("VIOLENCE", description="Violence, or calls for it.")
+    SELF_HARM = strawberry.enum_value("SELF_HARM", description="Suicide, self-injury or eating disorders.")
+    IMPERSONATION = strawberry.enum_value("IMPERSONATION", description="Pretending to be someone else.")
+    OTHER = strawberry.enum_value("OTHER", description="Anything else; say what in `details`.")
 
 
 @strawberry.enum(description="Where a report stands.")
@@ -188,7 +188,11 @@ class SafetyMutation:
         "otherwise) and keeps its evidence for review. Reporting the same thing again returns the first "
         "report; the reported account is never told. Rate-limited (RATE_LIMITED)."
     )
-    async def report(self, info: Ctx, input: ReportInput) -> ReportType:
+    async def report(
+        self,
+        info: Ctx,
+        input: Annotated[ReportInput, strawberry.argument(description="What to report and why.")],
+    ) -> ReportType:
         parsed = from_global_id(str(input.subject_id))
         if parsed is None or parsed[0] not in reports.KINDS:
             raise NotFound("Object")
@@ -204,7 +208,7 @@ class SafetyMutation:
         self,
         info: Ctx,
         id: Annotated[strawberry.ID, strawberry.argument(description="The report's global ID.")],
-        action: ModerationAction,
+        action: Annotated[ModerationAction, strawberry.argument(description="What to do about it.")],
         note: Annotated[
             str | None, strawberry.argument(description="Why, for the audit log; at most 2,000 characters.")
         ] = strawberry.UNSET,
