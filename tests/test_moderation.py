@@ -234,3 +234,19 @@ async def test_remove_content_unsends_a_message_and_deletes_a_comment_as_their_a
     assert (seen["body"], seen["unsentAt"] is not None) == ("", True)
     assert (await api.gql(COMMENTS, {"id": post}, reader.token))["node"]["commentCount"] == 0
     assert [n["status"] for n in await queue(api, mod, "ACTIONED")] == ["ACTIONED", "ACTIONED"]
+
+
+async def test_a_queue_page_costs_the_same_statements_at_any_size(api: Api) -> None:
+    mod = await moderator(api)
+    reporters = [await api.sign_up() for _ in range(2)]
+    targets = [await api.sign_up() for _ in range(8)]
+    await report(api, reporters[0], targets[0].id)
+    costs = []
+    for size in (1, 8):
+        if size == 8:
+            for n, target in enumerate(targets[1:]):
+                await report(api, reporters[n % 2], await create_post(api, target, f"post {n}"))
+        with api.count_statements() as statements:
+            assert len(await queue(api, mod)) == size
+        costs.append(len(statements))
+    assert costs[0] == costs[1]
