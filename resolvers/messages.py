@@ -14,7 +14,7 @@ from core.context import RequestContext, Services
 from core.errors import BadInput, Conflict
 from core.unit_of_work import UnitOfWork
 from models import Conversation, Message
-from resolvers.conversations import MemberIds, member_conversation, visible_conversation
+from resolvers.conversations import MemberIds, member_conversation, member_of, visible_conversation
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
@@ -122,6 +122,14 @@ async def visible_messages(ctx: RequestContext, messages: list[Message]) -> list
     return [can_interact(rel) for rel in rels]
 
 
+async def readable_messages(ctx: RequestContext, messages: list[Message]) -> list[bool]:
+    """`visible_messages` for messages of any conversation: the viewer must be a member of it too."""
+    members, shown = await asyncio.gather(
+        member_of(ctx, [m.conversation_id for m in messages]), visible_messages(ctx, messages)
+    )
+    return [member and ok for member, ok in zip(members, shown, strict=True)]
+
+
 async def prefetch_conversations(ctx: RequestContext, rows: list[Conversation]) -> None:
     """Load what a conversation list shows (members, last messages, their users and the viewer's
     relationships to them) in one batch each, so the statement count does not depend on which
@@ -166,7 +174,8 @@ def clean_body(body: str | None) -> str:
 async def send_message(
     ctx: RequestContext, conversation_id: int, body: str, client_id: str, media_id: int | None = None
 ) -> Message:
-    """Send as the viewer. A retry with the same clientId returns the first message, even when racing."""
+    """Send as the viewer. A retry with the same clientId returns the first message, even when racing,
+    after the checks of a first send (membership; no block in a 1:1 conversation)."""
     client_id = clean_client_id(client_id)
     text = clean_body(body)
     if not text and media_id is None:
@@ -174,11 +183,11 @@ async def send_message(
     media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
     async with ctx.write() as work:
         earlier = await earlier_send(ctx, work, client_id)
-        if earlier is not None:
-            return _same_send(earlier, conversation_id)
         conversation = await member_conversation(ctx, conversation_id)
         if not conversation.is_group:
             await _check_direct(ctx, work, conversation_id)
+        if earlier is not None:
+            return _same_send(earlier, conversation_id)
         return await add_message(ctx, work, conversation_id, text, client_id, media.id if media else None)
 
 

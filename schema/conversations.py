@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -19,6 +19,7 @@ from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.stories import visible_stories
 from resolvers.users import UserById, findable_users
+from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
 from schema.stories import StoryType
@@ -39,6 +40,10 @@ class ConversationType(Node):
     def of(cls, row: ConversationRow) -> ConversationType:
         return cls(id=strawberry.ID(to_global_id("Conversation", row.id)), row=row)
 
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[ConversationType]) -> list[bool]:
+        return await conversations.member_of(ctx, [item.row.id for item in items])
+
     @strawberry.field(description="A group; false for the 1:1 conversation of two users.")
     def is_group(self) -> bool:
         return self.row.is_group
@@ -51,7 +56,8 @@ class ConversationType(Node):
         return self.row.title
 
     @strawberry.field(
-        description="Everyone in it, the viewer included, except users the viewer may not find."
+        description="Everyone in it, the viewer included, except users the viewer may not find.",
+        extensions=[Edge()],
     )
     async def members(self, info: Ctx) -> list[UserType]:
         ids = await conversations.MemberIds(info.context).load(self.row.id)
@@ -59,7 +65,8 @@ class ConversationType(Node):
 
     @strawberry.field(
         description="The newest message; null when there is none, or when the viewer may not see it "
-        "(a block)."
+        "(a block).",
+        extensions=[Edge()],
     )
     async def last_message(self, info: Ctx) -> MessageType | None:
         if self.row.last_message_id is None:
@@ -77,7 +84,9 @@ class ConversationType(Node):
     def updated_at(self) -> datetime:
         return self.row.updated_at
 
-    @strawberry.field(description="Ordered by seq; `last`/`before` page back through history.")
+    @strawberry.field(
+        description="Ordered by seq; `last`/`before` page back through history.", extensions=[Edge()]
+    )
     async def messages(
         self,
         info: Ctx,
@@ -117,13 +126,17 @@ class MessageType(Node):
     def of(cls, row: MessageRow) -> MessageType:
         return cls(id=strawberry.ID(to_global_id("Message", row.id)), row=row)
 
-    @strawberry.field(description="The conversation it was sent in.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[MessageType]) -> list[bool]:
+        return await messages.readable_messages(ctx, [item.row for item in items])
+
+    @strawberry.field(description="The conversation it was sent in.", extensions=[Edge()])
     async def conversation(self, info: Ctx) -> ConversationType:
         row = await conversations.ConversationById(info.context).load(self.row.conversation_id)
         assert row is not None, "a message outlived its conversation"
         return ConversationType.of(row)
 
-    @strawberry.field(description="Who sent it.")
+    @strawberry.field(description="Who sent it.", extensions=[Edge()])
     async def sender(self, info: Ctx) -> UserType:
         row = await UserById(info.context).load(self.row.sender_id)
         assert row is not None, "a message outlived its sender"
@@ -145,7 +158,8 @@ class MessageType(Node):
 
     @strawberry.field(
         description="The story this message replies to; null when it is no reply, and once the story has "
-        "expired or is not visible to the viewer."
+        "expired or is not visible to the viewer.",
+        extensions=[Edge()],
     )
     async def reply_to_story(self, info: Ctx) -> StoryType | None:
         story_id = self.row.reply_to_story_id
@@ -218,7 +232,7 @@ class MessageConnection:
 
 @strawberry.type(name="MessageAdded", description="A new message in one of the viewer's conversations.")
 class MessageAddedType:
-    message: MessageType = strawberry.field(description="The new message.")
+    message: MessageType = strawberry.field(description="The new message.", extensions=[Edge()])
 
 
 async def _user(info: Ctx, user_id: int) -> UserType:
@@ -229,11 +243,13 @@ async def _user(info: Ctx, user_id: int) -> UserType:
 
 @strawberry.type(name="ConversationRead", description="A member moved their read mark forward.")
 class ConversationReadType:
-    conversation: ConversationType = strawberry.field(description="The conversation they read.")
+    conversation: ConversationType = strawberry.field(
+        description="The conversation they read.", extensions=[Edge()]
+    )
     reader_id: strawberry.Private[int]
     up_to_seq: int = strawberry.field(description="They have read every message up to this seq.")
 
-    @strawberry.field(description="Who read.")
+    @strawberry.field(description="Who read.", extensions=[Edge(UserType.interacting)])
     async def reader(self, info: Ctx) -> UserType:
         return await _user(info, self.reader_id)
 
@@ -244,13 +260,15 @@ class ConversationReadType:
     "seconds, with an event saying so.",
 )
 class TypingChangedType:
-    conversation: ConversationType = strawberry.field(description="The conversation they are typing in.")
+    conversation: ConversationType = strawberry.field(
+        description="The conversation they are typing in.", extensions=[Edge()]
+    )
     user_id: strawberry.Private[int]
     is_typing: bool = strawberry.field(
         description="True when they started typing; false when they stopped or it lapsed."
     )
 
-    @strawberry.field(description="Who is typing.")
+    @strawberry.field(description="Who is typing.", extensions=[Edge(UserType.interacting)])
     async def user(self, info: Ctx) -> UserType:
         return await _user(info, self.user_id)
 
