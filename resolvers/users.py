@@ -59,10 +59,11 @@ class RelationshipTo(RequestLoader[int, Relationship]):
             ("contact", Contact),
             ("hiding_stories", StoryHide),
         ):
+            # Every block of the viewer's, not only those with `others` (a viewer is in few): the same
+            # statement then answers BlocksOf, which the user rules of edges ask.
+            among = [] if table is Block else [id_in(table.other_id, others, postgres=postgres)]
             branches.append(
-                select(literal(name), table.other_id, literal("")).where(
-                    table.user_id == viewer, id_in(table.other_id, others, postgres=postgres)
-                )
+                select(literal(name), table.other_id, literal("")).where(table.user_id == viewer, *among)
             )
         for name, table in (
             ("blocked_by", Block),
@@ -70,15 +71,21 @@ class RelationshipTo(RequestLoader[int, Relationship]):
             ("their_contact", Contact),
             ("stories_hidden_by_them", StoryHide),
         ):
+            among = [] if table is Block else [id_in(table.user_id, others, postgres=postgres)]
             branches.append(
-                select(literal(name), table.user_id, literal("")).where(
-                    table.other_id == viewer, id_in(table.user_id, others, postgres=postgres)
-                )
+                select(literal(name), table.user_id, literal("")).where(table.other_id == viewer, *among)
             )
         edges: dict[int, dict[str, object]] = {}
         async with self.ctx.read() as session:
             for kind, other, state in (await session.execute(union_all(*branches))).all():
                 edges.setdefault(other, {})[kind] = FollowState(state) if state else True
+        BlocksOf(self.ctx).prime(
+            viewer,
+            Blocks(
+                frozenset(other for other, kinds in edges.items() if "blocking" in kinds),
+                frozenset(other for other, kinds in edges.items() if "blocked_by" in kinds),
+            ),
+        )
         for other in others:
             result[other] = Relationship(**edges[other]) if other in edges else STRANGER  # type: ignore[arg-type]
         return result
@@ -138,7 +145,7 @@ async def findable_users(ctx: RequestContext, user_ids: Sequence[int]) -> list[U
     users = await UserById(ctx).load_many(user_ids)
     rels = await relationships(ctx, user_ids)
     return [
-        user if user is not None and can_find_user(rel) else None
+        user if user is not None and user.deleted_at is None and can_find_user(rel) else None
         for user, rel in zip(users, rels, strict=True)
     ]
 
@@ -150,9 +157,10 @@ class Blocks:
 
 
 class BlocksOf(RequestLoader[int, Blocks]):
-    """The viewer's blocked pairs, both ways, in one statement per request (a viewer is in few): the
-    block rules asked of users met anywhere in a response cost one statement, whenever and in
-    whatever order the fields that meet them resolve."""
+    """The viewer's blocked pairs, both ways, in one statement per request (a viewer is in few), or
+    none when `RelationshipTo` ran first (it reads every block of the viewer's and primes this): the
+    block rules asked of users met anywhere in a response cost at most one statement, whenever and
+    in whatever order the fields that meet them resolve."""
 
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, Blocks]:
         found: dict[int, Blocks] = {}

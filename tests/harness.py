@@ -84,6 +84,15 @@ class Api:
             raise GraphQLErrors(body["errors"])
         return body["data"]
 
+    async def token_refusal(self, token: str) -> str:
+        """Why the server refuses this token (TOKEN_REVOKED, TOKEN_UNKNOWN, ...): a request with it
+        must answer UNAUTHENTICATED, never run as anonymous."""
+        body = await self.post("query Viewer { viewer { username } }", token=token)
+        assert body.get("errors"), f"the token was accepted: {body}"
+        extensions = body["errors"][0]["extensions"]
+        assert extensions["code"] == "UNAUTHENTICATED", extensions
+        return str(extensions["reason"])
+
     async def gql_error(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> GraphQLErrors:
@@ -213,7 +222,7 @@ def test_settings(database_url: str, redis_url: str | None, data_dir: Any, **ove
         "database_url": database_url,
         "redis_url": redis_url,
         "data_dir": data_dir,
-        "secret_key": "test-secret-key",
+        "secret_key": "test-secret-key-of-32-bytes-or-more",
         "migrate_on_start": False,
         "password_time_cost": 1,
         "password_memory_kib": 1024,

@@ -22,24 +22,37 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, graphql
-from sqlalchemy import delete
+from sqlalchemy import select
 
 from core.context import RequestContext, Viewer
 from core.ids import to_global_id
-from models import Activity, Comment, Conversation, ConversationMember, Highlight, Message, Post, Story, User
+from models import (
+    Activity,
+    Comment,
+    Conversation,
+    Hashtag,
+    Highlight,
+    Message,
+    MessageReaction,
+    Post,
+    Story,
+    User,
+)
 from resolvers.activity_inbox import ActivityItem
 from resolvers.highlights import VisibleHighlight
 from schema import build_schema
 from schema.activity import ActivityType
 from schema.comments import CommentType
-from schema.conversations import (
+from schema.conversations.events import (
     ConversationReadType,
-    ConversationType,
+    MembersChangedType,
     MessageAddedType,
-    MessageType,
+    MessageChangedType,
     TypingChangedType,
 )
+from schema.conversations.types import ConversationType, MessageReactionType, MessageType
 from schema.edges import Edge
+from schema.hashtags import HashtagType
 from schema.highlights import HighlightType
 from schema.posts import PostType
 from schema.stories import StoryReacted, StoryTrayItem, StoryType, StoryViewer
@@ -100,6 +113,17 @@ EDGES: dict[str, tuple[str, set[str]]] = {
     "ConversationRead.reader": ("owner", BLOCKS),
     "TypingChanged.conversation": ("conversation", {LEFT}),
     "TypingChanged.user": ("owner", BLOCKS),
+    "Conversation.admins": ("owner", {BLOCKED_BY}),
+    "Hashtag.posts": ("post", CONTENT),
+    "Post.mentions": ("owner", BLOCKS),
+    "Message.sharedPost": ("post", CONTENT),
+    "Message.sharedStory": ("story", STORY),
+    "Message.reactions": ("owner", BLOCKS),
+    "MessageReaction.user": ("owner", BLOCKS),
+    "MessageChanged.message": ("message", MESSAGE),
+    "MembersChanged.conversation": ("conversation", {LEFT}),
+    "MembersChanged.added": ("owner", {BLOCKED_BY}),
+    "MembersChanged.removed": ("owner", {BLOCKED_BY}),
 }
 MEDIA = "its parent's media: shown with it (node(id:) gives a media to its owner alone)"
 PARTS = {
@@ -202,7 +226,8 @@ async def build_world(api: Api, private: bool) -> World:
         await api.gql(GO_PRIVATE, token=owner.token)
     o, v, f = db_id(owner.id), db_id(viewer.id), db_id(friend.id)
     await add_edges(api, [("follow", v, o), ("follow", f, o), ("follow", o, f)])
-    post = await create_post(api, owner, "the owner's caption")
+    post = await create_post(api, owner, "the owner's caption #edgecase")
+    viewer_post = await create_post(api, viewer, f"with @{owner.username}")
     owner_comment = await comment(api, owner, post, "the owner's comment")
     viewer_comment = await comment(api, viewer, post, "the viewer's comment")
     story = await create_story(api, owner, "FOLLOWERS")
@@ -225,9 +250,27 @@ async def build_world(api: Api, private: bool) -> World:
         owner.token,
     )
     conversation = group["startConversation"]["id"]
+    shares = {}
+    for name, shared in (("shared_post", {"sharedPostId": post}), ("shared_story", {"sharedStoryId": story})):
+        sent = await api.gql(
+            "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+            {"input": {"conversationId": conversation, "clientId": name, **shared}},
+            viewer.token,
+        )
+        shares[name] = db_id(sent["sendMessage"]["id"])
     message = await api.gql(
         'mutation($c: ID!) { sendMessage(input: {conversationId: $c, body: "hi", clientId: "m1"}) { id } }',
         {"c": conversation},
+        owner.token,
+    )
+    await api.gql(
+        'mutation($m: ID!) { reactToMessage(messageId: $m, emoji: "👍") { id } }',
+        {"m": message["sendMessage"]["id"]},
+        friend.token,
+    )
+    await api.gql(
+        'mutation($m: ID!) { reactToMessage(messageId: $m, emoji: "🔥") { id } }',
+        {"m": message["sendMessage"]["id"]},
         owner.token,
     )
     ids = {
@@ -241,6 +284,8 @@ async def build_world(api: Api, private: bool) -> World:
         "reply": db_id(reply["replyToStory"]["id"]),
         "conversation": db_id(conversation),
         "message": db_id(message["sendMessage"]["id"]),
+        "viewer_post": db_id(viewer_post),
+        **shares,
     }
     models = {
         "post": Post,
@@ -253,6 +298,9 @@ async def build_world(api: Api, private: bool) -> World:
         "reply": Message,
         "conversation": Conversation,
         "message": Message,
+        "viewer_post": Post,
+        "shared_post": Message,
+        "shared_story": Message,
     }
     rows: dict[str, Any] = {}
     async with api.services.db.read() as session:
@@ -260,6 +308,7 @@ async def build_world(api: Api, private: bool) -> World:
             rows[name] = await session.get(model, ids[name])
         for name, user_id in (("owner", o), ("friend", f)):
             rows[name] = await session.get(User, user_id)
+        rows["hashtag"] = await session.scalar(select(Hashtag).where(Hashtag.name == "edgecase"))
     return World(owner, viewer, friend, ids, rows)
 
 
@@ -307,6 +356,19 @@ PARENTS: dict[str, Callable[[World], Any]] = {
     "MessageAdded": lambda w: MessageAddedType(message=MessageType.of(w.rows["message"])),
     "ConversationRead": lambda w: ConversationReadType(
         conversation=ConversationType.of(w.rows["conversation"]), reader_id=w.rows["owner"].id, up_to_seq=1
+    ),
+    "Hashtag": lambda w: HashtagType.of(w.rows["hashtag"]),
+    "Post.mentions": lambda w: PostType.of(w.rows["viewer_post"]),
+    "Message.sharedPost": lambda w: MessageType.of(w.rows["shared_post"]),
+    "Message.sharedStory": lambda w: MessageType.of(w.rows["shared_story"]),
+    "MessageReaction": lambda w: MessageReactionType(
+        row=MessageReaction(message_id=w.ids["message"], user_id=w.rows["owner"].id, emoji="🔥")
+    ),
+    "MessageChanged": lambda w: MessageChangedType(message=MessageType.of(w.rows["message"])),
+    "MembersChanged": lambda w: MembersChangedType(
+        conversation=ConversationType.of(w.rows["conversation"]),
+        added_ids=[w.rows["owner"].id],
+        removed_ids=[w.rows["owner"].id],
     ),
     "TypingChanged": lambda w: TypingChangedType(
         conversation=ConversationType.of(w.rows["conversation"]), user_id=w.rows["owner"].id, is_typing=True
@@ -367,13 +429,11 @@ async def restrict(api: Api, world: World, relation: str) -> None:
     elif relation == EXPIRED:
         api.clock.advance(api.services.settings.story_ttl_seconds + 1)
     else:
-        async with api.services.db.write() as session:
-            await session.execute(
-                delete(ConversationMember).where(
-                    ConversationMember.conversation_id == world.ids["conversation"],
-                    ConversationMember.user_id == v,
-                )
-            )
+        await api.gql(
+            "mutation($c: ID!) { leaveConversation(conversationId: $c) }",
+            {"c": to_global_id("Conversation", world.ids["conversation"])},
+            world.viewer.token,
+        )
 
 
 @pytest.mark.parametrize("relation", [BLOCKED_BY, BLOCKING, PRIVATE, EXPIRED, LEFT])

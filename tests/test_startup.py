@@ -23,6 +23,8 @@ from tests.conftest import FAKE_AWS_ENV
 from tests.processes import clean_env, ephemera, free_port, last_line, serving
 from tests.services import PostgresDatabase, postgres_admin_url
 
+LONG_SECRET = "a-long-random-production-secret-of-48-characters"
+
 
 def assert_refused(result: subprocess.CompletedProcess[str], expected: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
@@ -208,8 +210,14 @@ def test_production_without_a_secret_key(tmp_path: Path) -> None:
     )
 
 
+def test_production_refuses_the_readmes_placeholder_secret_key(tmp_path: Path) -> None:
+    result = ephemera("serve", env=dev_env(tmp_path, ENV="production", SECRET_KEY="..."))
+    assert_refused(result, "SECRET_KEY is a placeholder: set it to one long random value shared by every")
+    assert "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'" in last_line(result)
+
+
 def test_the_demo_refuses_production(tmp_path: Path) -> None:
-    result = ephemera("demo", env=dev_env(tmp_path, ENV="production", SECRET_KEY="k"))
+    result = ephemera("demo", env=dev_env(tmp_path, ENV="production", SECRET_KEY=LONG_SECRET))
     assert_refused(result, "demo: ENV=production: the demo adds accounts whose password is published; run ")
     assert "ephemera demo --force" in last_line(result)
 
@@ -244,7 +252,7 @@ def production_env(
     return dev_env(
         tmp_path,
         ENV="production",
-        SECRET_KEY="a-long-random-production-secret",
+        SECRET_KEY=LONG_SECRET,
         DATABASE_URL=empty_database,
         S3_BUCKET=bucket,
         S3_ENDPOINT_URL=moto_s3,
@@ -272,7 +280,7 @@ def test_an_unmigrated_database_points_at_make_migrate(production_env: dict[str,
 
 
 def test_production_warns_about_what_does_not_scale(tmp_path: Path) -> None:
-    env = dev_env(tmp_path, ENV="production", SECRET_KEY="k", GRAPHIQL="true")
+    env = dev_env(tmp_path, ENV="production", SECRET_KEY=LONG_SECRET, GRAPHIQL="true")
     with serving(env, stop=signal.SIGTERM) as server:
         pass
     assert server.returncode == 0  # SIGTERM drains, closes the services and ends the process cleanly
