@@ -5,7 +5,7 @@ loses nothing. Draining claims a batch in one short transaction (FOR UPDATE SKIP
 PostgreSQL, so processes share the work) by moving `available_at` a lease ahead, runs each row's
 handler with no transaction open, and deletes the rows whose handler succeeded. A failed row, or
 one whose worker died, becomes claimable again when its lease ends; a row that keeps failing waits
-twice as long after each attempt (up to an hour), so a server that is down is not hammered.
+twice as long after each attempt (up to ten minutes), so a server that is down is not hammered.
 Handlers are idempotent.
 
 Right after a commit that wrote rows, the unit of work `kick`s a drain in the background; a
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ephemera.outbox")
 
-MAX_BACKOFF = timedelta(hours=1)
+MAX_BACKOFF = timedelta(minutes=10)
 
 Handler = Callable[["Services", dict[str, Any]], Awaitable[None]]
 # A claimed row: (id, kind, payload, attempts so far, this one included).
@@ -128,7 +128,7 @@ class OutboxDrain:
         return await self._run(services, rows)
 
     def backoff(self, attempts: int) -> timedelta:
-        """How long a row that failed its `attempts`-th run waits: the lease, doubling, at most an hour."""
+        """How long a row waits after failing its `attempts`-th run: the lease, doubling, at most 10 min."""
         wait: timedelta = self.lease * 2 ** min(max(attempts - 1, 0), 16)
         return min(wait, max(self.lease, MAX_BACKOFF))
 

@@ -1,9 +1,10 @@
 """Deleting an account: everything it made goes in one unit of work, and nothing of it stays findable.
 
 The user row itself stays as a tombstone (no name, no password, `deleted_at` set): it is the
-sender of the account's messages in other people's conversations, which stay as unsent
-tombstones so that `seq` has no gaps. Every path that finds users skips it (findable_users).
-Its former username is held for USERNAME_REUSE_DAYS, then free to sign up with.
+sender of the account's messages in other people's conversations, which stay unsent (as
+unsendMessage leaves them: content gone, seq kept, so history has no gaps). Every path that
+finds users skips it (findable_users). Its former username is held for USERNAME_REUSE_DAYS,
+then free to sign up with.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from models import (
     CloseFriend,
     Comment,
     Contact,
+    Conversation,
+    ConversationMember,
     DataExport,
     EmailLink,
     FeedSnapshot,
@@ -33,6 +36,7 @@ from models import (
     Highlight,
     Media,
     Message,
+    MessageReaction,
     Post,
     PostLike,
     Story,
@@ -43,8 +47,10 @@ from models import (
     UsernameHold,
 )
 from resolvers import fanout
+from resolvers.conversation_members import DECLINED
 from resolvers.credentials import check_current_password
 from resolvers.media import object_keys
+from resolvers.message_changes import announce, tombstone_messages
 from resolvers.sessions import revoke_sessions
 
 
@@ -68,7 +74,7 @@ async def delete_account(ctx: RequestContext, current_password: str) -> bool:
         )
         if user is None:
             raise Unauthenticated()
-        await _remove_everything(work, viewer)
+        await _remove_everything(ctx, work, viewer)
         now = work.services.clock.now()
         hold = now + timedelta(days=work.services.settings.username_reuse_days)
         await work.session.execute(delete(UsernameHold).where(UsernameHold.username == user.username))
@@ -86,7 +92,7 @@ async def delete_account(ctx: RequestContext, current_password: str) -> bool:
     return True
 
 
-async def _remove_everything(work: UnitOfWork, user_id: int) -> None:
+async def _remove_everything(ctx: RequestContext, work: UnitOfWork, user_id: int) -> None:
     session = work.session
     # Followers' pushed feeds lose this account's posts (and its own feed its followees').
     pairs = (
@@ -98,7 +104,11 @@ async def _remove_everything(work: UnitOfWork, user_id: int) -> None:
         )
     ).all()
     fanout.follows_ended(work, [(follower, followee) for follower, followee in pairs])
-    await tombstone_messages(session, user_id)
+    # Its messages stay in others' conversations unsent (content gone, seq kept), as unsendMessage does.
+    sent = list(await session.scalars(select(Message.id).where(Message.sender_id == user_id)))
+    await announce(ctx, work, await tombstone_messages(work, sent))
+    await session.execute(delete(MessageReaction).where(MessageReaction.user_id == user_id))
+    await _leave_groups(work, user_id)
     await _uncount(session, user_id)
     # Activity it caused in others' inboxes: items it alone acted in go, grouped ones lose it.
     acted = list(
@@ -140,16 +150,44 @@ async def _remove_everything(work: UnitOfWork, user_id: int) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))
 
 
-async def tombstone_messages(session: AsyncSession, user_id: int) -> None:
-    """The account's messages keep their place (seq) in each conversation but lose their content.
-
-    TODO(merge): switch to the unsend function (messages.unsent_at) once it is on main."""
+async def _leave_groups(work: UnitOfWork, user_id: int) -> None:
+    """Groups lose the account as a member (1:1 conversations keep it, as the sender of their
+    tombstones); a group it was the last admin of passes to its longest-standing member."""
+    session = work.session
+    groups = (
+        await session.execute(
+            select(ConversationMember.conversation_id, ConversationMember.is_admin)
+            .join(Conversation, Conversation.id == ConversationMember.conversation_id)
+            .where(ConversationMember.user_id == user_id, Conversation.is_group.is_(True))
+        )
+    ).all()
+    if not groups:
+        return
     await session.execute(
-        update(Message)
-        .where(Message.sender_id == user_id)
-        .values(body="", media_id=None, reply_to_story_id=None)
-        .execution_options(synchronize_session=False)
+        delete(ConversationMember).where(
+            ConversationMember.user_id == user_id,
+            ConversationMember.conversation_id.in_([group for group, _ in groups]),
+        )
     )
+    for group, was_admin in groups:
+        if not was_admin:
+            continue
+        members = (
+            await session.execute(
+                select(ConversationMember.user_id, ConversationMember.is_admin, ConversationMember.state)
+                .where(ConversationMember.conversation_id == group)
+                .order_by(ConversationMember.joined_at, ConversationMember.user_id)
+            )
+        ).all()
+        if any(is_admin for _, is_admin, _ in members):
+            continue
+        heir = next((member for member, _, state in members if state != DECLINED), None)
+        if heir is not None:
+            await session.execute(
+                update(ConversationMember)
+                .where(ConversationMember.conversation_id == group, ConversationMember.user_id == heir)
+                .values(is_admin=True)
+            )
 
 
 async def _uncount(session: AsyncSession, user_id: int) -> None:

@@ -4,7 +4,8 @@
 transaction open) collects the account's rows (resolvers/export_contents.py) and original media
 files, writes the archive to storage and marks the row READY with its expiry
 (DATA_EXPORT_TTL_SECONDS). The link is signed to expire with the file; a periodic job deletes
-expired files. One export at a time per account: asking again while one is PENDING returns it.
+expired files. One export at a time per account: asking again while one is PENDING returns it
+(unless it has been pending for STALE_AFTER: it is then marked FAILED and a new one starts).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from resolvers.export_contents import collect
 log = logging.getLogger("ephemera.export")
 
 BUILD_EXPORT = "export.build"
+# A PENDING export this old is taken as failed: its build was given up (the outbox's dead letters).
+STALE_AFTER = timedelta(hours=6)
 
 
 async def request_export(ctx: RequestContext) -> DataExport:
@@ -39,13 +42,16 @@ async def request_export(ctx: RequestContext) -> DataExport:
         pending = await work.session.scalar(
             select(DataExport).where(DataExport.user_id == viewer, DataExport.status == ExportStatus.PENDING)
         )
-        if pending is not None:
+        now = services.clock.now()
+        if pending is not None and pending.created_at > now - STALE_AFTER:
             return pending
+        if pending is not None:  # its build never finished (a dead letter): let a new one start
+            pending.status, pending.finished_at = ExportStatus.FAILED, now
         export = DataExport(
             id=services.ids.next_id(),
             user_id=viewer,
             status=ExportStatus.PENDING,
-            created_at=services.clock.now(),
+            created_at=now,
         )
         work.session.add(export)
         work.outbox(BUILD_EXPORT, {"export_id": export.id})

@@ -100,8 +100,9 @@ def ranked_matches(viewer: int, query: str, *, postgres: bool) -> Subquery:
         .where(counted.followee_id == User.id, counted.state == FollowState.ACCEPTED)
         .scalar_subquery()
     )
+    # Whole user rows in the subquery: the page needs no second pass over users.
     return (
-        select(User.id.label("id"), tier.label("tier"), followers.label("followers"))
+        select(User, tier.label("tier"), followers.label("followers"))
         .where(matches(query, postgres=postgres), interacts(viewer, User.id))
         .subquery("m")
     )
@@ -118,12 +119,7 @@ async def search_users(
         return Page([], False)
     m = ranked_matches(viewer, query, postgres=not ctx.services.db.is_sqlite)
     tier, followers, user_id = m.c.tier, m.c.followers, m.c.id
-    stmt = (
-        select(User, tier, followers)
-        .join(m, user_id == User.id)
-        .order_by(tier, followers.desc(), user_id)
-        .limit(size + 1)
-    )
+    stmt = select(aliased(User, m), tier, followers).order_by(tier, followers.desc(), user_id).limit(size + 1)
     if position is not None:
         stmt = stmt.where(
             or_(

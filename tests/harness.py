@@ -84,15 +84,6 @@ class Api:
             raise GraphQLErrors(body["errors"])
         return body["data"]
 
-    async def token_refusal(self, token: str) -> str:
-        """Why the server refuses this token (TOKEN_REVOKED, TOKEN_UNKNOWN, ...): a request with it
-        must answer UNAUTHENTICATED, never run as anonymous."""
-        body = await self.post("query Viewer { viewer { username } }", token=token)
-        assert body.get("errors"), f"the token was accepted: {body}"
-        extensions = body["errors"][0]["extensions"]
-        assert extensions["code"] == "UNAUTHENTICATED", extensions
-        return str(extensions["reason"])
-
     async def gql_error(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> GraphQLErrors:

@@ -10,14 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from core.ids import to_global_id
-from models import Media
+from models import ConversationMember, Media
 from resolvers import fanout
 from resolvers.feed_cache import FeedCache
+from tests.conversation_helpers import HISTORY, REACT
 from tests.engagement import COMMENTS, FOLLOW, LIKE, activity_of, comment, react
 from tests.harness import Api, ServerFactory, TestUser
 from tests.posting import CREATE_POST, settle, user_id
 from tests.story_helpers import create_story, db_id
-from tests.test_conversations import MESSAGES, send, start
+from tests.test_conversations import send, start
+from tests.test_credentials import signed_in_as
 from tests.ws_client import graphql_socket
 
 DELETE = "mutation Delete($password: String!) { deleteAccount(currentPassword: $password) }"
@@ -25,7 +27,6 @@ FEED = "query Feed { feed(first: 50) { edges { node { id author { username } } }
 TRAY = "query Tray { storiesTray { edges { node { owner { username } } } } }"
 USER = "query User($name: String!) { user(username: $name) { id followerCount followingCount } }"
 NODE = "query Node($id: ID!) { node(id: $id) { id } }"
-VIEWER = "query Viewer { viewer { username } }"
 CONVERSATION = """
 query Conversation($id: ID!) {
   node(id: $id) { ... on Conversation { members { username } lastMessage { seq body } } }
@@ -70,8 +71,10 @@ async def test_deleting_an_account_removes_it_from_every_path(api: Api, backend:
     await comment(api, zoe, ann_post, "lovely")
     await react(api, zoe, ann_story)
     cid = await start(api, ann, zoe)
-    for sender, body in ((ann, "hi"), (zoe, "a secret"), (ann, "bye")):
-        await send(api, sender, cid, body)
+    sent = [
+        await send(api, sender, cid, body) for sender, body in ((ann, "hi"), (zoe, "a secret"), (ann, "bye"))
+    ]
+    await api.gql(REACT, {"id": sent[0]["id"], "emoji": "😂"}, token=zoe.token)
     await settle(api)
     assert zoe_post in await feed_of(api, ann)
     pushed = await pushed_feed(api, ann)
@@ -95,7 +98,7 @@ async def test_deleting_an_account_removes_it_from_every_path(api: Api, backend:
     assert (await api.gql(DELETE, {"password": zoe.password}, zoe.token)) == {"deleteAccount": True}
 
     # At once, before any background work: no path shows anything of zoe.
-    assert await api.token_refusal(zoe.token) == "TOKEN_UNKNOWN"  # its sessions went with it
+    assert await signed_in_as(api, zoe.token, ended="TOKEN_UNKNOWN") is None
     assert await feed_of(api, ann) == [ann_post]
     pushed = await pushed_feed(api, ann)
     assert pushed is None or db_id(zoe_post) not in pushed
@@ -110,8 +113,10 @@ async def test_deleting_an_account_removes_it_from_every_path(api: Api, backend:
         await api.gql("query($id: ID!) { node(id: $id) { ... on Post { likeCount } } }", {"id": ann_post})
     )["node"]["likeCount"] == 0
     assert await activity_of(api, ann) == []
-    messages = (await api.gql(MESSAGES, {"id": cid}, ann.token))["node"]["messages"]["edges"]
-    assert [(m["node"]["seq"], m["node"]["body"]) for m in messages] == [(1, "hi"), (2, ""), (3, "bye")]
+    history = (await api.gql(HISTORY, {"id": cid, "last": 10}, ann.token))["node"]["messages"]["edges"]
+    shown = [(m["node"]["seq"], m["node"]["body"], m["node"]["unsentAt"] is not None) for m in history]
+    assert shown == [(1, "hi", False), (2, "", True), (3, "bye", False)]
+    assert history[0]["node"]["reactions"] == []
     conversation = (await api.gql(CONVERSATION, {"id": cid}, ann.token))["node"]
     assert [m["username"] for m in conversation["members"]] == ["ann"]
 
@@ -166,3 +171,23 @@ async def test_deleting_closes_the_account_s_sockets(api: Api) -> None:
     async with graphql_socket(api.ws_url, wes.token) as socket:
         await api.gql(DELETE, {"password": wes.password}, wes.token)
         assert await socket.closed() == (4403, "Token revoked")
+
+
+async def test_a_group_loses_the_account_and_keeps_an_admin(api: Api) -> None:
+    vic, ann, bob = await api.sign_up("vic"), await api.sign_up("ann"), await api.sign_up("bob")
+    for user in (ann, bob):  # members who follow the creator: the group is in their inbox
+        await api.gql(FOLLOW, {"id": vic.id}, user.token)
+    group = await start(api, vic, ann, bob, title="Trip")
+    await send(api, vic, group, "plans")
+    await api.gql(DELETE, {"password": vic.password}, vic.token)
+    members = (await api.gql(CONVERSATION, {"id": group}, ann.token))["node"]["members"]
+    assert sorted(m["username"] for m in members) == ["ann", "bob"]
+    async with api.services.db.read() as session:
+        admins = list(
+            await session.scalars(
+                select(ConversationMember.user_id).where(
+                    ConversationMember.conversation_id == db_id(group), ConversationMember.is_admin.is_(True)
+                )
+            )
+        )
+    assert admins in ([user_id(ann)], [user_id(bob)])

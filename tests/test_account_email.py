@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
 from core.mail import SmtpMailer
 from models import Outbox
-from tests.harness import Api, ServerFactory
+from settings import Settings, SettingsError
+from tests.harness import Api, ServerFactory, free_port
 from tests.mail_server import Mailbox, delivered
 
 ME = "query Me { viewer { id email emailVerified } }"
@@ -131,3 +136,35 @@ async def test_without_smtp_mail_is_written_as_eml_files(api: Api, tmp_path: Pat
     [eml] = (api.services.settings.data_dir / "mail").glob("*.eml")
     text = eml.read_text()
     assert "To: hal@example.com" in text and "/verify-email?token=" in text
+
+
+async def test_smtp_url_credentials_log_in_to_the_server(asgi: ServerFactory) -> None:
+    box, logins = Mailbox(), []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"s3cret pass")
+
+    port = free_port()
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,  # AUTH offered on plain loopback, for the test
+    )
+    controller.start()
+    try:
+        async with asgi(smtp_url=f"smtp://mailer%40example.com:s3cret%20pass@127.0.0.1:{port}") as api:
+            await api.sign_up("ida", email="ida@example.com")
+            await delivered(api)
+    finally:
+        controller.stop()
+    assert logins == [("mailer@example.com", "s3cret pass")]
+    assert box.token("ida@example.com", "verify-email")
+
+
+def test_smtp_url_must_be_smtp_or_smtps() -> None:
+    with pytest.raises(SettingsError, match="SMTP_URL"):
+        Settings(smtp_url="http://mail.example.com").validate()
+    Settings(smtp_url="smtps://user:pw@mail.example.com:465").validate()

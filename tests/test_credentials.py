@@ -31,12 +31,16 @@ async def log_in(api: Api, username: str, password: str) -> Any:
     return await api.post(LOG_IN, {"u": username, "p": password})
 
 
-async def signed_in_as(api: Api, token: str) -> str | None:
-    """Whose the token is; None when the server refuses it as revoked."""
-    body = await api.post(VIEWER, token=token)
-    if body.get("errors"):
-        assert body["errors"][0]["extensions"]["reason"] == "TOKEN_REVOKED", body
+async def signed_in_as(api: Api, token: str, ended: str = "TOKEN_REVOKED") -> str | None:
+    """The username the token signs in as; None when it is refused (401) for the `ended` reason."""
+    response = await api.http.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {token}"}
+    )
+    body = response.json()
+    if response.status_code == 401:
+        assert body["errors"][0]["extensions"]["reason"] == ended, body
         return None
+    assert response.status_code == 200 and not body.get("errors"), body
     return str(body["data"]["viewer"]["username"])
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from media.storage import StorageUnavailable
-from models import DataExport, Media
-from resolvers.data_export import sweep_expired_exports
+from models import DataExport, ExportStatus, Media
+from resolvers.data_export import STALE_AFTER, sweep_expired_exports
 from tests.engagement import FOLLOW, comment
 from tests.harness import Api, http_client
 from tests.posting import CREATE_POST, create_post, settle, user_id
@@ -113,3 +113,23 @@ async def test_a_failed_build_is_failed_and_may_be_asked_again(
     assert second["id"] != first["id"] and second["status"] == "PENDING"
     await settle(api)
     assert (await api.gql(EXPORT, token=dee.token))["dataExport"]["status"] == "READY"
+
+
+async def test_an_export_pending_for_hours_gives_way_to_a_new_one(api: Api) -> None:
+    eli = await api.sign_up("eli")
+    async with api.services.db.write() as session:  # a request whose build never ran (a dead letter)
+        session.add(
+            DataExport(
+                id=api.services.ids.next_id(),
+                user_id=user_id(eli),
+                status=ExportStatus.PENDING,
+                created_at=api.clock.now(),
+            )
+        )
+    stuck = (await api.gql(EXPORT, token=eli.token))["dataExport"]
+    assert (await api.gql(REQUEST, token=eli.token))["requestDataExport"]["id"] == stuck["id"]
+    api.clock.advance(STALE_AFTER.total_seconds() + 1)
+    fresh = (await api.gql(REQUEST, token=eli.token))["requestDataExport"]
+    assert fresh["id"] != stuck["id"] and fresh["status"] == "PENDING"
+    await settle(api)
+    assert (await api.gql(EXPORT, token=eli.token))["dataExport"]["status"] == "READY"
