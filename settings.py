@@ -117,6 +117,9 @@ class Settings:
     persisted_queries_cache_size: int = 1000
     persisted_queries_ttl_seconds: int = 7 * 86_400
     persisted_queries_max_age_seconds: int = 60
+    persisted_queries_max_bytes: int = 64 * 1024
+    persisted_queries_cache_bytes: int = 8 * 1024 * 1024
+    persisted_queries_registrations_per_minute: int = 60
     trusted_documents: str = "optional"
     trusted_documents_manifest: Path | None = None
     otel_exporter_otlp_endpoint: str | None = None
@@ -206,6 +209,11 @@ class Settings:
             persisted_queries_cache_size=_int(env, "PERSISTED_QUERIES_CACHE_SIZE", 1000),
             persisted_queries_ttl_seconds=_int(env, "PERSISTED_QUERIES_TTL_SECONDS", 7 * 86_400),
             persisted_queries_max_age_seconds=_int(env, "PERSISTED_QUERIES_MAX_AGE_SECONDS", 60),
+            persisted_queries_max_bytes=_int(env, "PERSISTED_QUERIES_MAX_BYTES", 64 * 1024),
+            persisted_queries_cache_bytes=_int(env, "PERSISTED_QUERIES_CACHE_BYTES", 8 * 1024 * 1024),
+            persisted_queries_registrations_per_minute=_int(
+                env, "PERSISTED_QUERIES_REGISTRATIONS_PER_MINUTE", 60
+            ),
             trusted_documents=env.get("TRUSTED_DOCUMENTS", "optional").strip().lower() or "optional",
             trusted_documents_manifest=Path(env["TRUSTED_DOCUMENTS_MANIFEST"])
             if env.get("TRUSTED_DOCUMENTS_MANIFEST")
@@ -402,6 +410,12 @@ class Settings:
 
         if self.persisted_queries not in PERSISTED_QUERY_MODES:
             raise SettingsError(f"PERSISTED_QUERIES must be on or off, got {self.persisted_queries!r}")
+        if min(self.persisted_queries_max_bytes, self.persisted_queries_cache_bytes) < 1024:
+            raise SettingsError(
+                "PERSISTED_QUERIES_MAX_BYTES and PERSISTED_QUERIES_CACHE_BYTES must be at least 1024"
+            )
+        if self.persisted_queries_registrations_per_minute < 1:
+            raise SettingsError("PERSISTED_QUERIES_REGISTRATIONS_PER_MINUTE must be at least 1")
         if self.trusted_documents not in TRUSTED_DOCUMENT_MODES:
             raise SettingsError(
                 f"TRUSTED_DOCUMENTS must be optional or required, got {self.trusted_documents!r}"

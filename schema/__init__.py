@@ -33,7 +33,7 @@ from schema.conversations import (
     MessageType,
 )
 from schema.document_cache import skip_known_valid
-from schema.documents import CachedParsing, RequireOperationName, StrictParsing
+from schema.documents import RequireOperationName, StrictParsing, cached_parsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
 from schema.highlights import HighlightMutation
@@ -202,7 +202,7 @@ def _build(limits: SchemaSettings, tracer: Tracer | None) -> EphemeraSchema:
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         StrictParsing,
         # After the parse options are set: they are part of the cache key.
-        lambda: CachedParsing(maxsize=256),
+        cached_parsing(),
         RequireOperationName,
         lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

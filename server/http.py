@@ -193,7 +193,8 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
             resolved = await self.documents.resolve(request_data, redis, exempt)
             result = await self._execute(request, request_adapter, sub_response, context, resolved.operation)
             if resolved.remember and resolved.operation.query and not is_request_error(result):
-                await self.documents.remember(resolved.remember, resolved.operation.query, redis)
+                schema = self.schema._schema  # type: ignore[attr-defined]
+                await self.documents.remember(resolved.remember, resolved.operation.query, schema, context)
             if request_adapter.method == "GET" and request_data.query is None:
                 self._cacheable(request, sub_response, result)
             return result
