@@ -171,7 +171,7 @@ async def send_message(
     text = clean_body(body)
     if not text and media_id is None:
         raise BadInput("A message needs a body or media.", field="body")
-    media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
+    media = (await attach(ctx, [media_id], "MESSAGE", "mediaId"))[0] if media_id is not None else None
     async with ctx.write() as work:
         earlier = await earlier_send(ctx, work, client_id)
         if earlier is not None:

@@ -20,6 +20,7 @@ from schema.comments import CommentType
 from schema.conversations import MessageType
 from schema.node import After, First, Node, PageInfo
 from schema.posts import PostType
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -65,7 +66,10 @@ class ActivityType(Node):
     def kind(self) -> ActivityKind:
         return ActivityKind(self.item.row.kind)
 
-    @strawberry.field(description="The most recent actors the viewer may see, newest first, at most three.")
+    @strawberry.field(
+        description="The most recent actors the viewer may see, newest first, at most three.",
+        metadata=at_most(activity_inbox.MAX_ACTORS),
+    )
     def actors(self) -> list[UserType]:
         return [UserType.of(user) for user in self.item.actors]
 

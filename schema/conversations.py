@@ -21,6 +21,7 @@ from resolvers.stories import visible_stories
 from resolvers.users import UserById, findable_users
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -51,7 +52,8 @@ class ConversationType(Node):
         return self.row.title
 
     @strawberry.field(
-        description="Everyone in it, the viewer included, except users the viewer may not find."
+        description="Everyone in it, the viewer included, except users the viewer may not find.",
+        metadata=at_most(conversations.MAX_MEMBERS),
     )
     async def members(self, info: Ctx) -> list[UserType]:
         ids = await conversations.MemberIds(info.context).load(self.row.id)

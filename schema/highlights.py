@@ -15,6 +15,7 @@ from resolvers import highlights
 from resolvers.highlights import VisibleHighlight
 from schema.media import MediaType
 from schema.node import Node, decode_id
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType, author_of
 
@@ -48,7 +49,8 @@ class HighlightType(Node):
         return await StoryType.of(self.found.cover, kept=True).media_of(info.context)
 
     @strawberry.field(
-        description="Stories of the highlight the viewer may see under each story's audience, oldest first."
+        description="Stories of the highlight the viewer may see under each story's audience, oldest first.",
+        metadata=at_most(highlights.MAX_STORIES_PER_HIGHLIGHT),
     )
     def stories(self) -> list[StoryType]:
         return [StoryType.of(row, kept=True) for row in self.found.stories]

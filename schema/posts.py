@@ -19,6 +19,7 @@ from resolvers.ranked_feed import ranked_page
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
 if TYPE_CHECKING:
@@ -46,7 +47,10 @@ class PostType(Node):
     def caption(self) -> str:
         return self.row.caption
 
-    @strawberry.field(description="The photos and videos, 1 to 10, in the order the author gave them.")
+    @strawberry.field(
+        description="The photos and videos, 1 to 10, in the order the author gave them.",
+        metadata=at_most(posts.MAX_MEDIA),
+    )
     async def media(self, info: Ctx) -> list[MediaType]:
         return [MediaType.of(row) for row in await posts.PostMediaRows(info.context).load(self.row.id)]
 

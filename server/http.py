@@ -123,6 +123,7 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         ctx = fill_context(RequestContext(services), request)
         ctx.shared_read = request.state.shared_read = SharedRead(services.db)
         release_shared_read.set(ctx.shared_read.release)
+        ctx.cost_left = services.settings.max_request_cost
         ctx.viewer = await authenticate(services, request.headers.get("authorization"), ctx.read)
         await services.db.route_reads(ctx.viewer_id)
         return ctx
