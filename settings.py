@@ -168,8 +168,8 @@ class Settings:
     database_pool_size: int = 20
     token_cache_seconds: int = 60
     max_query_cost: int = 5000
-    # All the operations of one HTTP request (a batch) together.
-    max_request_cost: int = 10_000
+    # All the operations of one HTTP request (a batch) together; unset: twice MAX_QUERY_COST.
+    max_request_cost: int | None = None
     mutations_per_minute_per_user: int = 120
     mutations_per_minute_per_address: int = 600
     max_subscriptions_per_connection: int = 20
@@ -267,7 +267,7 @@ class Settings:
             database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
             token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 60),
             max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
-            max_request_cost=_int(env, "MAX_REQUEST_COST", 10_000),
+            max_request_cost=_int(env, "MAX_REQUEST_COST", 0) or None,
             mutations_per_minute_per_user=_int(env, "MUTATIONS_PER_MINUTE_PER_USER", 120),
             mutations_per_minute_per_address=_int(env, "MUTATIONS_PER_MINUTE_PER_ADDRESS", 600),
             max_subscriptions_per_connection=_int(env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20),
@@ -290,6 +290,11 @@ class Settings:
             log_format=env.get("LOG_FORMAT", "").strip().lower() or None,
             log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
         )
+
+    @property
+    def request_cost_limit(self) -> int:
+        """What one HTTP request's operations may cost together: MAX_REQUEST_COST, or two full ones."""
+        return self.max_request_cost or 2 * self.max_query_cost
 
     @property
     def is_production(self) -> bool:
@@ -444,7 +449,7 @@ class Settings:
             )
         if self.trusted_documents == "required" and self.trusted_documents_manifest is None:
             raise SettingsError("TRUSTED_DOCUMENTS=required needs TRUSTED_DOCUMENTS_MANIFEST")
-        if self.max_request_cost < self.max_query_cost:
+        if self.request_cost_limit < self.max_query_cost:
             raise SettingsError("MAX_REQUEST_COST must be at least MAX_QUERY_COST (one operation alone)")
         if self.max_batch_operations < 1 or self.cors_max_age_seconds < 0:
             raise SettingsError("MAX_BATCH_OPERATIONS must be positive and CORS_MAX_AGE_SECONDS >= 0")

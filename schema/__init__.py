@@ -175,7 +175,7 @@ class SchemaSettings:
             max_query_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_query_cost=settings.max_query_cost,
-            max_request_cost=settings.max_request_cost,
+            max_request_cost=settings.request_cost_limit,
             max_batch_operations=settings.max_batch_operations,
             is_production=settings.is_production,
         )

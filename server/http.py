@@ -123,7 +123,7 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         ctx = fill_context(RequestContext(services), request)
         ctx.shared_read = request.state.shared_read = SharedRead(services.db)
         release_shared_read.set(ctx.shared_read.release)
-        ctx.cost_left = services.settings.max_request_cost
+        ctx.cost_left = services.settings.request_cost_limit
         ctx.viewer = await authenticate(services, request.headers.get("authorization"), ctx.read)
         await services.db.route_reads(ctx.viewer_id)
         return ctx
