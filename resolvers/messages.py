@@ -195,7 +195,7 @@ async def send_message(
     text = clean_body(body)
     if not text and media_id is None and shares.post_id is None and shares.story_id is None:
         raise BadInput("A message needs a body, media or a share.", field="body")
-    media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
+    media = (await attach(ctx, [media_id], "MESSAGE", "mediaId"))[0] if media_id is not None else None
     async with ctx.write() as work:
         earlier = await earlier_send(ctx, work, client_id)
         # A replay passes what the first call checked (membership, no block in a 1:1 conversation,

@@ -130,7 +130,7 @@ async def create_post(ctx: RequestContext, caption: str | None, media_ids: Seque
     parsed = caption_text.parse(text, field="caption")
     if not 1 <= len(media_ids) <= MAX_MEDIA:
         raise BadInput(f"A post has 1 to {MAX_MEDIA} photos or videos.", field="mediaIds")
-    media = await attach(ctx, media_ids, "POST")
+    media = await attach(ctx, media_ids, "POST", "mediaIds")
     post = Post(
         id=services.ids.next_id(),
         author_id=viewer,

@@ -21,6 +21,7 @@ from schema.conversations import MessageType
 from schema.edges import Edge
 from schema.node import After, First, Node, PageInfo
 from schema.posts import PostType
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -71,6 +72,7 @@ class ActivityType(Node):
 
     @strawberry.field(
         description="The most recent actors the viewer may see, newest first, at most three.",
+        metadata=at_most(activity_inbox.MAX_ACTORS),
         extensions=[Edge(UserType.interacting)],
     )
     def actors(self) -> list[UserType]:

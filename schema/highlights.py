@@ -17,6 +17,7 @@ from resolvers.highlights import VisibleHighlight
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import Node, decode_id
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType, author_of
 
@@ -55,6 +56,7 @@ class HighlightType(Node):
 
     @strawberry.field(
         description="Stories of the highlight the viewer may see under each story's audience, oldest first.",
+        metadata=at_most(highlights.MAX_STORIES_PER_HIGHLIGHT),
         extensions=[Edge()],
     )
     def stories(self) -> list[StoryType]:

@@ -13,7 +13,7 @@ from core.context import RequestContext
 from core.ids import to_global_id
 from models import Post as PostRow
 from resolvers import posts
-from resolvers.caption_text import hashtags_in
+from resolvers.caption_text import MAX_HASHTAGS, MAX_MENTIONS, hashtags_in
 from resolvers.comments import comments_page, visible_comment_count
 from resolvers.feed import feed_page
 from resolvers.mentions import visible_mentions
@@ -24,6 +24,7 @@ from schema.edges import Edge
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
 if TYPE_CHECKING:
@@ -55,7 +56,10 @@ class PostType(Node):
     def caption(self) -> str:
         return self.row.caption
 
-    @strawberry.field(description="The photos and videos, 1 to 10, in the order the author gave them.")
+    @strawberry.field(
+        description="The photos and videos, 1 to 10, in the order the author gave them.",
+        metadata=at_most(posts.MAX_MEDIA),
+    )
     async def media(self, info: Ctx) -> list[MediaType]:
         return [MediaType.of(row) for row in await posts.PostMediaRows(info.context).load(self.row.id)]
 
@@ -100,13 +104,15 @@ class PostType(Node):
 
     @strawberry.field(
         description="Accounts mentioned in the caption (@username) that the viewer may see.",
+        metadata=at_most(MAX_MENTIONS),
         extensions=[Edge(UserType.interacting)],
     )
     async def mentions(self, info: Ctx) -> list[UserType]:
         return [UserType.of(user) for user in await visible_mentions(info.context, self.row)]
 
     @strawberry.field(
-        description="Hashtags in the caption, lower-case, without the #, in order of first use."
+        description="Hashtags in the caption, lower-case, without the #, in order of first use.",
+        metadata=at_most(MAX_HASHTAGS),
     )
     def hashtags(self) -> list[str]:
         return hashtags_in(self.row.caption)

@@ -25,6 +25,7 @@ from resolvers.users import UserById, interacting
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
 Ctx = Info[RequestContext, None]
@@ -185,7 +186,9 @@ class StoryType(Node):
 class StoryTrayItem(Node):
     owner: UserType = strawberry.field(description="Whose stories these are.", extensions=[Edge()])
     stories: list[StoryType] = strawberry.field(
-        description="Active stories the viewer may see, oldest first.", extensions=[Edge()]
+        description="Active stories the viewer may see, oldest first.",
+        metadata=at_most(stories.MAX_LIVE_STORIES),
+        extensions=[Edge()],
     )
     has_unseen: bool = strawberry.field(
         description="At least one of `stories` is not seen by the viewer yet."
@@ -292,7 +295,8 @@ class StoryMutation:
 
     @strawberry.mutation(
         description="Records that the viewer saw these live stories (repeating is harmless) and returns "
-        "them. NOT_FOUND, and nothing recorded, when any is not visible."
+        "them. NOT_FOUND, and nothing recorded, when any is not visible.",
+        metadata=at_most(story_views.MAX_SEEN_IDS),
     )
     async def mark_stories_seen(
         self,

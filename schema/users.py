@@ -15,12 +15,12 @@ from core.ids import to_global_id
 from models import FollowState
 from models import User as UserRow
 from resolvers.follow_lists import FollowersPage, FollowingPage
-from resolvers.highlights import user_highlights
+from resolvers.highlights import MAX_HIGHLIGHTS_PER_USER, user_highlights
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.parent_pages import PageKey
 from resolvers.posts import PostCount, author_posts
-from resolvers.stories import user_stories
+from resolvers.stories import MAX_LIVE_STORIES, user_stories
 from resolvers.users import (
     FollowerCount,
     FollowingCount,
@@ -35,6 +35,7 @@ from resolvers.visibility import Relationship, can_see_content
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo
+from schema.query_limits import at_most
 
 if TYPE_CHECKING:
     from schema.highlights import HighlightType
@@ -152,7 +153,11 @@ class UserType(Node):
     async def has_active_stories(self, info: Info[RequestContext, None]) -> bool:
         return bool(await user_stories(info.context, self.row.id))
 
-    @strawberry.field(description="Active stories the viewer may see, oldest first.", extensions=[Edge()])
+    @strawberry.field(
+        description="Active stories the viewer may see, oldest first.",
+        metadata=at_most(MAX_LIVE_STORIES),
+        extensions=[Edge()],
+    )
     async def stories(
         self, info: Info[RequestContext, None]
     ) -> list[Annotated[StoryType, strawberry.lazy("schema.stories")]]:
@@ -162,6 +167,7 @@ class UserType(Node):
 
     @strawberry.field(
         description="Highlights with at least one story the viewer may see; in the owner's order.",
+        metadata=at_most(MAX_HIGHLIGHTS_PER_USER),
         extensions=[Edge()],
     )
     async def highlights(

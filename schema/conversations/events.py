@@ -11,10 +11,12 @@ from strawberry.types import Info
 from core.context import RequestContext
 from core.observability import tracked
 from resolvers import live
+from resolvers.conversations import MAX_MEMBERS
 from resolvers.users import UserById, findable_users
 from schema.conversations.types import ConversationType, MessageType, given
 from schema.edges import Edge
 from schema.node import decode_id
+from schema.query_limits import at_most
 from schema.users import UserType
 
 Ctx = Info[RequestContext, None]
@@ -84,12 +86,18 @@ class MembersChangedType:
     added_ids: strawberry.Private[list[int]]
     removed_ids: strawberry.Private[list[int]]
 
-    @strawberry.field(description="Who joined; empty for a removal or a rename.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who joined; empty for a removal or a rename.",
+        metadata=at_most(MAX_MEMBERS),
+        extensions=[Edge()],
+    )
     async def added(self, info: Ctx) -> list[UserType]:
         return [UserType.of(u) for u in await findable_users(info.context, self.added_ids) if u is not None]
 
     @strawberry.field(
-        description="Who was removed or left; empty for an addition or a rename.", extensions=[Edge()]
+        description="Who was removed or left; empty for an addition or a rename.",
+        metadata=at_most(MAX_MEMBERS),
+        extensions=[Edge()],
     )
     async def removed(self, info: Ctx) -> list[UserType]:
         return [UserType.of(u) for u in await findable_users(info.context, self.removed_ids) if u is not None]

@@ -23,6 +23,7 @@ from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import Node, PageInfo
 from schema.posts import PostType
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -58,6 +59,7 @@ class ConversationType(Node):
 
     @strawberry.field(
         description="Everyone in it, the viewer included, except users the viewer may not find.",
+        metadata=at_most(conversations.MAX_MEMBERS),
         extensions=[Edge()],
     )
     async def members(self, info: Ctx) -> list[UserType]:
@@ -129,6 +131,7 @@ class ConversationType(Node):
     @strawberry.field(
         description="Members who may add and remove members and rename the group (its creator first); "
         "empty for a 1:1 conversation.",
+        metadata=at_most(conversations.MAX_MEMBERS),
         extensions=[Edge()],
     )
     async def admins(self, info: Ctx) -> list[UserType]:
@@ -236,6 +239,7 @@ class MessageType(Node):
     @strawberry.field(
         description="One per member at most, oldest first (none from users in a blocked pair with the "
         "viewer).",
+        metadata=at_most(conversations.MAX_MEMBERS),
         extensions=[Edge()],
     )
     async def reactions(self, info: Ctx) -> list[MessageReactionType]:
