@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.id_leases import NodeLease
+    from core.mail import Mailer
     from core.outbox import OutboxDrain
     from core.redis_client import RedisClient
     from core.shared_read import SharedRead
@@ -53,6 +54,7 @@ class Services:
     tokens: TokenCache
     redis: RedisClient | None = None
     lease: NodeLease | None = None
+    mailer: Mailer | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,6 +69,7 @@ class RequestContext:
     services: Services
     viewer: Viewer | None = None
     client_addr: str = "unknown"
+    user_agent: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     loaders: dict[type, Any] = field(default_factory=dict)
     # Filled by strawberry with the graphql-transport-ws connection_init payload.

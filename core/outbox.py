@@ -4,7 +4,9 @@ Rows are written by the unit of work in the transaction they follow, so a crash 
 loses nothing. Draining claims a batch in one short transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so processes share the work) by moving `available_at` a lease ahead, runs each row's
 handler with no transaction open, and deletes the rows whose handler succeeded. A failed row, or
-one whose worker died, becomes claimable again when its lease ends. Handlers are idempotent.
+one whose worker died, becomes claimable again when its lease ends; a row that keeps failing waits
+twice as long after each attempt (up to ten minutes), so a server that is down is not hammered.
+Handlers are idempotent.
 
 Right after a commit that wrote rows, the unit of work `kick`s a drain in the background; a
 periodic job in every process drains whatever that missed. Rows a write runs before it answers
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from core.context import Services
 
 log = logging.getLogger("ephemera.outbox")
+
+MAX_BACKOFF = timedelta(minutes=10)
 
 Handler = Callable[["Services", dict[str, Any]], Awaitable[None]]
 # A claimed row: (id, kind, payload, attempts so far, this one included).
@@ -123,8 +127,15 @@ class OutboxDrain:
         write needs before it answers. Any that fail stay for the drain, after their lease."""
         return await self._run(services, rows)
 
+    def backoff(self, attempts: int) -> timedelta:
+        """How long a row waits after failing its `attempts`-th run: the lease, doubling, at most 10 min."""
+        wait: timedelta = self.lease * 2 ** min(max(attempts - 1, 0), 16)
+        return min(wait, max(self.lease, MAX_BACKOFF))
+
     async def _run(self, services: Services, claimed: list[Claimed]) -> int:
-        succeeded, dead = [], []
+        succeeded: list[int] = []
+        dead: list[int] = []
+        failed: list[tuple[int, int]] = []
         for row_id, kind, payload, attempts in claimed:
             if attempts > self.max_attempts:  # its workers died mid-run, again and again
                 dead.append(row_id)
@@ -137,10 +148,12 @@ class OutboxDrain:
                     dead.append(row_id)
                     self._dead_letter(kind, row_id, attempts, repr(exc))
                 else:
-                    log.warning("outbox %s %s failed; retried after its lease", kind, row_id, exc_info=True)
+                    log.warning("outbox %s %s failed; retried after a backoff", kind, row_id, exc_info=True)
+                    failed.append((row_id, attempts))
             else:
                 succeeded.append(row_id)
-        if succeeded or dead:
+        if succeeded or dead or failed:
+            now = services.clock.now()
             async with services.db.write() as session:
                 if succeeded:
                     await session.execute(delete(Outbox).where(Outbox.id.in_(succeeded)))
@@ -149,6 +162,13 @@ class OutboxDrain:
                         update(Outbox)
                         .where(Outbox.id.in_(dead))
                         .values(available_at=DEAD_LETTER)
+                        .execution_options(synchronize_session=False)
+                    )
+                for row_id, attempts in failed:
+                    await session.execute(
+                        update(Outbox)
+                        .where(Outbox.id == row_id)
+                        .values(available_at=now + self.backoff(attempts))
                         .execution_options(synchronize_session=False)
                     )
         return len(succeeded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,30 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         create_app(settings)
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("...", "is a placeholder"),
+        ("x", "is a placeholder"),
+        ("changeme", "is a placeholder"),
+        ("Secret", "is a placeholder"),
+        ("a" * 40, "is a placeholder"),
+        ("test-secret-key", "is 15 bytes long, under 32"),
+        ("éa" * 10, "is 30 bytes long, under 32"),
+    ],
+)
+def test_production_refuses_short_or_placeholder_secret_keys(key: str, problem: str, tmp_path: Path) -> None:
+    settings = Settings.from_env({"ENV": "production", "DATA_DIR": str(tmp_path), "SECRET_KEY": key})
+    with pytest.raises(SettingsError, match=f"^SECRET_KEY {problem}: .*secrets.token_urlsafe"):
+        settings.with_secret()
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        create_app(settings)
+    long_enough = replace(settings, secret_key="k" + "0123456789abcdef" * 2)
+    assert long_enough.with_secret() is long_enough
+    # Development keeps whatever it is given (tests, local runs), and a generated key without one.
+    assert Settings.from_env({"DATA_DIR": str(tmp_path), "SECRET_KEY": key}).with_secret().secret_key == key
 
 
 def test_development_generates_a_secret_key_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
