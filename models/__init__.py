@@ -1,9 +1,11 @@
 """SQLAlchemy models, one module per domain. Importing this package registers every table."""
 
+from models.accounts import DataExport, EmailLink, ExportStatus, LinkPurpose, UsernameHold
 from models.activity import Activity, ActivityActor, ActivityInbox
 from models.base import Base
 from models.comments import Comment
 from models.conversations import Conversation, ConversationMember, Message, MessageReaction
+from models.discovery import Hashtag, PostHashtag, PostMention, SavedPost
 from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
@@ -25,12 +27,17 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationMember",
+    "DataExport",
+    "EmailLink",
+    "ExportStatus",
     "FeedSnapshot",
     "Follow",
     "FollowState",
+    "Hashtag",
     "Highlight",
     "HighlightStory",
     "IdNodeLease",
+    "LinkPurpose",
     "Media",
     "MediaReconciliation",
     "MediaStatus",
@@ -38,12 +45,16 @@ __all__ = [
     "MessageReaction",
     "Outbox",
     "Post",
+    "PostHashtag",
     "PostLike",
     "PostMedia",
+    "PostMention",
+    "SavedPost",
     "Story",
     "StoryEvent",
     "StoryHide",
     "StoryReaction",
     "StoryView",
     "User",
+    "UsernameHold",
 ]

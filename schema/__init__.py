@@ -22,6 +22,14 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from schema import activity, comments, conversations, highlights, media, posts, stories, users
+from schema.account_security import (
+    AccountSecurityMutation,
+    AccountSecurityQuery,
+    DataExportType,
+    SessionType,
+    data_export_node,
+    session_node,
+)
 from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
 from schema.comments import CommentMutation, CommentType
@@ -37,6 +45,7 @@ from schema.document_cache import skip_known_valid
 from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
+from schema.hashtags import HashtagQuery, HashtagType, hashtag_node
 from schema.highlights import HighlightMutation
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
@@ -44,6 +53,8 @@ from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.query_limits import CostLimiter, RefuseUnstorableText
+from schema.saved_posts import SavedPostMutation, SavedPostQuery
+from schema.search import SearchQuery
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
 from schema.story_archive import StoryArchiveQuery
@@ -63,6 +74,9 @@ NODE_TYPES: dict[str, NodeResolver] = {
     "Conversation": conversations.conversation_node,
     "Message": conversations.message_node,
     "Activity": activity.activity_node,
+    "Session": session_node,
+    "DataExport": data_export_node,
+    "Hashtag": hashtag_node,
 }
 
 
@@ -90,23 +104,29 @@ class NodeQuery:
 class Query(
     NodeQuery,
     AccountQuery,
+    AccountSecurityQuery,
     GraphQuery,
     PostQuery,
     StoryQuery,
     StoryArchiveQuery,
     ConversationQuery,
     ActivityQuery,
+    SearchQuery,
+    HashtagQuery,
+    SavedPostQuery,
 ):
     pass
 
 
 @strawberry.type(
-    description="Every change, each all-or-nothing. All but signUp and logIn need a signed-in viewer "
+    description="Every change, each all-or-nothing. All but signUp, logIn, requestPasswordReset, "
+    "resetPassword and verifyEmail need a signed-in viewer "
     "(UNAUTHENTICATED otherwise); mutations are rate-limited per user and per address (RATE_LIMITED, "
     "with `retryAfter` in seconds)."
 )
 class Mutation(
     AccountMutation,
+    AccountSecurityMutation,
     GraphMutation,
     MediaMutation,
     PostMutation,
@@ -117,6 +137,7 @@ class Mutation(
     ConversationMutation,
     ConversationMembershipMutation,
     ActivityMutation,
+    SavedPostMutation,
 ):
     pass
 
@@ -147,6 +168,9 @@ TYPES = [
     ConversationType,
     MessageType,
     ActivityType,
+    SessionType,
+    DataExportType,
+    HashtagType,
 ]
 
 
