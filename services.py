@@ -13,7 +13,7 @@ from core.database import Database
 from core.id_leases import NodeLease
 from core.ids import IdGenerator
 from core.mail import open_mailer
-from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
+from core.observability import DELIVERY_LAG, DEPENDENCY_UP, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.rate_limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -183,20 +183,24 @@ async def close_services(services: Services) -> None:
         await services.redis.aclose()
 
 
+READY_TIMEOUT_SECONDS = 2.0
+
+
 async def check_ready(services: Services) -> dict[str, str]:
-    """What /readyz reports: each dependency 'ok' or the error it gave."""
-    status: dict[str, str] = {}
-    try:
-        await services.db.ping()
-        status["database"] = "ok"
-    except Exception as exc:
-        status["database"] = f"error: {type(exc).__name__}"
+    """What /readyz reports: each dependency "ok" or "unavailable" (the error goes to the log, not to
+    whoever asks), also kept in the `ephemera_dependency_up` gauge."""
+    probes: dict[str, Callable[[], Awaitable[object]]] = {"database": services.db.ping}
     if services.redis is not None:
+        probes["redis"] = services.redis.ping
+    status: dict[str, str] = {}
+    for name, ping in probes.items():
         try:
-            await services.redis.ping()
-            status["redis"] = "ok"
+            await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
+            status[name] = "ok"
         except Exception as exc:
-            status["redis"] = f"error: {type(exc).__name__}"
+            log.warning("readiness: %s is unavailable (%s: %s)", name, type(exc).__name__, exc)
+            status[name] = "unavailable"
+        DEPENDENCY_UP.labels(name).set(1 if status[name] == "ok" else 0)
     return status
 
 

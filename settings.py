@@ -132,6 +132,11 @@ class Settings:
     # Set by the worker supervisor (server/workers.py), not the environment: where every worker
     # of this host writes its metrics, so that /metrics adds them up.
     metrics_dir: Path | None = None
+    # /metrics: on a listener of its own (METRICS_HOST:METRICS_PORT), and/or on the public port
+    # behind `Authorization: Bearer METRICS_TOKEN`; production serves it nowhere else.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = ()
     cors_allowed_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
@@ -238,6 +243,9 @@ class Settings:
             replica_check_interval_seconds=_float(env, "REPLICA_CHECK_INTERVAL_SECONDS", 1.0),
             redis_url=env.get("REDIS_URL") or None,
             web_concurrency=_int(env, "WEB_CONCURRENCY", 1),
+            metrics_port=_int(env, "METRICS_PORT", 0) or None,
+            metrics_host=env.get("METRICS_HOST") or "127.0.0.1",
+            metrics_token=env.get("METRICS_TOKEN") or None,
             secret_key=env.get("SECRET_KEY") or None,
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
             cors_allowed_headers=_list(env, "CORS_ALLOWED_HEADERS") or DEFAULT_CORS_HEADERS,
@@ -416,6 +424,10 @@ class Settings:
         self._validate_ranking()
         if self.media_max_video_seconds <= 0 or self.media_process_timeout_seconds <= 0:
             raise SettingsError("MEDIA_MAX_VIDEO_SECONDS and MEDIA_PROCESS_TIMEOUT_SECONDS must be positive")
+        if self.metrics_port is not None and not (
+            0 < self.metrics_port < 65536 and self.metrics_port != self.port
+        ):
+            raise SettingsError(f"METRICS_PORT must be a free port other than PORT, got {self.metrics_port}")
         if self.ws_token_recheck_seconds < 1:
             raise SettingsError("WS_TOKEN_RECHECK_SECONDS must be at least 1")
         if self.database_pool_size < 1 or self.token_cache_seconds < 0:

@@ -17,6 +17,8 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from core.trigrams import similarity
+
 if TYPE_CHECKING:
     from core.replicas import ReadRouter
 
@@ -66,6 +68,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function("trgm_similarity", 2, similarity, deterministic=True)
 
 
 # Set while an HTTP request shares one read session (core/shared_read.py): any other session

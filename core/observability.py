@@ -63,6 +63,13 @@ REPLICA_LAG = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemax",
 )
+DEPENDENCY_UP = Gauge(
+    "ephemera_dependency_up",
+    "Whether each dependency answered its last readiness check (1) or not (0): /readyz and each scrape",
+    ["dependency"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
 WRITE_CONFLICTS = Counter(
     "ephemera_write_retryable_aborts_total",
     "Writes PostgreSQL rolled back to break a deadlock or a serialization failure (answered CONFLICT)",

@@ -5,6 +5,7 @@ from models.activity import Activity, ActivityActor, ActivityInbox
 from models.base import Base
 from models.comments import Comment
 from models.conversations import Conversation, ConversationMember, Message, MessageReaction
+from models.discovery import Hashtag, PostHashtag, PostMention, SavedPost
 from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
@@ -32,6 +33,7 @@ __all__ = [
     "FeedSnapshot",
     "Follow",
     "FollowState",
+    "Hashtag",
     "Highlight",
     "HighlightStory",
     "IdNodeLease",
@@ -43,8 +45,11 @@ __all__ = [
     "MessageReaction",
     "Outbox",
     "Post",
+    "PostHashtag",
     "PostLike",
     "PostMedia",
+    "PostMention",
+    "SavedPost",
     "Story",
     "StoryEvent",
     "StoryHide",

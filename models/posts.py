@@ -37,6 +37,8 @@ class Post(Base):
     comment_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     comments_disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
+    # Set by editPost; the feed position (the id) never moves.
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class PostMedia(Base):

@@ -28,6 +28,7 @@ class ActivityKind(enum.StrEnum):
     POST_COMMENTED = "POST_COMMENTED"
     STORY_REACTED = "STORY_REACTED"
     STORY_REPLIED = "STORY_REPLIED"
+    MENTIONED = "MENTIONED"
 
 
 FOLLOW_KINDS = (ActivityKind.FOLLOWED, ActivityKind.FOLLOW_REQUESTED, ActivityKind.FOLLOW_ACCEPTED)
@@ -37,12 +38,17 @@ def followed_kind(state: FollowState) -> ActivityKind:
     return ActivityKind.FOLLOW_REQUESTED if state is FollowState.PENDING else ActivityKind.FOLLOWED
 
 
-def group_key(kind: ActivityKind, actor: int, post_id: int | None, story_id: int | None) -> str | None:
+def group_key(
+    kind: ActivityKind, actor: int, post_id: int | None, story_id: int | None, comment_id: int | None = None
+) -> str | None:
     """Items that one key shares: every like of a post (Instagram's "a, b and 9 others liked your
     post"), one actor's follow events and reactions to a story (a repeat regroups instead of
-    piling up). Comments and replies are items of their own."""
+    piling up), a caption's mention (an edit that mentions again regroups). Comments, replies and
+    mentions in comments are items of their own."""
     if kind is ActivityKind.POST_LIKED:
         return f"like:{post_id}"
+    if kind is ActivityKind.MENTIONED:
+        return None if comment_id is not None else f"mention:{post_id}"
     if kind is ActivityKind.STORY_REACTED:
         return f"react:{story_id}:{actor}"
     if kind in FOLLOW_KINDS:
@@ -86,7 +92,7 @@ async def record(
         "id": services.ids.next_id(),
         "user_id": recipient,
         "kind": kind.value,
-        "group_key": group_key(kind, actor, post_id, story_id),
+        "group_key": group_key(kind, actor, post_id, story_id, comment_id),
         "seq": seq,
         "post_id": post_id,
         "comment_id": comment_id,

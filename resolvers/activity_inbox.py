@@ -30,6 +30,7 @@ from models import (
     Message,
     Post,
     PostLike,
+    PostMention,
     Story,
     User,
 )
@@ -80,6 +81,14 @@ def _actor_shown(viewer: int) -> ColumnElement[bool]:
         and_(Activity.kind == ActivityKind.FOLLOWED, _follow(actor, viewer_id, FollowState.ACCEPTED)),
         and_(Activity.kind == ActivityKind.FOLLOW_REQUESTED, _follow(actor, viewer_id, FollowState.PENDING)),
         and_(Activity.kind == ActivityKind.FOLLOW_ACCEPTED, _follow(viewer_id, actor, FollowState.ACCEPTED)),
+        # A comment's mention stands as long as the comment; a caption's, until an edit drops it.
+        and_(
+            Activity.kind == ActivityKind.MENTIONED,
+            or_(
+                Activity.comment_id.is_not(None),
+                exists().where(PostMention.post_id == Activity.post_id, PostMention.user_id == viewer_id),
+            ),
+        ),
     )
     return and_(interacts(viewer, actor), still)
 

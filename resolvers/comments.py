@@ -16,8 +16,9 @@ from core.context import RequestContext
 from core.errors import BadInput, Conflict, Forbidden, NotFound
 from core.unit_of_work import UnitOfWork
 from models import Comment, Post
-from resolvers import activity
+from resolvers import activity, caption_text
 from resolvers.loader import RequestLoader, unique
+from resolvers.mentions import comment_mentions
 from resolvers.messages import clean_client_id
 from resolvers.paging import Page, PageArgs
 from resolvers.parent_pages import PageKey, ParentPages
@@ -109,6 +110,7 @@ async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: s
     viewer = ctx.require_viewer()
     client_id = clean_client_id(client_id)
     text = clean_comment(body)
+    usernames = caption_text.parse(text, field="body").usernames
     services = ctx.services
     async with ctx.write() as work:
         earlier = await _earlier_comment(work, viewer, client_id)
@@ -152,6 +154,7 @@ async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: s
             post_id=post_id,
             comment_id=comment.id,
         )
+        await comment_mentions(work, post, viewer, comment.id, usernames)
     return comment
 
 

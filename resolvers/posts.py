@@ -11,7 +11,8 @@ from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound
 from core.sql import insert_ignore
 from models import Media, Post, PostLike, PostMedia, User
-from resolvers import activity, fanout
+from resolvers import activity, caption_text, fanout
+from resolvers.captions import caption_written
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach, object_keys
 from resolvers.paging import Page, PageArgs
@@ -118,6 +119,7 @@ async def create_post(ctx: RequestContext, caption: str | None, media_ids: Seque
     viewer = ctx.require_viewer()
     services = ctx.services
     text = clean_text(caption or "", field="caption", max_length=MAX_CAPTION)
+    parsed = caption_text.parse(text, field="caption")
     if not 1 <= len(media_ids) <= MAX_MEDIA:
         raise BadInput(f"A post has 1 to {MAX_MEDIA} photos or videos.", field="mediaIds")
     media = await attach(ctx, media_ids, "POST")
@@ -143,6 +145,7 @@ async def create_post(ctx: RequestContext, caption: str | None, media_ids: Seque
         work.session.add_all(
             PostMedia(post_id=post.id, position=i, media_id=m.id) for i, m in enumerate(media)
         )
+        await caption_written(work, post, parsed)
         fanout.post_created(work, post.id, viewer)
     return post
 

@@ -122,3 +122,8 @@ def can_see_expired_story(
 def can_interact(rel: Relationship) -> bool:
     """Messages, reactions, follows: nothing flows between a blocked pair."""
     return rel.is_self or not rel.blocked_either_way
+
+
+def can_suggest(rel: Relationship) -> bool:
+    """suggestedUsers: never the viewer, an account they follow or asked to follow, or a blocked pair."""
+    return not rel.is_self and rel.follow is None and not rel.blocked_either_way

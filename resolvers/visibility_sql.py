@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CompoundSelect, select, union
+from sqlalchemy import CompoundSelect, and_, exists, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Block
+from models import Block, Follow, FollowState
 
 
 def blocked_with(viewer: int) -> CompoundSelect[Any]:
@@ -28,3 +28,23 @@ def interacts(viewer: int | None, user_id: Any) -> ColumnElement[bool]:
     if viewer is None:
         return user_id.is_not(None)  # type: ignore[no-any-return]
     return user_id.not_in(blocked_with(viewer))  # type: ignore[no-any-return]
+
+
+def blocked_between(a: Any, b: Any) -> ColumnElement[bool]:
+    """A block between two users (ids or columns), in either direction."""
+    return exists().where(
+        or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
+    )
+
+
+def content_visible(viewer: Any, author_id: Any, author_is_private: Any) -> ColumnElement[bool]:
+    """`can_see_content` (posts and what hangs off them) as SQL: the viewer (an id or a column) sees
+    the author's content when it is their own, or no block stands either way and the account is
+    public or followed (accepted)."""
+    follows = exists().where(
+        Follow.follower_id == viewer, Follow.followee_id == author_id, Follow.state == FollowState.ACCEPTED
+    )
+    return or_(
+        author_id == viewer,
+        and_(~blocked_between(viewer, author_id), or_(author_is_private.is_(False), follows)),
+    )

@@ -45,6 +45,7 @@ from schema.document_cache import skip_known_valid
 from schema.documents import CachedParsing, RequireOperationName, StrictParsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
+from schema.hashtags import HashtagQuery, HashtagType, hashtag_node
 from schema.highlights import HighlightMutation
 from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
@@ -52,6 +53,8 @@ from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.query_limits import CostLimiter, RefuseUnstorableText
+from schema.saved_posts import SavedPostMutation, SavedPostQuery
+from schema.search import SearchQuery
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
 from schema.story_archive import StoryArchiveQuery
@@ -73,6 +76,7 @@ NODE_TYPES: dict[str, NodeResolver] = {
     "Activity": activity.activity_node,
     "Session": session_node,
     "DataExport": data_export_node,
+    "Hashtag": hashtag_node,
 }
 
 
@@ -107,6 +111,9 @@ class Query(
     StoryArchiveQuery,
     ConversationQuery,
     ActivityQuery,
+    SearchQuery,
+    HashtagQuery,
+    SavedPostQuery,
 ):
     pass
 
@@ -130,6 +137,7 @@ class Mutation(
     ConversationMutation,
     ConversationMembershipMutation,
     ActivityMutation,
+    SavedPostMutation,
 ):
     pass
 
@@ -162,6 +170,7 @@ TYPES = [
     ActivityType,
     SessionType,
     DataExportType,
+    HashtagType,
 ]
 
 

@@ -48,6 +48,9 @@ class ActivityKind(Enum):
     STORY_REPLIED = strawberry.enum_value(
         "STORY_REPLIED", description="The actor replied to the viewer's `story` with `message`."
     )
+    MENTIONED = strawberry.enum_value(
+        "MENTIONED", description="The viewer was @mentioned in a post caption or a comment."
+    )
 
 
 @strawberry.type(

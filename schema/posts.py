@@ -12,10 +12,13 @@ from core.context import RequestContext
 from core.ids import to_global_id
 from models import Post as PostRow
 from resolvers import posts
+from resolvers.caption_text import hashtags_in
 from resolvers.comments import comments_page, visible_comment_count
 from resolvers.feed import feed_page
+from resolvers.mentions import visible_mentions
 from resolvers.paging import Page, PageArgs, check_size, page_args
 from resolvers.ranked_feed import ranked_page
+from resolvers.saved_posts import ViewerSaved
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
@@ -82,6 +85,24 @@ class PostType(Node):
     )
     def comments_disabled(self) -> bool:
         return self.row.comments_disabled
+
+    @strawberry.field(description="When the caption was last edited; null if never.")
+    def edited_at(self) -> datetime | None:
+        return self.row.edited_at
+
+    @strawberry.field(description="Accounts mentioned in the caption (@username) that the viewer may see.")
+    async def mentions(self, info: Ctx) -> list[UserType]:
+        return [UserType.of(user) for user in await visible_mentions(info.context, self.row)]
+
+    @strawberry.field(
+        description="Hashtags in the caption, lower-case, without the #, in order of first use."
+    )
+    def hashtags(self) -> list[str]:
+        return hashtags_in(self.row.caption)
+
+    @strawberry.field(description="Saved by the viewer.")
+    async def viewer_has_saved(self, info: Ctx) -> bool:
+        return await ViewerSaved(info.context).load(self.row.id)
 
 
 @strawberry.type(description="A post in a paged list, with the cursor of its position.")

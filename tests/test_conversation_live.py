@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conversation_helpers import ACCEPT, ADD, EDIT, REACT, REMOVE, RENAME, UNSEND
+from tests.conversation_helpers import ACCEPT, ADD, DECLINE, EDIT, REACT, REMOVE, RENAME, UNSEND
 from tests.harness import Api
 from tests.test_conversation_events import TYPING, event
 from tests.test_conversations import MARK_READ, send, start
@@ -171,3 +171,20 @@ async def test_a_requests_read_marks_and_typing_reach_nobody_until_accepted(api:
         await api.gql(TYPING, {"cid": cid, "on": True}, token=bob.token)
         typing = event(await socket.next(op))
         assert (typing["__typename"], typing["isTyping"]) == ("TypingChanged", True)
+
+
+async def test_a_declined_request_reaches_its_recipient_no_more(api: Api) -> None:
+    alice, bob, carol = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    request = await start(api, alice, bob)
+    other = await start(api, carol, bob)
+    await send(api, alice, request, "hi")
+    async with graphql_socket(api.ws_url, bob.token) as socket:
+        op = await socket.subscribe(LIVE)
+        await api.subscribed(bob)
+        await api.gql(DECLINE, {"cid": request}, token=bob.token)
+        await send(api, alice, request, "hello??")
+        await api.gql(TYPING, {"cid": request, "on": True}, token=alice.token)
+        # The first thing bob gets is what came after, in another conversation.
+        await send(api, carol, other, "hey bob")
+        assert event(await socket.next(op))["message"]["body"] == "hey bob"
+        await socket.nothing(op)

@@ -253,6 +253,7 @@ def production_env(
         tmp_path,
         ENV="production",
         SECRET_KEY=LONG_SECRET,
+        METRICS_PORT=str(free_port()),
         DATABASE_URL=empty_database,
         S3_BUCKET=bucket,
         S3_ENDPOINT_URL=moto_s3,
@@ -272,6 +273,12 @@ def test_an_unmigrated_database_points_at_make_migrate(production_env: dict[str,
 
     with serving(production_env) as server:
         assert httpx.get(f"{server.url}/readyz").json()["database"] == "ok"
+        # Metrics on their own loopback port, not on the public one.
+        assert httpx.get(f"{server.url}/metrics").status_code == 404
+        scraped = httpx.get(f"http://127.0.0.1:{production_env['METRICS_PORT']}/metrics")
+        assert (
+            scraped.status_code == 200 and 'ephemera_dependency_up{dependency="database"} 1.0' in scraped.text
+        )
     # Production logs are JSON lines, the "listening" one included, and no warning was needed.
     logged = [json.loads(line) for line in server.lines if line.startswith("{")]
     assert any(entry["message"].startswith("listening on http://") for entry in logged)
@@ -294,6 +301,9 @@ def test_production_warns_about_what_does_not_scale(tmp_path: Path) -> None:
         "(one process only, no replicas, backups are yours)",
         f"ENV=production with media on local disk ({tmp_path / 'data' / 'media'}): set S3_BUCKET, "
         "or no other process can serve these files",
+        "ENV=production without METRICS_PORT or METRICS_TOKEN: /metrics is served nowhere; set METRICS_PORT "
+        "(a listener of its own, on METRICS_HOST=127.0.0.1 by default) or METRICS_TOKEN (/metrics on PORT "
+        "behind Authorization: Bearer)",
         "GRAPHIQL=true with ENV=production: anyone can open GraphiQL at /graphql (introspection stays off); "
         "unset GRAPHIQL unless that is meant",
     ]

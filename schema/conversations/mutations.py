@@ -162,8 +162,9 @@ class ConversationMutation:
         return MessageType.of(await message_changes.unsend_message(info.context, decode_id(id, "Message")))
 
     @strawberry.mutation(
-        description="emoji null removes the viewer's reaction; a new emoji replaces it (one per member). "
-        "BAD_USER_INPUT for anything but a single emoji, or on an unsent message."
+        description="Sets the viewer's one reaction to a message: a new emoji replaces it, emoji null "
+        "removes the viewer's reaction. Every member gets MessageChanged. BAD_USER_INPUT for anything "
+        "but a single emoji, or on an unsent message."
     )
     async def react_to_message(
         self,
