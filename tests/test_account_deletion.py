@@ -191,3 +191,31 @@ async def test_a_group_loses_the_account_and_keeps_an_admin(api: Api) -> None:
             )
         )
     assert admins in ([user_id(ann)], [user_id(bob)])
+
+
+SEARCH = "query Search($q: String!) { searchUsers(query: $q) { edges { node { username } } } }"
+SUGGESTED = "query Suggested { suggestedUsers { username } }"
+MENTIONS = "query Mentions($id: ID!) { node(id: $id) { ... on Post { mentions { username } } } }"
+
+
+async def test_search_suggestions_and_mentions_forget_the_account(api: Api) -> None:
+    zoe, ann, bob = await api.sign_up("zoe"), await api.sign_up("ann"), await api.sign_up("bob")
+    await api.gql(FOLLOW, {"id": bob.id}, ann.token)
+    await api.gql(FOLLOW, {"id": zoe.id}, bob.token)
+    post = await post_with_photo(api, ann, "hello @zoe")
+
+    async def seen_by_ann() -> tuple[list[str], list[str], list[str]]:
+        found = (await api.gql(SEARCH, {"q": "zoe"}, ann.token))["searchUsers"]["edges"]
+        suggested = (await api.gql(SUGGESTED, token=ann.token))["suggestedUsers"]
+        mentions = (await api.gql(MENTIONS, {"id": post}, ann.token))["node"]["mentions"]
+        return (
+            [e["node"]["username"] for e in found],
+            [u["username"] for u in suggested],
+            [u["username"] for u in mentions],
+        )
+
+    assert await seen_by_ann() == (["zoe"], ["zoe"], ["zoe"])  # suggestions now cached (with Redis)
+    await api.gql(DELETE, {"password": zoe.password}, zoe.token)
+    assert await seen_by_ann() == ([], [], [])
+    tombstone = f"~{user_id(zoe):x}"
+    assert (await api.gql(SEARCH, {"q": tombstone}, ann.token))["searchUsers"]["edges"] == []
