@@ -219,3 +219,27 @@ async def test_search_suggestions_and_mentions_forget_the_account(api: Api) -> N
     assert await seen_by_ann() == ([], [], [])
     tombstone = f"~{user_id(zoe):x}"
     assert (await api.gql(SEARCH, {"q": tombstone}, ann.token))["searchUsers"]["edges"] == []
+
+
+RANKED = """
+query Ranked($after: String) {
+  feed(first: 1, after: $after, order: RANKED) { edges { node { id } } pageInfo { endCursor } }
+}
+"""
+
+
+async def test_a_ranked_feed_page_taken_before_the_deletion_shows_none_of_it_after(api: Api) -> None:
+    zoe, ann = await api.sign_up("zoe"), await api.sign_up("ann")
+    await api.gql(FOLLOW, {"id": zoe.id}, ann.token)
+    posts = {await post_with_photo(api, zoe, f"zoe {n}") for n in range(3)}
+    mine = await post_with_photo(api, ann, "ann's")
+    await settle(api)
+    first = (await api.gql(RANKED, {}, ann.token))["feed"]
+    await api.gql(DELETE, {"password": zoe.password}, zoe.token)
+    after, rest = first["pageInfo"]["endCursor"], []
+    while after:
+        page = (await api.gql(RANKED, {"after": after}, ann.token))["feed"]
+        rest += [edge["node"]["id"] for edge in page["edges"]]
+        after = page["pageInfo"]["endCursor"] if page["edges"] else None
+    assert not posts & set(rest)
+    assert mine in rest or first["edges"][0]["node"]["id"] == mine
