@@ -39,6 +39,8 @@ from models import (
     MessageReaction,
     Post,
     PostLike,
+    PostMention,
+    SavedPost,
     Story,
     StoryHide,
     StoryReaction,
@@ -133,6 +135,8 @@ async def _remove_everything(ctx: RequestContext, work: UnitOfWork, user_id: int
         (Highlight, Highlight.owner_id),
         (FeedSnapshot, FeedSnapshot.viewer_id),
         (EmailLink, EmailLink.user_id),
+        (SavedPost, SavedPost.user_id),
+        (PostMention, PostMention.user_id),
     ):
         await session.execute(delete(model).where(column == user_id))
     await session.execute(

@@ -103,7 +103,7 @@ def ranked_matches(viewer: int, query: str, *, postgres: bool) -> Subquery:
     # Whole user rows in the subquery: the page needs no second pass over users.
     return (
         select(User, tier.label("tier"), followers.label("followers"))
-        .where(matches(query, postgres=postgres), interacts(viewer, User.id))
+        .where(matches(query, postgres=postgres), interacts(viewer, User.id), User.deleted_at.is_(None))
         .subquery("m")
     )
 
