@@ -119,11 +119,7 @@ async def search_users(
         return Page([], False)
     m = ranked_matches(viewer, query, postgres=not ctx.services.db.is_sqlite)
     tier, followers, user_id = m.c.tier, m.c.followers, m.c.id
-    stmt = (
-        select(aliased(User, m), tier, followers)
-        .order_by(tier, followers.desc(), user_id)
-        .limit(size + 1)
-    )
+    stmt = select(aliased(User, m), tier, followers).order_by(tier, followers.desc(), user_id).limit(size + 1)
     if position is not None:
         stmt = stmt.where(
             or_(
