@@ -11,10 +11,14 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 
 from core.clock import Clock, SystemClock
+from core.context import Services
+from core.observability import REGISTRY
 from core.tracing import instrument, tracer_provider_from, uninstrument
 from schema import build_schema
 from server.application import Application, build_application
 from server.context import services_of
+from server.metrics_listener import MetricsListener
+from server.routes import metrics_collector
 from services import (
     background_jobs,
     check_ready,
@@ -24,6 +28,7 @@ from services import (
     run_periodically,
 )
 from settings import Settings
+from startup import StartupError
 
 
 def create_app(
@@ -40,6 +45,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Application) -> AsyncIterator[None]:
         services = await open_services(settings, clock, local)
+        metrics = await metrics_listener(settings, services)
         app.state.services = services
         # What start-up built (the schema, SQLAlchemy's compiled caches, the adapters) lives as long as
         # the process: out of the collector's sight, a full collection stays short.
@@ -54,6 +60,8 @@ def create_app(
         try:
             yield
         finally:
+            if metrics is not None:
+                await metrics.close()
             for task in jobs:
                 task.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)
@@ -69,6 +77,25 @@ def create_app(
         local_storage=local,
         traced=tracing is not None,
     )
+
+
+async def metrics_listener(settings: Settings, services: Services) -> MetricsListener | None:
+    """/metrics on METRICS_HOST:METRICS_PORT, when set: what production scrapes."""
+    if settings.metrics_port is None:
+        return None
+    collect = metrics_collector(REGISTRY, settings.metrics_dir)
+
+    async def metrics_text() -> bytes:
+        await check_ready(services)  # refreshes ephemera_dependency_up
+        return collect()
+
+    listener = MetricsListener(metrics_text, settings.metrics_host, settings.metrics_port)
+    try:
+        await listener.start()
+    except OSError as exc:
+        await close_services(services)
+        raise StartupError(listener.problem(exc)) from None
+    return listener
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,8 @@ from core.context import Services
 from core.database import Database
 from core.id_leases import NodeLease
 from core.ids import IdGenerator
-from core.observability import DELIVERY_LAG, JOB_ITEMS, JOB_RUNS
+from core.mail import open_mailer
+from core.observability import DELIVERY_LAG, DEPENDENCY_UP, JOB_ITEMS, JOB_RUNS
 from core.outbox import OutboxDrain
 from core.passwords import Passwords
 from core.rate_limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -22,9 +23,11 @@ from core.token_cache import TokenCache
 from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
 from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
+from resolvers.data_export import sweep_expired_exports
 from resolvers.effects import HANDLERS
 from resolvers.media import sweep_abandoned_uploads
 from resolvers.media_reconciliation import show_last_reconciliation
+from resolvers.session_activity import flush_session_activity
 from resolvers.sweeper import sweep_expired_stories
 from settings import Settings
 from startup import (
@@ -140,11 +143,12 @@ async def open_services(
         limiter=limiter,
         storage=storage,
         pubsub=pubsub,
-        outbox=OutboxDrain(HANDLERS),
+        outbox=OutboxDrain(HANDLERS, max_attempts=settings.outbox_max_attempts),
         media_workers=media_workers(settings),
         tokens=tokens,
         redis=redis,
         lease=lease,
+        mailer=open_mailer(settings.smtp_url, settings.data_dir),
     )
 
 
@@ -155,12 +159,17 @@ def media_workers(settings: Settings) -> WorkerPool:
         settings.media_process_timeout_seconds,
         preload=["media.processing"],
         results=PROCESSING_RESULTS,
+        memory_limit=settings.media_worker_memory_mb * 1024 * 1024 or None,
     )
 
 
 async def close_services(services: Services) -> None:
     await services.tokens.stop()
     await services.outbox.wait_in_flight()
+    try:
+        await flush_session_activity(services)
+    except Exception:
+        log.warning("could not record the last use of sessions", exc_info=True)
     await services.media_workers.close()
     await services.pubsub.disconnect()
     if services.lease is not None:
@@ -174,20 +183,24 @@ async def close_services(services: Services) -> None:
         await services.redis.aclose()
 
 
+READY_TIMEOUT_SECONDS = 2.0
+
+
 async def check_ready(services: Services) -> dict[str, str]:
-    """What /readyz reports: each dependency 'ok' or the error it gave."""
-    status: dict[str, str] = {}
-    try:
-        await services.db.ping()
-        status["database"] = "ok"
-    except Exception as exc:
-        status["database"] = f"error: {type(exc).__name__}"
+    """What /readyz reports: each dependency "ok" or "unavailable" (the error goes to the log, not to
+    whoever asks), also kept in the `ephemera_dependency_up` gauge."""
+    probes: dict[str, Callable[[], Awaitable[object]]] = {"database": services.db.ping}
     if services.redis is not None:
+        probes["redis"] = services.redis.ping
+    status: dict[str, str] = {}
+    for name, ping in probes.items():
         try:
-            await services.redis.ping()
-            status["redis"] = "ok"
+            await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
+            status[name] = "ok"
         except Exception as exc:
-            status["redis"] = f"error: {type(exc).__name__}"
+            log.warning("readiness: %s is unavailable (%s: %s)", name, type(exc).__name__, exc)
+            status[name] = "unavailable"
+        DEPENDENCY_UP.labels(name).set(1 if status[name] == "ok" else 0)
     return status
 
 
@@ -202,6 +215,8 @@ def background_jobs(services: Services) -> list[tuple[str, Job, float]]:
         ("expired-stories", sweep_expired_stories, settings.story_sweep_interval_seconds),
         ("outbox", services.outbox.drain, settings.fanout_interval_seconds),
         ("media-report", show_last_reconciliation, settings.cleanup_interval_seconds),
+        ("session-activity", flush_session_activity, 30),
+        ("expired-exports", sweep_expired_exports, settings.cleanup_interval_seconds),
     ]
     return jobs
 

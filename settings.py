@@ -54,6 +54,7 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 DATABASE_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres", "sqlite+aiosqlite")
 REDIS_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
+SMTP_SCHEMES = ("smtp", "smtps")
 POSTGRES_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -88,6 +89,28 @@ DEFAULT_CORS_HEADERS = (
     "sentry-trace",
     "X-Request-ID",
 )
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+MIN_SECRET_BYTES = 32
+# Values copied from examples rather than generated (the README's `SECRET_KEY=...` among them).
+PLACEHOLDER_SECRETS = frozenset(
+    {"...", "x", "changeme", "change-me", "secret", "secret_key", "your-secret-key"}
+)
+
+
+def check_secret_key(key: str) -> None:
+    """A production SECRET_KEY is at least 32 bytes and not a placeholder or one repeated character."""
+    problem = None
+    if key.strip().lower() in PLACEHOLDER_SECRETS or len(set(key)) == 1:
+        problem = "is a placeholder"
+    elif len(key.encode()) < MIN_SECRET_BYTES:
+        problem = f"is {len(key.encode())} bytes long, under {MIN_SECRET_BYTES}"
+    if problem is not None:
+        raise SettingsError(
+            f"SECRET_KEY {problem}: set it to one long random value shared by every process, "
+            f"e.g. from: {GENERATE_SECRET}"
+        )
+
+
 PERSISTED_QUERY_MODES = ("on", "off")
 TRUSTED_DOCUMENT_MODES = ("optional", "required")
 
@@ -109,6 +132,11 @@ class Settings:
     # Set by the worker supervisor (server/workers.py), not the environment: where every worker
     # of this host writes its metrics, so that /metrics adds them up.
     metrics_dir: Path | None = None
+    # /metrics: on a listener of its own (METRICS_HOST:METRICS_PORT), and/or on the public port
+    # behind `Authorization: Bearer METRICS_TOKEN`; production serves it nowhere else.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = ()
     cors_allowed_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
@@ -130,6 +158,15 @@ class Settings:
     login_window_seconds: int = 300
     signups_per_window: int = 20
     signup_window_seconds: int = 300
+    # Mail (email confirmation, password reset): SMTP, or .eml files under DATA_DIR/mail without it.
+    smtp_url: str | None = None
+    mail_from: str = "Ephemera <no-reply@localhost>"
+    # Where links in mail point (the app's pages that call verifyEmail / resetPassword).
+    account_links_base_url: str | None = None
+    password_resets_per_window: int = 5
+    password_reset_window_seconds: int = 3600
+    username_reuse_days: int = 30
+    data_export_ttl_seconds: int = 2 * 86_400
     node_id: int | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
@@ -143,7 +180,11 @@ class Settings:
     media_max_video_seconds: float = 60.0
     media_workers: int = 2
     media_process_timeout_seconds: float = 30.0
+    # The address space (RLIMIT_AS) of each media worker, in MiB; 0: no limit.
+    media_worker_memory_mb: int = 2048
     cleanup_interval_seconds: int = 300
+    # An outbox row that failed this many runs (a minute apart) is set aside as a dead letter.
+    outbox_max_attempts: int = 60
     subscription_queue_size: int = 256
     graphiql: bool | None = None
     max_query_depth: int = 10
@@ -160,7 +201,11 @@ class Settings:
     ws_init_timeout_seconds: int = 10
     ws_max_message_bytes: int = 64 * 1024
     ws_keepalive_seconds: int = 15
+    # How often each process checks the tokens of its open sockets in the database: the bound on how
+    # long a revoked token's socket stays open when the announcement cannot reach it.
+    ws_token_recheck_seconds: int = 60
     typing_ttl_seconds: float = 5.0
+    message_edit_window_seconds: int = 900
     # Hybrid feed (with Redis): authors below this many followers are pushed, larger ones pulled.
     fanout_threshold: int = 10_000
     feed_cache_size: int = 800
@@ -198,6 +243,9 @@ class Settings:
             replica_check_interval_seconds=_float(env, "REPLICA_CHECK_INTERVAL_SECONDS", 1.0),
             redis_url=env.get("REDIS_URL") or None,
             web_concurrency=_int(env, "WEB_CONCURRENCY", 1),
+            metrics_port=_int(env, "METRICS_PORT", 0) or None,
+            metrics_host=env.get("METRICS_HOST") or "127.0.0.1",
+            metrics_token=env.get("METRICS_TOKEN") or None,
             secret_key=env.get("SECRET_KEY") or None,
             allowed_origins=_list(env, "ALLOWED_ORIGINS"),
             cors_allowed_headers=_list(env, "CORS_ALLOWED_HEADERS") or DEFAULT_CORS_HEADERS,
@@ -221,6 +269,13 @@ class Settings:
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 300),
             signups_per_window=_int(env, "SIGNUPS_PER_WINDOW", 20),
             signup_window_seconds=_int(env, "SIGNUP_WINDOW_SECONDS", 300),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "Ephemera <no-reply@localhost>",
+            account_links_base_url=env.get("ACCOUNT_LINKS_BASE_URL") or None,
+            password_resets_per_window=_int(env, "PASSWORD_RESETS_PER_WINDOW", 5),
+            password_reset_window_seconds=_int(env, "PASSWORD_RESET_WINDOW_SECONDS", 3600),
+            username_reuse_days=_int(env, "USERNAME_REUSE_DAYS", 30),
+            data_export_ttl_seconds=_int(env, "DATA_EXPORT_TTL_SECONDS", 2 * 86_400),
             node_id=_int(env, "NODE_ID", -1) if env.get("NODE_ID") else None,
             s3_bucket=env.get("S3_BUCKET") or None,
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
@@ -234,7 +289,9 @@ class Settings:
             media_max_video_seconds=_float(env, "MEDIA_MAX_VIDEO_SECONDS", 60.0),
             media_workers=_int(env, "MEDIA_WORKERS", 2),
             media_process_timeout_seconds=_float(env, "MEDIA_PROCESS_TIMEOUT_SECONDS", 30.0),
+            media_worker_memory_mb=_int(env, "MEDIA_WORKER_MEMORY_MB", 2048),
             cleanup_interval_seconds=_int(env, "CLEANUP_INTERVAL_SECONDS", 300),
+            outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 60),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
             graphiql=_bool(env, "GRAPHIQL"),
             max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
@@ -251,7 +308,9 @@ class Settings:
             ws_init_timeout_seconds=_int(env, "WS_INIT_TIMEOUT_SECONDS", 10),
             ws_max_message_bytes=_int(env, "WS_MAX_MESSAGE_BYTES", 64 * 1024),
             ws_keepalive_seconds=_int(env, "WS_KEEPALIVE_SECONDS", 15),
+            ws_token_recheck_seconds=_int(env, "WS_TOKEN_RECHECK_SECONDS", 60),
             typing_ttl_seconds=_float(env, "TYPING_TTL_SECONDS", 5.0),
+            message_edit_window_seconds=_int(env, "MESSAGE_EDIT_WINDOW_SECONDS", 900),
             fanout_threshold=_int(env, "FANOUT_THRESHOLD", 10_000),
             feed_cache_size=_int(env, "FEED_CACHE_SIZE", 800),
             feed_inactive_days=_int(env, "FEED_INACTIVE_DAYS", 30),
@@ -319,14 +378,21 @@ class Settings:
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
+    @property
+    def links_base_url(self) -> str:
+        return (self.account_links_base_url or self.base_url).rstrip("/")
+
     def with_secret(self) -> Settings:
-        """Resolve SECRET_KEY: required in production, else generated once and kept in DATA_DIR."""
+        """Resolve SECRET_KEY: required in production (long and not a placeholder), else generated
+        once and kept in DATA_DIR."""
         if self.secret_key:
+            if self.is_production:
+                check_secret_key(self.secret_key)
             return self
         if self.is_production:
             raise SettingsError(
                 "SECRET_KEY is required when ENV=production: set it to one long random value shared by every "
-                "process, e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                f"process, e.g. from: {GENERATE_SECRET}"
             )
         path = self.data_dir / "secret_key"
         if path.exists():
@@ -349,6 +415,8 @@ class Settings:
             )
         if self.typing_ttl_seconds <= 0:
             raise SettingsError("TYPING_TTL_SECONDS must be positive")
+        if self.message_edit_window_seconds < 0:
+            raise SettingsError("MESSAGE_EDIT_WINDOW_SECONDS must be >= 0")
         if self.fanout_threshold < 0 or self.feed_cache_size < 1 or self.feed_inactive_days < 1:
             raise SettingsError("FANOUT_THRESHOLD >= 0, FEED_CACHE_SIZE >= 1 and FEED_INACTIVE_DAYS >= 1")
         if self.fanout_interval_seconds <= 0:
@@ -356,11 +424,25 @@ class Settings:
         self._validate_ranking()
         if self.media_max_video_seconds <= 0 or self.media_process_timeout_seconds <= 0:
             raise SettingsError("MEDIA_MAX_VIDEO_SECONDS and MEDIA_PROCESS_TIMEOUT_SECONDS must be positive")
+        if self.metrics_port is not None and not (
+            0 < self.metrics_port < 65536 and self.metrics_port != self.port
+        ):
+            raise SettingsError(f"METRICS_PORT must be a free port other than PORT, got {self.metrics_port}")
+        if self.ws_token_recheck_seconds < 1:
+            raise SettingsError("WS_TOKEN_RECHECK_SECONDS must be at least 1")
         if self.database_pool_size < 1 or self.token_cache_seconds < 0:
             raise SettingsError("DATABASE_POOL_SIZE must be at least 1 and TOKEN_CACHE_SECONDS >= 0")
         if self.media_workers < 1:
             raise SettingsError("MEDIA_WORKERS must be at least 1")
+        if self.outbox_max_attempts < 1:
+            raise SettingsError(f"OUTBOX_MAX_ATTEMPTS must be at least 1, got {self.outbox_max_attempts}")
+        if self.media_worker_memory_mb != 0 and self.media_worker_memory_mb < 256:
+            raise SettingsError(
+                "MEDIA_WORKER_MEMORY_MB must be at least 256 (a worker's decoders alone take about 200), "
+                f"or 0 for no limit; got {self.media_worker_memory_mb}"
+            )
         self._validate_urls()
+        self._validate_accounts()
         self._validate_scale_out()
         if self.log_format is not None and self.log_format not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
@@ -410,6 +492,19 @@ class Settings:
             raise SettingsError("TRUSTED_DOCUMENTS=required needs TRUSTED_DOCUMENTS_MANIFEST")
         if self.max_batch_operations < 1 or self.cors_max_age_seconds < 0:
             raise SettingsError("MAX_BATCH_OPERATIONS must be positive and CORS_MAX_AGE_SECONDS >= 0")
+
+    def _validate_accounts(self) -> None:
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in SMTP_SCHEMES:
+            raise SettingsError(
+                "SMTP_URL must start with smtp:// (STARTTLS when offered) or smtps:// (TLS), e.g. "
+                f"smtps://user:password@mail.example.com:465, got one starting {urlsplit(self.smtp_url).scheme}://"
+            )
+        if self.username_reuse_days < 0 or self.data_export_ttl_seconds <= 0:
+            raise SettingsError("USERNAME_REUSE_DAYS must be >= 0 and DATA_EXPORT_TTL_SECONDS positive")
+        if self.password_resets_per_window < 1 or self.password_reset_window_seconds < 1:
+            raise SettingsError(
+                "PASSWORD_RESETS_PER_WINDOW and PASSWORD_RESET_WINDOW_SECONDS must be positive"
+            )
 
     def _validate_scale_out(self) -> None:
         """Several workers and read replicas need what processes share: PostgreSQL and Redis."""

@@ -268,6 +268,12 @@ def production_warnings(settings: Settings) -> list[str]:
             "set S3_BUCKET, or no other process can serve these files",
         ),
         (
+            settings.metrics_port is None and settings.metrics_token is None,
+            "ENV=production without METRICS_PORT or METRICS_TOKEN: /metrics is served nowhere; set "
+            "METRICS_PORT (a listener of its own, on METRICS_HOST=127.0.0.1 by default) or METRICS_TOKEN "
+            "(/metrics on PORT behind Authorization: Bearer)",
+        ),
+        (
             settings.graphiql is True,
             "GRAPHIQL=true with ENV=production: anyone can open GraphiQL at /graphql "
             "(introspection stays off); unset GRAPHIQL unless that is meant",

@@ -210,6 +210,15 @@ async def open_all(url: str, tokens: list[str], concurrency: int) -> list[Subscr
     return opened
 
 
+# Production serves /metrics on PORT only to this token (METRICS_TOKEN).
+METRICS_TOKEN = secrets.token_urlsafe(24)
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+async def subscriptions_active(http: httpx.AsyncClient) -> float:
+    return gauge((await http.get("/metrics", headers=METRICS_AUTH)).text, "ephemera_subscriptions_active")
+
+
 def gauge(metrics: str, name: str) -> float:
     found = re.search(rf"^{name} (\S+)$", metrics, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
@@ -219,7 +228,7 @@ async def wait_until_live(http: httpx.AsyncClient, redis: Redis, expected: int, 
     """Until the server counts `expected` active subscriptions and Redis a subscriber on each channel."""
     async with asyncio.timeout(300):
         while True:  # polled: the server has no push signal for it
-            if gauge((await http.get("/metrics")).text, "ephemera_subscriptions_active") == expected:
+            if await subscriptions_active(http) == expected:
                 break
             await asyncio.sleep(0.05)
         missing = channels
@@ -273,6 +282,7 @@ def server_env(args: argparse.Namespace, db_url: str, port: int, data_dir: str) 
         "DATABASE_URL": db_url,
         "REDIS_URL": args.redis,
         "SECRET_KEY": secrets.token_urlsafe(32),
+        "METRICS_TOKEN": METRICS_TOKEN,
         "DATA_DIR": data_dir,
         "WEB_CONCURRENCY": "1",
         "MUTATIONS_PER_MINUTE_PER_USER": "1000000",
@@ -401,7 +411,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rss_idle, cpu_idle = rss_kib(server.pid), cpu_seconds(server.pid)
             idle_window = args.idle_seconds + (time.monotonic() - idle_until)
             after = await traced.snapshot() if traced else None
-            still_open = gauge((await http.get("/metrics")).text, "ephemera_subscriptions_active")
+            still_open = await subscriptions_active(http)
             pings = sum(subscriber.pings for subscriber in subscribers)
 
             latencies, from_request = [], []

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.id_leases import NodeLease
+    from core.mail import Mailer
     from core.outbox import OutboxDrain
     from core.redis_client import RedisClient
     from core.shared_read import SharedRead
@@ -53,6 +54,7 @@ class Services:
     tokens: TokenCache
     redis: RedisClient | None = None
     lease: NodeLease | None = None
+    mailer: Mailer | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,6 +69,7 @@ class RequestContext:
     services: Services
     viewer: Viewer | None = None
     client_addr: str = "unknown"
+    user_agent: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     loaders: dict[type, Any] = field(default_factory=dict)
     # Filled by strawberry with the graphql-transport-ws connection_init payload.
@@ -105,15 +108,16 @@ class RequestContext:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """The unit of work of one mutation (core/unit_of_work.py). Loaders are emptied when it opens
         (rules read afresh, inside the transaction) and again when it ends (later fields see the
-        committed state, or the unchanged one after a rollback). After a commit the viewer's
-        later requests read what it wrote, even from a read replica (core/replicas.py)."""
+        committed state, or the unchanged one after a rollback). After a commit, and before its
+        effects (live events) go out, the viewer's position is recorded: their later requests read
+        what it wrote, even from a read replica (core/replicas.py)."""
         from core.unit_of_work import unit_of_work
 
         if self.work is not None:
             raise RuntimeError("a write is already open in this request")
         self.loaders.clear()
         try:
-            async with unit_of_work(self.services, forget=self.loaders.clear) as work:
+            async with unit_of_work(self.services, forget=self.loaders.clear, writer=self.viewer_id) as work:
                 self.work = work
                 try:
                     yield work
@@ -121,8 +125,6 @@ class RequestContext:
                     self.work = None
         finally:
             self.loaders.clear()
-        if self.viewer is not None:
-            await self.services.db.remember_write(self.viewer.user_id)
 
     async def each_event(self, events: AsyncIterator[T]) -> AsyncIterator[T]:
         """A subscription's events, each resolved with new loaders: a socket's context lives long,

@@ -21,6 +21,30 @@ class Unauthenticated(AppError):
         super().__init__(message)
 
 
+class BadToken(Unauthenticated):
+    """A token was sent and cannot be used: `reason` says why (extensions.reason)."""
+
+    MALFORMED = "TOKEN_MALFORMED"  # not `Bearer eph_...`
+    UNKNOWN = "TOKEN_UNKNOWN"  # no such token
+    EXPIRED = "TOKEN_EXPIRED"
+    REVOKED = "TOKEN_REVOKED"  # logged out
+    MESSAGES = {
+        MALFORMED: "The Authorization header is not `Bearer <token>` with a token from signUp or logIn.",
+        UNKNOWN: "This token is unknown; sign in again.",
+        EXPIRED: "This token has expired; sign in again.",
+        REVOKED: "This token was logged out; sign in again.",
+    }
+
+    def __init__(self, reason: str) -> None:
+        AppError.__init__(self, self.MESSAGES[reason], reason=reason)
+        self.reason = reason
+
+    @property
+    def close_reason(self) -> str:
+        """What a WebSocket closed with 4403 says: "Token revoked", "Token malformed"..."""
+        return "Token " + self.reason.removeprefix("TOKEN_").lower()
+
+
 class Forbidden(AppError):
     code = "FORBIDDEN"
 

@@ -63,6 +63,25 @@ REPLICA_LAG = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemax",
 )
+DEPENDENCY_UP = Gauge(
+    "ephemera_dependency_up",
+    "Whether each dependency answered its last readiness check (1) or not (0): /readyz and each scrape",
+    ["dependency"],
+    registry=REGISTRY,
+    multiprocess_mode="mostrecent",
+)
+WRITE_CONFLICTS = Counter(
+    "ephemera_write_retryable_aborts_total",
+    "Writes PostgreSQL rolled back to break a deadlock or a serialization failure (answered CONFLICT)",
+    ["reason"],
+    registry=REGISTRY,
+)
+OUTBOX_DEAD = Counter(
+    "ephemera_outbox_dead_letters_total",
+    "Outbox rows set aside after OUTBOX_MAX_ATTEMPTS failed runs, by kind (see the log for each)",
+    ["kind"],
+    registry=REGISTRY,
+)
 MEDIA_RECONCILED = Gauge(
     "ephemera_media_reconciliation",
     "Counts of the last `ephemera reconcile-media` run, by what was counted",

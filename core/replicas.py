@@ -8,7 +8,8 @@ Positions are PostgreSQL WAL positions (LSNs), compared as integers.
   from its primary shows a growing lag even though its own clock says nothing. A replica that does
   not answer, or lags more than `max_lag`, is skipped until a later poll finds it well; one whose
   connection breaks during a request is skipped at once.
-- Read-your-writes: after a signed-in user's write commits, the primary's WAL insert position is
+- Read-your-writes: after a signed-in user's write commits, and before its live events are
+  published (a client refetches on them), the primary's WAL insert position is
   kept in Redis under `rw:<user>` for `max_lag` plus a margin. That user's requests read from a
   replica only once the monitor has seen it replay past that position, else from the primary.
   After the key expires every usable replica is past it (it lags less than `max_lag`).

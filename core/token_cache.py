@@ -1,5 +1,9 @@
 """Recently checked bearer tokens, in process: a signed-in request costs a dict lookup, not a query.
 
+A revocation that lands while a request is reading the token from the database must not be
+overwritten by that request's fill: every revocation (and resync) moves `generation` on, and a fill
+read before the move is dropped.
+
 An entry lives at most `ttl` seconds and never past the token's own expiry. Revocation reaches
 every process at once: `logOut` publishes on the revocations channel after its commit and each
 process's watcher drops the token. If the broker reconnected (a `resync` event: something may
@@ -36,6 +40,7 @@ class TokenCache:
         self._entries: OrderedDict[str, tuple[float, KnownToken]] = OrderedDict()
         self._digests: dict[int, str] = {}  # token id -> its cache key
         self._watcher: asyncio.Task[None] | None = None
+        self.generation = 0  # moves on with every revocation and resync
 
     def get(self, digest: str, now: datetime) -> KnownToken | None:
         found = self._entries.get(digest)
@@ -47,8 +52,10 @@ class TokenCache:
             return None
         return token
 
-    def put(self, digest: str, token: KnownToken) -> None:
-        if self.ttl <= 0:
+    def put(self, digest: str, token: KnownToken, generation: int | None = None) -> None:
+        """Remember a token checked against the database; with the `generation` read before that
+        check, only if no revocation arrived since (it may be this token's)."""
+        if self.ttl <= 0 or (generation is not None and generation != self.generation):
             return
         self._entries[digest] = (time.monotonic(), token)
         self._entries.move_to_end(digest)
@@ -57,6 +64,7 @@ class TokenCache:
             self._drop(next(iter(self._entries)))
 
     def revoke(self, token_id: int) -> None:
+        self.generation += 1
         digest = self._digests.get(token_id)
         if digest is not None:
             self._drop(digest)
@@ -67,6 +75,7 @@ class TokenCache:
             self._digests.pop(found[1].token_id, None)
 
     def clear(self) -> None:
+        self.generation += 1
         self._entries.clear()
         self._digests.clear()
 

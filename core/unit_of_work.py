@@ -22,9 +22,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.errors import WriteConflict
+from core.observability import WRITE_CONFLICTS
 from models import User
 from subscriptions import PublishFailed, user_channel
 
@@ -32,11 +33,15 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.context import Services
+    from core.outbox import Claimed
     from subscriptions.events import EventPayload
 
 log = logging.getLogger("ephemera.writes")
 
 STORAGE_DELETE = "storage.delete"
+# PostgreSQL gave up on this transaction so that others could go on: nothing was written, and the
+# same write run again succeeds (SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure).
+RETRYABLE_STATES = {"40P01": "a deadlock", "40001": "a serialization failure"}
 
 
 def _lock_key(*parts: object) -> int:
@@ -57,7 +62,7 @@ class UnitOfWork:
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], Awaitable[object]]] = []
         self._wrote_outbox = False
-        self._run_now: list[int] = []
+        self._run_now: list[Claimed] = []
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncSession]:
@@ -93,9 +98,10 @@ class UnitOfWork:
         """Work for after the commit, written in this transaction (see core/outbox.py). It runs in
         the background, or with `before_answer` right after the commit, before the mutation
         answers (for what the writer reads next: a follow's posts in their feed)."""
-        row_id = self.services.outbox.add(self.session, self.services, kind, payload)
+        # Work for before the answer is written claimed by this write: no drain runs it first.
+        row = self.services.outbox.add(self.session, self.services, kind, payload, claimed=before_answer)
         if before_answer:
-            self._run_now.append(row_id)
+            self._run_now.append(row)
         else:
             self._wrote_outbox = True
 
@@ -118,7 +124,7 @@ class UnitOfWork:
     async def _committed(self) -> None:
         if self._run_now:
             try:
-                await self.services.outbox.run_now(self.services, self._run_now)
+                await self.services.outbox.run_claimed(self.services, self._run_now)
             except Exception:
                 log.exception("after-commit work failed; the outbox drain retries it")
         if self._wrote_outbox:
@@ -132,18 +138,36 @@ class UnitOfWork:
 
 @asynccontextmanager
 async def unit_of_work(
-    services: Services, forget: Callable[[], None] | None = None
+    services: Services, forget: Callable[[], None] | None = None, *, writer: int | None = None
 ) -> AsyncIterator[UnitOfWork]:
     """One transaction: committed when the block ends, then its effects run; rolled back on error.
 
-    A uniqueness or reference violation that a concurrent write caused becomes WriteConflict
-    (CONFLICT, retryable) instead of an unexpected error."""
+    `writer`: the signed-in user the write is for. Their commit position is recorded (read replicas,
+    core/replicas.py) before any effect runs: a client that refetches when the live event arrives
+    must find the write, wherever its read lands.
+
+    A uniqueness or reference violation that a concurrent write caused, or a transaction PostgreSQL
+    aborted to break a deadlock or a serialization failure, becomes WriteConflict (CONFLICT,
+    retryable) instead of an unexpected error."""
     try:
         async with services.db.write() as session:
             work = UnitOfWork(services, session, forget)
             yield work
     except IntegrityError as exc:
         raise WriteConflict() from exc
+    except DBAPIError as exc:
+        what = RETRYABLE_STATES.get(str(getattr(exc.orig, "sqlstate", "")))
+        if what is None:
+            raise
+        log.warning("a write was rolled back by %s; the client is told to retry", what)
+        WRITE_CONFLICTS.labels("deadlock" if what == "a deadlock" else "serialization").inc()
+        raise WriteConflict() from exc
+    if writer is not None:
+        try:
+            await services.db.remember_write(writer)
+        except Exception:
+            # The write is committed; only read-your-writes on a replica is at risk (for max_lag).
+            log.warning("could not record the write position of user %s", writer, exc_info=True)
     await work._committed()
 
 

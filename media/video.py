@@ -44,7 +44,9 @@ def process_video(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> ProcessedVideo:
     try:
-        with av.open(path, metadata_errors="ignore") as container:
+        # Opening probes the streams, and probing decodes a frame: FFmpeg's own pixel cap keeps a
+        # picture larger than allowed from being allocated there, before the check below can run.
+        with av.open(path, metadata_errors="ignore", options={"max_pixels": str(max_pixels)}) as container:
             stream = _video_stream(container, max_pixels)
             duration = _duration(container, stream)
             if _longest_claim(container, stream, duration) > max_seconds:

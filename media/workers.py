@@ -5,6 +5,11 @@ would keep a thread-pool worker forever, or take the server down. Here each job 
 worker process: one that overruns its budget is killed, one that dies is noticed, and either is
 replaced by a fresh process for the next job. At most `size` jobs run at once; the rest wait.
 
+An idle worker can die too (the OOM killer, an operator's `kill`): one found dead is dropped before
+reuse, and a job that fails on a reused worker runs once more on a fresh one, so the worker's death
+is never taken for a fault of the file. Each worker's address space is capped (RLIMIT_AS), so a
+decoder asking for more memory than a sane file needs fails that job instead of the host.
+
 Workers are plain `python` child processes (no `multiprocessing`, so nothing of the server is
 re-imported in them) that talk pickle over their stdin/stdout. A worker decodes hostile input,
 so the server trusts none of its answers: they are unpickled with only the classes the pool was
@@ -18,14 +23,18 @@ import builtins
 import contextlib
 import importlib
 import io
+import logging
 import os
 import pickle
+import resource
 import signal
 import struct
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, ParamSpec, TypeVar, cast
+
+log = logging.getLogger("ephemera.media")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -53,15 +62,23 @@ class WorkerUnavailable(Exception):
 
 class WorkerPool:
     def __init__(
-        self, size: int, timeout: float, *, preload: Sequence[str] = (), results: Iterable[type] = ()
+        self,
+        size: int,
+        timeout: float,
+        *,
+        preload: Sequence[str] = (),
+        results: Iterable[type] = (),
+        memory_limit: int | None = None,
     ) -> None:
         """`preload`: modules each worker imports before taking jobs (so the budget is the job's
-        alone); `results`: the classes a job's result or exception may contain."""
+        alone); `results`: the classes a job's result or exception may contain; `memory_limit`:
+        the most address space a worker may have, in bytes (None: no limit)."""
         if size < 1 or timeout <= 0:
             raise ValueError("a worker pool needs at least one worker and a positive time budget")
         self.size = size
         self.timeout = timeout
         self._preload = tuple(preload)
+        self._memory_limit = memory_limit
         self._allowed = {(kind.__module__, kind.__qualname__) for kind in results}
         self._slots = asyncio.Semaphore(size)
         self._idle: list[_Worker] = []
@@ -70,19 +87,45 @@ class WorkerPool:
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(*args, **kwargs)` in a worker; `fn` must be importable there, by module and name."""
+        job = (fn, args, kwargs)
         async with self._slots:
-            worker = self._idle.pop() if self._idle else await self._start()
-            try:
-                ok, value = await worker.call((fn, args, kwargs), self._allowed, budget=self.timeout)
-            except BaseException:
-                # Timed out, died, or the caller went away mid-job: this worker's state is unknown.
-                self._all.discard(worker)
-                self._end(worker)
-                raise
+            worker = self._take_idle()
+            if worker is not None:
+                try:
+                    return cast(T, await self._call(worker, job))
+                except WorkerCrashed:
+                    # It may have died while idle, before the job reached it: not the file's fault.
+                    log.warning("a reused media worker stopped during a job; it runs again on a fresh one")
+            return cast(T, await self._call(await self._start(), job))
+
+    def _take_idle(self) -> _Worker | None:
+        """An idle worker that still looks alive; the dead ones found on the way are dropped."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive:
+                return worker
+            log.warning("an idle media worker had stopped (exit code %s); replacing it", worker.exit_code)
+            self._all.discard(worker)
+            self._end(worker)
+        return None
+
+    async def _call(self, worker: _Worker, job: tuple[Any, ...]) -> Any:
+        try:
+            ok, value = await worker.call(job, self._allowed, budget=self.timeout)
+        except BaseException:
+            # Timed out, died, or the caller went away mid-job: this worker's state is unknown.
+            self._all.discard(worker)
+            self._end(worker)
+            raise
+        if isinstance(value, MemoryError):
+            # Out of its address space: whatever the decoder left half built goes with the process.
+            self._all.discard(worker)
+            self._end(worker)
+        else:
             self._idle.append(worker)
         if not ok:
             raise cast(BaseException, value)
-        return cast(T, value)
+        return value
 
     @property
     def processes(self) -> list[int]:
@@ -96,7 +139,7 @@ class WorkerPool:
         reaped.add_done_callback(self._ending.discard)
 
     async def _start(self) -> _Worker:
-        worker = await _Worker.start(self._preload)
+        worker = await _Worker.start(self._preload, self._memory_limit)
         self._all.add(worker)
         return worker
 
@@ -112,8 +155,18 @@ class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
 
+    @property
+    def alive(self) -> bool:
+        """False once the process is known to have ended (reaped, or its pipe closed)."""
+        stdout = self.process.stdout
+        return self.process.returncode is None and not (stdout is not None and stdout.at_eof())
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.process.returncode
+
     @classmethod
-    async def start(cls, preload: tuple[str, ...]) -> _Worker:
+    async def start(cls, preload: tuple[str, ...], memory_limit: int | None) -> _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -125,7 +178,7 @@ class _Worker:
         worker = cls(process)
         try:
             # The server's import path, so that jobs defined anywhere it can import resolve there too.
-            await worker._send((sys.path, preload))
+            await worker._send((sys.path, preload, memory_limit))
             async with asyncio.timeout(START_TIMEOUT):
                 if pickle.loads(await worker._receive()) == _READY:
                     return worker
@@ -200,10 +253,14 @@ def serve() -> None:
     channel_in = sys.stdin.buffer
     # Ctrl-C in a terminal reaches the whole process group: the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    path, preload = pickle.loads(_read(channel_in))
+    path, preload, memory_limit = pickle.loads(_read(channel_in))
     sys.path[:] = path
     for module in preload:
         importlib.import_module(module)
+    if memory_limit is not None:
+        # After the imports: the cap is for what a job allocates (a decoder's frames), and a job
+        # over it gets MemoryError (or its codec an allocation failure) instead of the host's memory.
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     _write(channel_out, pickle.dumps(_READY))
     while True:
         try:

@@ -1,9 +1,10 @@
 """SQLAlchemy models, one module per domain. Importing this package registers every table."""
 
+from models.accounts import DataExport, EmailLink, ExportStatus, LinkPurpose, UsernameHold
 from models.activity import Activity, ActivityActor, ActivityInbox
 from models.base import Base
 from models.comments import Comment
-from models.conversations import Conversation, ConversationMember, Message
+from models.conversations import Conversation, ConversationMember, Message, MessageReaction
 from models.discovery import Hashtag, PostHashtag, PostMention, SavedPost
 from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
@@ -26,6 +27,9 @@ __all__ = [
     "Contact",
     "Conversation",
     "ConversationMember",
+    "DataExport",
+    "EmailLink",
+    "ExportStatus",
     "FeedSnapshot",
     "Follow",
     "FollowState",
@@ -33,10 +37,12 @@ __all__ = [
     "Highlight",
     "HighlightStory",
     "IdNodeLease",
+    "LinkPurpose",
     "Media",
     "MediaReconciliation",
     "MediaStatus",
     "Message",
+    "MessageReaction",
     "Outbox",
     "Post",
     "PostHashtag",
@@ -50,4 +56,5 @@ __all__ = [
     "StoryReaction",
     "StoryView",
     "User",
+    "UsernameHold",
 ]

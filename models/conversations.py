@@ -44,6 +44,13 @@ class ConversationMember(Base):
     # Only ever moves forward (markConversationRead).
     last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     joined_at: Mapped[datetime]
+    # The conversation's last seq when this member joined: where their live stream starts.
+    joined_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # ACCEPTED, PENDING (a message request until accepted) or DECLINED (gone for this member
+    # alone; the others still see them, so a decline stays silent).
+    state: Mapped[str] = mapped_column(String(16), default="accepted")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Message(Base):
@@ -61,6 +68,23 @@ class Message(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"), default=None)
-    # Filled by story replies; no foreign key so this table does not depend on stories.
+    # Filled by story replies and shares; no foreign keys, so this table depends on neither
+    # stories nor posts: what a reader sees of them is decided at read time, for that reader.
     reply_to_story_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    shared_post_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    shared_story_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sent_at: Mapped[datetime]
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    # An unsent message keeps its seq (history has no gaps) and loses its content.
+    unsent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MessageReaction(Base):
+    """One emoji per member per message, replaced by a new one."""
+
+    __tablename__ = "message_reactions"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(64))
+    reacted_at: Mapped[datetime]

@@ -23,6 +23,11 @@ class User(Base):
     archive_stories: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
     last_active_at: Mapped[datetime]
+    # Normalized (lowercase); unique among confirmed addresses only (index in models/accounts.py).
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set by deleteAccount: the row stays as the sender of its messages' tombstones, found by no path.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuthToken(Base):
@@ -36,3 +41,6 @@ class AuthToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Written by a batched flush (resolvers/session_activity.py), never by the request itself.
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, func, select, update
 
@@ -11,6 +12,16 @@ from core.context import RequestContext, Services
 from core.errors import BadInput, NotFound
 from core.unit_of_work import UnitOfWork, publish_to_users
 from models import Conversation, ConversationMember, Message
+from resolvers.conversation_members import (
+    ACCEPTED,
+    DECLINED,
+    PENDING,
+    MemberIds,
+    Membership,
+    followers_among,
+    is_request,
+    is_request_sql,
+)
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.text import clean_line
@@ -19,6 +30,8 @@ from resolvers.visibility import can_interact
 from subscriptions import conversation_read, typing_changed
 
 log = logging.getLogger("ephemera.conversations")
+
+__all__ = ["MemberIds", "Membership"]  # re-exported: the loaders most callers need with these
 
 MAX_MEMBERS = 32
 MAX_TITLE = 100
@@ -32,40 +45,6 @@ class ConversationById(RequestLoader[int, Conversation | None]):
 
     def default(self, key: int) -> Conversation | None:
         return None
-
-
-class Membership(RequestLoader[int, ConversationMember | None]):
-    """The viewer's membership row (with its read mark) in each conversation, or None."""
-
-    async def fetch(self, keys: Sequence[int]) -> Mapping[int, ConversationMember | None]:
-        viewer = self.ctx.viewer_id
-        if viewer is None:
-            return {}
-        stmt = select(ConversationMember).where(
-            ConversationMember.user_id == viewer, ConversationMember.conversation_id.in_(unique(keys))
-        )
-        async with self.ctx.read() as session:
-            return {row.conversation_id: row for row in await session.scalars(stmt)}
-
-    def default(self, key: int) -> ConversationMember | None:
-        return None
-
-
-class MemberIds(RequestLoader[int, list[int]]):
-    async def fetch(self, keys: Sequence[int]) -> Mapping[int, list[int]]:
-        stmt = (
-            select(ConversationMember.conversation_id, ConversationMember.user_id)
-            .where(ConversationMember.conversation_id.in_(unique(keys)))
-            .order_by(ConversationMember.joined_at, ConversationMember.user_id)
-        )
-        found: dict[int, list[int]] = {}
-        async with self.ctx.read() as session:
-            for conversation_id, user_id in (await session.execute(stmt)).all():
-                found.setdefault(conversation_id, []).append(user_id)
-        return found
-
-    def default(self, key: int) -> list[int]:
-        return []
 
 
 class UnreadCount(RequestLoader[int, int]):
@@ -115,12 +94,12 @@ async def visible_conversation(ctx: RequestContext, conversation_id: int) -> Con
         return None
 
 
-async def check_can_message(ctx: RequestContext, user_id: int) -> None:
+async def check_can_message(ctx: RequestContext, user_id: int, field: str = "memberIds") -> None:
     """Someone the viewer may start a conversation with: findable, and no block either way."""
     if await findable_user(ctx, user_id) is None:
         raise NotFound("User")
     if not can_interact(await relationship(ctx, user_id)):
-        raise BadInput("You cannot message an account you blocked.", field="memberIds")
+        raise BadInput("You cannot message an account you blocked.", field=field)
 
 
 async def start_conversation(
@@ -156,6 +135,16 @@ async def direct_conversation(ctx: RequestContext, work: UnitOfWork, other: int)
         select(Conversation).where(Conversation.direct_key == key)
     )
     if existing is not None:
+        # The viewer starts (or replies in) it: a request they had, or had declined, is accepted.
+        await work.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == existing.id,
+                ConversationMember.user_id == viewer,
+                ConversationMember.state != ACCEPTED,
+            )
+            .values(state=ACCEPTED)
+        )
         return existing
     return await _create(ctx, work, [viewer, other], is_group=False, title=None, direct_key=key)
 
@@ -187,19 +176,58 @@ async def _create(
     work.session.add(conversation)
     await work.session.flush()
     work.session.add_all(
-        ConversationMember(conversation_id=conversation_id, user_id=user_id, last_read_seq=0, joined_at=now)
-        for user_id in members
+        new_members(
+            conversation, members[1:], await followers_among(work.session, members[1:], members), 0, now
+        )
+    )
+    work.session.add(
+        ConversationMember(
+            conversation_id=conversation_id,
+            user_id=members[0],
+            last_read_seq=0,
+            joined_at=now,
+            joined_seq=0,
+            state=ACCEPTED,
+            is_admin=is_group,
+            muted=False,
+        )
     )
     return conversation
 
 
-async def conversations_page(ctx: RequestContext, args: PageArgs) -> Page[Conversation]:
-    """The viewer's conversations, most recently active first (keyset on the activity id)."""
+def new_members(
+    conversation: Conversation, user_ids: Iterable[int], following: set[int], seq: int, now: datetime
+) -> list[ConversationMember]:
+    """Rows for members someone else added: a message request for each who follows nobody in it."""
+    return [
+        ConversationMember(
+            conversation_id=conversation.id,
+            user_id=user_id,
+            last_read_seq=seq,
+            joined_at=now,
+            joined_seq=seq,
+            state=ACCEPTED if user_id in following else PENDING,
+            is_admin=False,
+            muted=False,
+        )
+        for user_id in user_ids
+    ]
+
+
+async def conversations_page(
+    ctx: RequestContext, args: PageArgs, folder: str = "INBOX"
+) -> Page[Conversation]:
+    """The viewer's conversations of one folder, most recently active first (keyset on the activity id)."""
     viewer = ctx.require_viewer()
+    request = is_request_sql(ConversationMember, viewer)
     stmt = (
         select(Conversation)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.user_id == viewer)
+        .where(
+            ConversationMember.user_id == viewer,
+            ConversationMember.state != DECLINED,
+            request if folder == "REQUESTS" else ~request,
+        )
         .order_by(Conversation.activity_id.desc())
         .limit(args.first + 1)
     )
@@ -218,7 +246,7 @@ async def last_seqs(services: Services, user_id: int) -> dict[int, int]:
     stmt = (
         select(Conversation.id, Conversation.last_seq)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.user_id == user_id)
+        .where(ConversationMember.user_id == user_id, ConversationMember.state != DECLINED)
     )
     async with services.db.read() as session:
         return {cid: seq for cid, seq in (await session.execute(stmt)).all()}
@@ -241,7 +269,9 @@ async def mark_read(ctx: RequestContext, conversation_id: int, up_to_seq: int) -
             )
             .values(last_read_seq=target)
         )
-        if getattr(result, "rowcount", 0):
+        membership = await Membership(ctx).load(conversation_id)
+        # A request's read marks reach nobody until it is accepted.
+        if getattr(result, "rowcount", 0) and membership and not await is_request(ctx, membership):
             members = await MemberIds(ctx).load(conversation_id)
             work.publish(members, conversation_read(conversation_id, viewer, target))
     return await member_conversation(ctx, conversation_id)
@@ -251,7 +281,25 @@ async def set_typing(ctx: RequestContext, conversation_id: int, is_typing: bool)
     """Tell the other members; pub/sub only. Subscribers let it lapse after TYPING_TTL_SECONDS."""
     viewer = ctx.require_viewer()
     await member_conversation(ctx, conversation_id)
+    membership = await Membership(ctx).load(conversation_id)
+    if membership is None or await is_request(ctx, membership):
+        return True  # a request's typing reaches nobody until it is accepted
     members = await MemberIds(ctx).load(conversation_id)
     others = [user_id for user_id in members if user_id != viewer]
     await publish_to_users(ctx.services, others, typing_changed(conversation_id, viewer, is_typing))
     return True
+
+
+async def set_muted(ctx: RequestContext, conversation_id: int, muted: bool) -> Conversation:
+    """The viewer's mute of one conversation; setting it again changes nothing."""
+    viewer = ctx.require_viewer()
+    async with ctx.write() as work:
+        await member_conversation(ctx, conversation_id)
+        await work.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == viewer
+            )
+            .values(muted=muted)
+        )
+    return await member_conversation(ctx, conversation_id)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from core.outbox import Handler
 from core.unit_of_work import STORAGE_DELETE, delete_objects
-from resolvers import fanout
+from resolvers import credentials, data_export, fanout
+from resolvers.account_mail import SEND_MAIL, send_mail
+from resolvers.auth import TOKEN_REVOKED, announce_revoked
 
 HANDLERS: dict[str, Handler] = {
     fanout.POSTED: fanout.push_post,
@@ -12,4 +14,8 @@ HANDLERS: dict[str, Handler] = {
     fanout.FOLLOWERS_ACCEPTED: fanout.backfill,
     fanout.UNFOLLOWED: fanout.remove_authors,
     STORAGE_DELETE: delete_objects,
+    TOKEN_REVOKED: announce_revoked,
+    SEND_MAIL: send_mail,
+    credentials.RESET_REQUESTED: credentials.send_reset_link,
+    data_export.BUILD_EXPORT: data_export.build_export,
 }

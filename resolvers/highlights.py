@@ -4,7 +4,8 @@ A highlight holds 1 to MAX_STORIES_PER_HIGHLIGHT of its owner's stories, active 
 or already in a highlight). While a story is in a highlight the sweeper keeps it and its media.
 Who sees a highlighted story is decided by `filter_reachable` (resolvers/stories.py): the story's
 audience evaluated now, as for a live story. A highlight none of whose stories the viewer may see
-does not exist for that viewer.
+does not exist for that viewer. Every write here and deleteStory take the owner's highlights lock
+first (`lock_highlights`: one lock order, no deadlock between them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from core.errors import BadInput, NotFound
 from core.unit_of_work import UnitOfWork
 from models import Highlight, HighlightStory, Story
 from resolvers.loader import RequestLoader, unique
-from resolvers.stories import StoryById, filter_reachable, reachable_stories
+from resolvers.stories import StoryById, filter_reachable, lock_highlights, reachable_stories
 from resolvers.text import clean_line
 
 MAX_TITLE = 30
@@ -178,7 +179,7 @@ async def create_highlight(
     ids = _story_ids(story_ids)
     services = ctx.services
     async with ctx.write() as work:
-        await work.lock("highlights", viewer)  # two creations at once cannot pass the limit together
+        await lock_highlights(work, viewer)  # two creations at once cannot pass the limit together
         count = await work.session.scalar(
             select(func.count()).select_from(Highlight).where(Highlight.owner_id == viewer)
         )
@@ -209,7 +210,7 @@ async def add_to_highlight(ctx: RequestContext, highlight_id: int, story_ids: li
     """Stories already in the highlight are left as they are."""
     ids = _story_ids(story_ids)
     async with ctx.write() as work:
-        # Stories before the highlight: the order deleteStory locks them in, so neither waits on the other.
+        await lock_highlights(work, ctx.require_viewer())
         await _own_stories(ctx, work, ids)
         highlight = await _own_highlight(ctx, work, highlight_id)
         members = set(await _members(work, highlight.id))
@@ -228,6 +229,7 @@ async def remove_from_highlight(ctx: RequestContext, highlight_id: int, story_id
     any other once expired, unless archived."""
     ids = set(_story_ids(story_ids))
     async with ctx.write() as work:
+        await lock_highlights(work, ctx.require_viewer())
         highlight = await _own_highlight(ctx, work, highlight_id)
         members = await _members(work, highlight.id)
         leaving = [story_id for story_id in members if story_id in ids]
@@ -252,6 +254,7 @@ async def remove_from_highlight(ctx: RequestContext, highlight_id: int, story_id
 async def delete_highlight(ctx: RequestContext, highlight_id: int) -> int:
     """Its stories stay where else they are kept (other highlights, the archive); the rest are swept."""
     async with ctx.write() as work:
+        await lock_highlights(work, ctx.require_viewer())
         highlight = await _own_highlight(ctx, work, highlight_id)
         await work.session.delete(highlight)
     return highlight_id

@@ -8,7 +8,11 @@ The order of operations is what makes it gapless:
    every seq up to it. A seq N is only committed after N-1 (the conversation row serializes
    senders), so this also puts messages published out of order back in seq order.
 A ``resync`` from the broker (it reconnected; events may be lost) reloads what is missing the
-same way. Membership and blocks are checked again for every event with fresh loaders.
+same way. Membership and blocks are checked again for every event with fresh loaders, and a
+replay reads messages only while the viewer is a member (in the same statement): a removed
+member's stream, on whatever process, delivers nothing of the conversation after the removal.
+`message_changed` and `members_changed` carry the seq they follow: messages up to it are
+delivered first, so each lands in the conversation's order.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from datetime import datetime, timedelta
 from core.context import RequestContext
 from core.errors import BadInput, RateLimited
 from models import Conversation, Message
+from resolvers.conversation_members import Membership
 from resolvers.conversations import ConversationById, last_seqs, member_conversation, visible_conversation
-from resolvers.messages import messages_after, visible_messages
+from resolvers.messages import MessageById, messages_after, visible_messages
 from resolvers.users import relationship
 from resolvers.visibility import can_interact
 from subscriptions import InvalidEvent, Subscription, SubscriptionOverflow, parse_event, user_channel
@@ -50,7 +55,19 @@ class TypingEvent:
     is_typing: bool
 
 
-LiveEvent = MessageEvent | ReadEvent | TypingEvent
+@dataclass(frozen=True)
+class ChangedEvent:
+    message: Message
+
+
+@dataclass(frozen=True)
+class MembersEvent:
+    conversation: Conversation
+    added: list[int]
+    removed: list[int]
+
+
+LiveEvent = MessageEvent | ReadEvent | TypingEvent | ChangedEvent | MembersEvent
 
 
 class FellBehind(RateLimited):
@@ -142,15 +159,27 @@ class _Stream:
             async for live in self.resync():
                 yield live
             return
-        if event["type"] not in ("message_added", "conversation_read", "typing_changed"):
+        if event["type"] not in (
+            "message_added",
+            "conversation_read",
+            "typing_changed",
+            "message_changed",
+            "members_changed",
+        ):
             return
         cid = event["conversation_id"]
         if self.only is not None and cid != self.only:
             return
         if event["type"] == "message_added":
-            if event["seq"] > self.delivered.get(cid, 0):
+            if await self.knows(cid) and event["seq"] > self.delivered[cid]:
                 async for live in self.catch_up(cid, event["seq"]):
                     yield live
+        elif event["type"] == "message_changed":
+            async for live in self.message_changed(cid, event["message_id"], event["seq"]):
+                yield live
+        elif event["type"] == "members_changed":
+            async for live in self.members_changed(cid, event["seq"], event["added"], event["removed"]):
+                yield live
         elif event["type"] == "conversation_read":
             ctx = self.ctx.fresh()
             conversation = await self.shared(ctx, cid, event["reader_id"])
@@ -159,6 +188,57 @@ class _Stream:
         elif event["type"] == "typing_changed":
             async for live in self.typing_changed(cid, event["user_id"], event["is_typing"]):
                 yield live
+
+    async def knows(self, conversation_id: int) -> bool:
+        """Whether the stream has a delivered seq for the conversation; one it did not know yet (the
+        viewer was added to it, or it was started) starts where the viewer joined."""
+        if conversation_id in self.delivered:
+            return True
+        membership = await Membership(self.ctx.fresh()).load(conversation_id)
+        if membership is None:
+            return False
+        self.delivered[conversation_id] = membership.joined_seq
+        return True
+
+    async def message_changed(
+        self, conversation_id: int, message_id: int, seq: int
+    ) -> AsyncIterator[LiveEvent]:
+        if not await self.knows(conversation_id):
+            return
+        if seq > self.delivered[conversation_id]:
+            # Not delivered yet: it goes out as it is now, with those before it.
+            async for live in self.catch_up(conversation_id, seq):
+                yield live
+            return
+        ctx = self.ctx.fresh()
+        if await visible_conversation(ctx, conversation_id) is None:
+            return
+        message = await MessageById(ctx).load(message_id)
+        if message is not None and (await visible_messages(ctx, [message]))[0]:
+            yield ChangedEvent(message)
+
+    async def members_changed(
+        self, conversation_id: int, seq: int, added: list[int], removed: list[int]
+    ) -> AsyncIterator[LiveEvent]:
+        if self.viewer in removed:
+            # Out of it: if added back later, the stream starts again where they rejoined.
+            self.delivered.pop(conversation_id, None)
+            return
+        if self.viewer in added:
+            membership = await Membership(self.ctx.fresh()).load(conversation_id)
+            if membership is None:
+                return
+            # Nothing from before they joined (a stale seq from an earlier membership included).
+            joined = max(self.delivered.get(conversation_id, 0), membership.joined_seq)
+            self.delivered[conversation_id] = joined
+        if not await self.knows(conversation_id):
+            return
+        if seq > self.delivered[conversation_id]:
+            async for live in self.catch_up(conversation_id, seq):
+                yield live
+        conversation = await visible_conversation(self.ctx.fresh(), conversation_id)
+        if conversation is not None:
+            yield MembersEvent(conversation, added, removed)
 
     async def shared(self, ctx: RequestContext, conversation_id: int, user_id: int) -> Conversation | None:
         """The conversation, if the viewer is still a member and no block stands with that user."""
@@ -174,7 +254,9 @@ class _Stream:
             if await visible_conversation(ctx, conversation_id) is None:
                 return
             after = self.delivered.get(conversation_id, 0)
-            rows = await messages_after(ctx.services, conversation_id, after, up_to, REPLAY_BATCH)
+            rows = await messages_after(
+                ctx.services, conversation_id, after, up_to, REPLAY_BATCH, self.viewer
+            )
             shown = await visible_messages(ctx, rows)
             for row, show in zip(rows, shown, strict=True):
                 self.delivered[conversation_id] = row.seq
@@ -189,7 +271,7 @@ class _Stream:
         for conversation_id, last in sorted(current.items()):
             if self.only is not None and conversation_id != self.only:
                 continue
-            if last > self.delivered.get(conversation_id, 0):
+            if await self.knows(conversation_id) and last > self.delivered[conversation_id]:
                 async for event in self.catch_up(conversation_id, None):
                     yield event
 

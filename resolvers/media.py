@@ -238,6 +238,8 @@ async def _process(services: Services, path: Path, media: Media) -> ProcessedIma
         raise _Failed(exc.reason) from None
     except WorkerTimeout:
         raise _Failed(f"the {noun} took too long to process") from None
+    except MemoryError:  # over MEDIA_WORKER_MEMORY_MB: what a sane file of the allowed size never needs
+        raise _Failed(f"the {noun} needs too much memory to process") from None
     except WorkerCrashed:
         log.warning("the media worker crashed on media %s", media.id)
         raise _Failed(f"the {noun} could not be processed") from None

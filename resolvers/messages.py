@@ -13,10 +13,12 @@ from sqlalchemy import literal, select, union_all, update
 from core.context import RequestContext, Services
 from core.errors import BadInput, Conflict
 from core.unit_of_work import UnitOfWork
-from models import Conversation, Message
-from resolvers.conversations import MemberIds, member_conversation, visible_conversation
+from models import Conversation, ConversationMember, Message
+from resolvers.conversation_members import ACCEPTED, DECLINED, PENDING, MemberIds, Membership
+from resolvers.conversations import member_conversation, visible_conversation
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
+from resolvers.message_shares import check_shares
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
 from resolvers.text import clean_text
 from resolvers.users import UserById, relationship, relationships
@@ -25,6 +27,14 @@ from subscriptions import message_added
 
 MAX_BODY = 2000
 MAX_CLIENT_ID = 64
+
+
+@dataclass(frozen=True)
+class Shares:
+    """What a message shares: a post or a story (ids), checked at send time."""
+
+    post_id: int | None = None
+    story_id: int | None = None
 
 
 class MessageById(RequestLoader[int, Message | None]):
@@ -164,22 +174,48 @@ def clean_body(body: str | None) -> str:
 
 
 async def send_message(
-    ctx: RequestContext, conversation_id: int, body: str, client_id: str, media_id: int | None = None
+    ctx: RequestContext,
+    conversation_id: int,
+    body: str,
+    client_id: str,
+    media_id: int | None = None,
+    shares: Shares = Shares(),
 ) -> Message:
     """Send as the viewer. A retry with the same clientId returns the first message, even when racing."""
     client_id = clean_client_id(client_id)
     text = clean_body(body)
-    if not text and media_id is None:
-        raise BadInput("A message needs a body or media.", field="body")
+    if not text and media_id is None and shares.post_id is None and shares.story_id is None:
+        raise BadInput("A message needs a body, media or a share.", field="body")
     media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
     async with ctx.write() as work:
         earlier = await earlier_send(ctx, work, client_id)
         if earlier is not None:
+            # A replay re-checks what the first call checked: membership and what it shares.
+            await member_conversation(ctx, earlier.conversation_id)
+            await check_shares(ctx, earlier.shared_post_id, earlier.shared_story_id)
             return _same_send(earlier, conversation_id)
         conversation = await member_conversation(ctx, conversation_id)
         if not conversation.is_group:
             await _check_direct(ctx, work, conversation_id)
-        return await add_message(ctx, work, conversation_id, text, client_id, media.id if media else None)
+        await check_shares(ctx, shares.post_id, shares.story_id)
+        await _accept_by_replying(ctx, work, conversation_id)
+        return await add_message(
+            ctx, work, conversation_id, text, client_id, media.id if media else None, shares=shares
+        )
+
+
+async def _accept_by_replying(ctx: RequestContext, work: UnitOfWork, conversation_id: int) -> None:
+    """Writing in a message request accepts it."""
+    membership = await Membership(ctx).load(conversation_id)
+    if membership is not None and membership.state == PENDING:
+        await work.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.user_id == membership.user_id,
+            )
+            .values(state=ACCEPTED)
+        )
 
 
 async def earlier_send(ctx: RequestContext, work: UnitOfWork, client_id: str) -> Message | None:
@@ -218,6 +254,7 @@ async def add_message(
     client_id: str,
     media_id: int | None,
     reply_to_story_id: int | None = None,
+    shares: Shares = Shares(),
 ) -> Message:
     """The next message of the conversation, published to its members after the commit."""
     services = ctx.services
@@ -247,6 +284,8 @@ async def add_message(
         body=body,
         media_id=media_id,
         reply_to_story_id=reply_to_story_id,
+        shared_post_id=shares.post_id,
+        shared_story_id=shares.story_id,
         sent_at=now,
     )
     work.session.add(message)
@@ -257,12 +296,22 @@ async def add_message(
 
 
 async def messages_after(
-    services: Services, conversation_id: int, after_seq: int, up_to: int | None, limit: int
+    services: Services, conversation_id: int, after_seq: int, up_to: int | None, limit: int, member: int
 ) -> list[Message]:
-    """Messages with seq in (after_seq, up_to], oldest first: what a subscriber replays."""
+    """Messages with seq in (after_seq, up_to], oldest first: what a subscriber replays. None once
+    `member` is no longer a member: read in the same statement, so a replay never runs past a removal."""
+    still_member = (
+        select(ConversationMember.user_id)
+        .where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.user_id == member,
+            ConversationMember.state != DECLINED,
+        )
+        .exists()
+    )
     stmt = (
         select(Message)
-        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq, still_member)
         .order_by(Message.seq)
         .limit(limit)
     )

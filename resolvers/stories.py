@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound, WriteConflict
+from core.unit_of_work import UnitOfWork
 from models import Highlight, HighlightStory, Media, Story, StoryEvent, User
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
@@ -204,12 +205,25 @@ async def create_story(ctx: RequestContext, media_id: int, audience: str) -> Sto
     return story
 
 
+async def lock_highlights(work: UnitOfWork, owner_id: int) -> None:
+    """The first lock of every write that changes an owner's highlights or their membership
+    (creating, filling, emptying or deleting a highlight, deleting a story), held until commit.
+
+    One order everywhere: this lock, then story rows, then highlight rows, then highlight_stories
+    rows. deleteStory reaches highlights through the story (story, its memberships, the highlights
+    they name) and removeFromHighlight through the highlight: without a lock taken first by both,
+    each could hold what the other waits for (a deadlock on PostgreSQL). A highlight holds only its
+    owner's stories, so one lock per owner orders them all."""
+    await work.lock("highlights", owner_id)
+
+
 async def delete_story(ctx: RequestContext, story_id: int) -> int:
     """Author only. The media stays until the sweeper purges it with the expired stories; the story
     leaves its highlights at once, and a highlight left with no story goes with it."""
     viewer = ctx.require_viewer()
     services = ctx.services
     async with ctx.write() as work:
+        await lock_highlights(work, viewer)  # only the author may delete: their highlights
         # Kept stories too: the author removes one from their archive or highlights this way.
         story = (await reachable_stories(ctx, [story_id])).get(story_id)
         if story is None:

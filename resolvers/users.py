@@ -137,7 +137,7 @@ async def findable_users(ctx: RequestContext, user_ids: Sequence[int]) -> list[U
     users = await UserById(ctx).load_many(user_ids)
     rels = await relationships(ctx, user_ids)
     return [
-        user if user is not None and can_find_user(rel) else None
+        user if user is not None and user.deleted_at is None and can_find_user(rel) else None
         for user, rel in zip(users, rels, strict=True)
     ]
 

@@ -22,10 +22,19 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from schema import activity, comments, conversations, highlights, media, posts, stories, users
+from schema.account_security import (
+    AccountSecurityMutation,
+    AccountSecurityQuery,
+    DataExportType,
+    SessionType,
+    data_export_node,
+    session_node,
+)
 from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
 from schema.comments import CommentMutation, CommentType
 from schema.conversations import (
+    ConversationMembershipMutation,
     ConversationMutation,
     ConversationQuery,
     ConversationSubscription,
@@ -65,6 +74,8 @@ NODE_TYPES: dict[str, NodeResolver] = {
     "Conversation": conversations.conversation_node,
     "Message": conversations.message_node,
     "Activity": activity.activity_node,
+    "Session": session_node,
+    "DataExport": data_export_node,
     "Hashtag": hashtag_node,
 }
 
@@ -93,6 +104,7 @@ class NodeQuery:
 class Query(
     NodeQuery,
     AccountQuery,
+    AccountSecurityQuery,
     GraphQuery,
     PostQuery,
     StoryQuery,
@@ -107,12 +119,14 @@ class Query(
 
 
 @strawberry.type(
-    description="Every change, each all-or-nothing. All but signUp and logIn need a signed-in viewer "
+    description="Every change, each all-or-nothing. All but signUp, logIn, requestPasswordReset, "
+    "resetPassword and verifyEmail need a signed-in viewer "
     "(UNAUTHENTICATED otherwise); mutations are rate-limited per user and per address (RATE_LIMITED, "
     "with `retryAfter` in seconds)."
 )
 class Mutation(
     AccountMutation,
+    AccountSecurityMutation,
     GraphMutation,
     MediaMutation,
     PostMutation,
@@ -121,6 +135,7 @@ class Mutation(
     StoryReplyMutation,
     HighlightMutation,
     ConversationMutation,
+    ConversationMembershipMutation,
     ActivityMutation,
     SavedPostMutation,
 ):
@@ -153,6 +168,8 @@ TYPES = [
     ConversationType,
     MessageType,
     ActivityType,
+    SessionType,
+    DataExportType,
     HashtagType,
 ]
 

@@ -26,6 +26,11 @@ class SignUpInput:
         default=None,
         description="The name to show, at most 64 characters, on one line; the username when omitted.",
     )
+    email: str | None = strawberry.field(
+        default=None,
+        description="Optional; a confirmation link is sent to it. Stored trimmed and in lowercase; "
+        "BAD_USER_INPUT when it is not an address.",
+    )
 
 
 @strawberry.input(description="The credentials of an existing account.")
@@ -68,7 +73,7 @@ class AuthPayload:
 
     @classmethod
     def of(cls, session: auth.Session) -> AuthPayload:
-        return cls(token=session.token, user=UserType.of(session.user))
+        return cls(token=session.token, user=UserType.of(session.user, signed_in=True))
 
 
 @strawberry.type
@@ -92,7 +97,7 @@ class AccountMutation:
         input: Annotated[SignUpInput, strawberry.argument(description="The new account.")],
     ) -> AuthPayload:
         return AuthPayload.of(
-            await auth.sign_up(info.context, input.username, input.password, input.display_name)
+            await auth.sign_up(info.context, input.username, input.password, input.display_name, input.email)
         )
 
     @strawberry.mutation(

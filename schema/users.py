@@ -54,10 +54,15 @@ class FollowStatus(Enum):
 )
 class UserType(Node):
     row: strawberry.Private[UserRow]
+    # The account just signed in to (AuthPayload.user): its own fields show before a token is sent.
+    signed_in: strawberry.Private[bool] = False
 
     @classmethod
-    def of(cls, row: UserRow) -> UserType:
-        return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row)
+    def of(cls, row: UserRow, *, signed_in: bool = False) -> UserType:
+        return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row, signed_in=signed_in)
+
+    def _own(self, info: Info[RequestContext, None]) -> bool:
+        return self.signed_in or info.context.viewer_id == self.row.id
 
     @strawberry.field(
         description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'."
@@ -156,6 +161,16 @@ class UserType(Node):
     )
     def archive_stories(self, info: Info[RequestContext, None]) -> bool | None:
         return self.row.archive_stories if info.context.viewer_id == self.row.id else None
+
+    @strawberry.field(description="The viewer's own email address; null for anyone else.")
+    def email(self, info: Info[RequestContext, None]) -> str | None:
+        return self.row.email if self._own(info) else None
+
+    @strawberry.field(
+        description="The viewer's own: whether the email address was confirmed; null for anyone else."
+    )
+    def email_verified(self, info: Info[RequestContext, None]) -> bool | None:
+        return self.row.email_verified if self._own(info) else None
 
     @strawberry.field(
         description="Posts this user has published, counted even when the viewer may not see them."

@@ -9,6 +9,7 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -20,7 +21,7 @@ from server.explorer import explorer_routes
 from server.http import GraphQLHTTP
 from server.media_routes import local_media_routes
 from server.persisted import Documents, MemoryQueryStore
-from server.routes import ReadinessCheck, health_routes, metrics_route
+from server.routes import ReadinessCheck, health_routes, metrics_collector, metrics_route
 from server.tracing import TraceContext
 from server.trusted import TrustedDocuments
 from server.ws import GraphQLWebSocket
@@ -54,6 +55,12 @@ def build_application(
     traced: bool = False,
 ) -> Starlette:
     documents = persisted_documents(settings)
+    collect = metrics_collector(REGISTRY, settings.metrics_dir)
+
+    async def metrics_text(request: Request) -> bytes:
+        await readiness(request)  # refreshes ephemera_dependency_up
+        return collect()
+
     # GraphiQL keeps working in development when only trusted documents may run.
     explorer_exempt = settings.graphiql_enabled and not settings.is_production
     http = GraphQLHTTP(
@@ -77,7 +84,7 @@ def build_application(
     )
     routes: list[BaseRoute] = [
         *health_routes(readiness),
-        metrics_route(REGISTRY, settings.metrics_dir),
+        *metrics_route(metrics_text, public=not settings.is_production, token=settings.metrics_token),
         # Every method reaches the view, which refuses all but GET and POST with a coded JSON error.
         Route("/graphql", BodyLimit(http, settings.max_body_bytes)),
         WebSocketRoute("/graphql", websockets),

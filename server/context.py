@@ -21,6 +21,7 @@ def services_of(connection: HTTPConnection) -> Services:
 def fill_context(ctx: RequestContext, connection: HTTPConnection) -> RequestContext:
     """The client's address, and its X-Request-ID when well formed (else a generated one)."""
     ctx.client_addr = connection.client.host if connection.client else "unknown"
+    ctx.user_agent = connection.headers.get("user-agent", "")[:255] or None
     supplied = connection.headers.get("x-request-id", "")
     if _REQUEST_ID.fullmatch(supplied):
         ctx.request_id = supplied

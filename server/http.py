@@ -18,10 +18,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from core.context import RequestContext
+from core.context import Reader, RequestContext, Services, Viewer
 from core.database import release_shared_read
+from core.errors import BadToken
 from core.shared_read import SharedRead
 from resolvers.auth import authenticate
+from resolvers.session_activity import session_activity
 from schema.errors import is_input_error
 from server import explorer
 from server.body import OperationRequest, RequestError, read_request
@@ -70,6 +72,23 @@ def _operation_error(exc: Exception, method: str) -> RequestError:
             return RequestError(400, "The document has several operations: say which in `operationName`.")
         return RequestError(400, exc.as_http_error_reason())
     return RequestError(400, "No GraphQL query found in the request.")
+
+
+async def _viewer(services: Services, authorization: str | None, read: Reader) -> Viewer | None:
+    """No Authorization header (or an empty one, as many client set-ups send when signed out) is
+    anonymous; a token that cannot be used is refused with 401, never made anonymous."""
+    if authorization is None or not authorization.strip():
+        return None
+    try:
+        return await authenticate(services, authorization, read)
+    except BadToken as exc:
+        raise RequestError(
+            401,
+            exc.message,
+            code=exc.code,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            reason=exc.reason,
+        ) from None
 
 
 class GraphQLHTTP(GraphQL[RequestContext, None]):
@@ -123,7 +142,9 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         ctx = fill_context(RequestContext(services), request)
         ctx.shared_read = request.state.shared_read = SharedRead(services.db)
         release_shared_read.set(ctx.shared_read.release)
-        ctx.viewer = await authenticate(services, request.headers.get("authorization"), ctx.read)
+        ctx.viewer = await _viewer(services, request.headers.get("authorization"), ctx.read)
+        if ctx.viewer is not None:
+            session_activity(services).seen(ctx.viewer.token_id, services.clock.now())
         await services.db.route_reads(ctx.viewer_id)
         return ctx
 

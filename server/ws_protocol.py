@@ -30,6 +30,10 @@ class InvalidConnectionParams(Exception):
     """The `connection_init` payload is not of the documented shape (raised by `on_ws_connect`)."""
 
 
+class RefusedToken(Exception):
+    """The `connection_init` token cannot be used: closed with 4403 and this reason."""
+
+
 def _subscribe_problem(message: dict[str, Any]) -> str | None:
     op_id, payload = message.get("id"), message.get("payload")
     if not isinstance(op_id, str) or not op_id:
@@ -58,6 +62,8 @@ class GraphQLTransportWSHandler(KeepAliveHandler):
             await super().handle_connection_init(message)
         except InvalidConnectionParams as exc:
             await self.websocket.close(code=4400, reason=str(exc))
+        except RefusedToken as exc:
+            await self.websocket.close(code=4403, reason=str(exc))
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         problem = _subscribe_problem(dict(message))

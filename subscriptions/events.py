@@ -36,6 +36,25 @@ class TypingChanged(TypedDict):
     is_typing: bool
 
 
+class MessageChanged(TypedDict):
+    """A message was edited, unsent, or its reactions changed: receivers reload it."""
+
+    type: Literal["message_changed"]
+    conversation_id: int
+    message_id: int
+    seq: int
+
+
+class MembersChanged(TypedDict):
+    """Members were added or removed (or the group renamed) after the message `seq`."""
+
+    type: Literal["members_changed"]
+    conversation_id: int
+    seq: int
+    added: list[int]
+    removed: list[int]
+
+
 class StoryReacted(TypedDict):
     type: Literal["story_reacted"]
     story_id: int
@@ -74,6 +93,8 @@ EventPayload = (
     MessageAdded
     | ConversationRead
     | TypingChanged
+    | MessageChanged
+    | MembersChanged
     | StoryReacted
     | StoryReplied
     | ActivityAdded
@@ -138,6 +159,31 @@ def typing_changed(conversation_id: int, user_id: int, is_typing: bool) -> Typin
     }
 
 
+def message_changed(conversation_id: int, message_id: int, seq: int) -> MessageChanged:
+    return {
+        "type": "message_changed",
+        "conversation_id": _int(conversation_id, "conversation_id"),
+        "message_id": _int(message_id, "message_id"),
+        "seq": _int(seq, "seq"),
+    }
+
+
+def _ints(value: object, name: str) -> list[int]:
+    if not isinstance(value, list):
+        raise InvalidEvent(f"{name} must be a list of ints, got {value!r}")
+    return [_int(item, name) for item in value]
+
+
+def members_changed(conversation_id: int, seq: int, added: list[int], removed: list[int]) -> MembersChanged:
+    return {
+        "type": "members_changed",
+        "conversation_id": _int(conversation_id, "conversation_id"),
+        "seq": _int(seq, "seq"),
+        "added": _ints(added, "added"),
+        "removed": _ints(removed, "removed"),
+    }
+
+
 def story_reacted(story_id: int, user_id: int, emoji: str, reacted_at_iso: str) -> StoryReacted:
     return {
         "type": "story_reacted",
@@ -183,6 +229,10 @@ def parse_event(data: Mapping[str, Any]) -> EventPayload:
                 return conversation_read(data["conversation_id"], data["reader_id"], data["up_to_seq"])
             case "typing_changed":
                 return typing_changed(data["conversation_id"], data["user_id"], data["is_typing"])
+            case "message_changed":
+                return message_changed(data["conversation_id"], data["message_id"], data["seq"])
+            case "members_changed":
+                return members_changed(data["conversation_id"], data["seq"], data["added"], data["removed"])
             case "story_reacted":
                 return story_reacted(data["story_id"], data["user_id"], data["emoji"], data["reacted_at"])
             case "story_replied":

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from migrations.runner import upgrade_to_head
 from models import Base
 from tests.harness import Api, ServerFactory, free_port, in_process, running_server, test_settings
+from tests.mail_server import mail_api, mailbox  # noqa: F401  (fixtures: a real SMTP server)
 from tests.services import (
     IN_CI,
     PostgresDatabase,

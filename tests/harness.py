@@ -213,7 +213,7 @@ def test_settings(database_url: str, redis_url: str | None, data_dir: Any, **ove
         "database_url": database_url,
         "redis_url": redis_url,
         "data_dir": data_dir,
-        "secret_key": "test-secret-key",
+        "secret_key": "test-secret-key-of-32-bytes-or-more",
         "migrate_on_start": False,
         "password_time_cost": 1,
         "password_memory_kib": 1024,

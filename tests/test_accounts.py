@@ -59,6 +59,32 @@ async def viewer_name(api: Api, token: str) -> str | None:
     return None if viewer is None else str(viewer["username"])
 
 
+async def refusal(api: Api, authorization: str, method: str = "POST") -> tuple[int, str, str, str]:
+    """How a request with this Authorization header is refused: (status, code, reason, challenge)."""
+    if method == "GET":
+        response = await api.http.get(
+            "/graphql", params={"query": VIEWER}, headers={"Authorization": authorization}
+        )
+    else:
+        response = await api.http.post(
+            "/graphql", json={"query": VIEWER}, headers={"Authorization": authorization}
+        )
+    body = response.json()
+    assert "data" not in body, (authorization, body)
+    [error] = body["errors"]
+    extensions = error["extensions"]
+    return (
+        response.status_code,
+        extensions["code"],
+        extensions["reason"],
+        response.headers["www-authenticate"],
+    )
+
+
+def refused(reason: str) -> tuple[int, str, str, str]:
+    return 401, "UNAUTHENTICATED", reason, 'Bearer error="invalid_token"'
+
+
 async def test_sign_up_normalizes_the_username_and_defaults_the_display_name(api: Api) -> None:
     data = await api.gql(SIGN_UP, {"input": {"username": "  Alice ", "password": "long enough"}})
     user = data["signUp"]["user"]
@@ -125,7 +151,7 @@ async def test_log_out_revokes_only_the_token_in_use(api: Api) -> None:
     other_token = (await log_in(api, "alice", alice.password))["data"]["logIn"]["token"]
 
     assert (await api.gql(LOG_OUT, token=alice.token)) == {"logOut": True}
-    assert await viewer_name(api, alice.token) is None
+    assert await refusal(api, f"Bearer {alice.token}") == refused("TOKEN_REVOKED")
     error = await api.gql_error(UPDATE_PROFILE, {"input": {"bio": "hi"}}, token=alice.token)
     assert error.codes == ["UNAUTHENTICATED"]
     assert (await api.gql_error(LOG_OUT, token=alice.token)).codes == ["UNAUTHENTICATED"]
@@ -142,7 +168,7 @@ async def test_log_out_holds_on_another_instance(
     async with running_server(test_settings(database_url, app_redis_url, tmp_path / "data2")) as other:
         assert await viewer_name(other, alice.token) == "alice"
         await api.gql(LOG_OUT, token=alice.token)
-        assert await viewer_name(other, alice.token) is None
+        assert await refusal(other, f"Bearer {alice.token}") == refused("TOKEN_REVOKED")
         assert (await other.gql_error(LOG_OUT, token=alice.token)).codes == ["UNAUTHENTICATED"]
 
 
@@ -170,21 +196,24 @@ async def test_tokens_expire(api: Api) -> None:
     api.clock.advance(api.services.settings.token_ttl_seconds - 60)
     assert await viewer_name(api, alice.token) == "alice"
     api.clock.advance(61)
-    assert await viewer_name(api, alice.token) is None
+    assert await refusal(api, f"Bearer {alice.token}") == refused("TOKEN_EXPIRED")
     assert (await api.gql_error(UPDATE_PROFILE, {"input": {"bio": "x"}}, token=alice.token)).codes == [
         "UNAUTHENTICATED"
     ]
 
 
-async def test_viewer_is_null_without_a_valid_token(api: Api) -> None:
+async def test_a_bad_token_is_refused_never_anonymous(api: Api) -> None:
     await api.sign_up("alice")
     assert await api.gql(VIEWER) == {"viewer": None}
-    for header in ("Token abc", "Bearer", "Bearer eph_forged", "bearer  eph_", "Basic YWxpY2U6cHc=", "eph_x"):
-        response = await api.http.post("/graphql", json={"query": VIEWER}, headers={"Authorization": header})
-        assert response.status_code == 200, header
-        body = response.json()
-        assert "errors" not in body, (header, body)
-        assert body["data"] == {"viewer": None}, header
+    # An empty header is what many client set-ups send when signed out: no token, anonymous.
+    for empty in ("", "  "):
+        response = await api.http.post("/graphql", json={"query": VIEWER}, headers={"Authorization": empty})
+        assert (response.status_code, response.json()["data"]) == (200, {"viewer": None})
+    for header in ("Token abc", "Bearer", "Basic YWxpY2U6cHc=", "eph_x", "Bearer " + "eph_" + "x" * 200):
+        assert await refusal(api, header) == refused("TOKEN_MALFORMED"), header
+        assert await refusal(api, header, "GET") == refused("TOKEN_MALFORMED"), header
+    for header in ("Bearer eph_garbage", "bearer  eph_"):
+        assert await refusal(api, header) == refused("TOKEN_UNKNOWN"), header
 
 
 async def test_update_profile(api: Api) -> None:

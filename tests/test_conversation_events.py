@@ -50,7 +50,7 @@ async def test_protocol_ping_complete_and_close_codes(api: Api) -> None:
 
     async with graphql_socket(api.ws_url, init=False) as socket:
         await socket.send({"type": "connection_init", "payload": {"Authorization": "Bearer eph_nope"}})
-        assert await socket.closed() == (4403, "Forbidden")
+        assert await socket.closed() == (4403, "Token unknown")
 
     async with graphql_socket(api.ws_url, None) as socket:
         op = await socket.subscribe(EVENTS)
@@ -200,7 +200,7 @@ async def test_log_out_closes_the_sockets_of_that_token(api: Api) -> None:
         assert (await asyncio.wait_for(kept.other.get(), 5))["type"] == "pong"
     async with graphql_socket(api.ws_url, init=False) as socket:
         await socket.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {alice.token}"}})
-        assert await socket.closed() == (4403, "Forbidden")
+        assert await socket.closed() == (4403, "Token revoked")
 
 
 async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) -> None:

@@ -98,6 +98,7 @@ def test_readme_deploy_section_on_a_fresh_clone(
     # This machine's values for what README leaves to the reader ("...", db, cache, port 8000).
     ours = {
         "SECRET_KEY": "a-long-random-secret-for-the-deploy-test",
+        "METRICS_PORT": str(free_port()),
         "PORT": str(free_port()),
         "DATABASE_URL": empty_database,
         "REDIS_URL": redis_required,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 from typing import Any
 
 import pytest
@@ -171,3 +173,16 @@ async def test_a_decoder_that_hangs_or_crashes_ends_failed_and_the_next_upload_w
         assert (node["status"], node["failureReason"]) == ("FAILED", reason)
         assert not before & set(api.services.media_workers.processes)  # that worker is gone
         await _a_photo_still_goes_through(api)
+
+
+async def test_an_idle_media_worker_that_died_does_not_fail_the_next_upload(api: Api) -> None:
+    alice = await api.sign_up()
+    await _a_photo_still_goes_through(api)  # starts a worker, which then waits for work
+    (idle,) = api.services.media_workers.processes
+    os.kill(idle, signal.SIGKILL)  # the OOM killer, or an operator's stray kill
+
+    media_id = await api.upload(alice, "POST", make_jpeg(800, 600))
+    (media,) = (await api.gql(CREATE_POST, {"m": media_id}, alice.token))["createPost"]["media"]
+
+    assert (media["status"], media["failureReason"]) == ("READY", None)
+    assert idle not in api.services.media_workers.processes

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
 from core.observability import JsonFormatter, request_id_var
-from tests.harness import Api
+from tests.harness import Api, running_server, test_settings
+from tests.subscriptions.test_pubsub_redis import RedisProcess, redis_process  # noqa: F401
 
 pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
+BIO = "mutation($bio: String!) { updateProfile(input: {bio: $bio}) { bio } }"
+LOG_IN = "mutation($u: String!, $p: String!) { logIn(input: {username: $u, password: $p}) { token } }"
 SEND = """
 mutation($c: ID!, $b: String!) { sendMessage(input: {conversationId: $c, body: $b, clientId: $b}) { id } }
 """
@@ -35,6 +39,51 @@ async def test_readyz_reports_each_dependency(api: Api, backend: str) -> None:
     assert body["status"] == "ok" and body["database"] == "ok"
     if api.services.redis is not None:
         assert body["redis"] == "ok"
+    assert await api.metric('ephemera_dependency_up{dependency="database"}') == 1
+
+
+async def test_without_redis_the_server_is_ready_and_says_it_is_degraded(
+    database_url: str,
+    redis_process: RedisProcess,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Queries, mutations and log-in go on without Redis: /readyz stays 200 (a load balancer keeps
+    the host), lists Redis as degraded, and /metrics says the same."""
+    redis_process.start()
+    async with running_server(test_settings(database_url, redis_process.url, tmp_path / "data")) as api:
+        alice = await api.sign_up()
+        redis_process.stop()
+        ready = await api.http.get("/readyz")
+        assert (ready.status_code, ready.json()) == (
+            200,
+            {"status": "degraded", "database": "ok", "redis": "unavailable", "degraded": ["redis"]},
+        )
+        assert await api.metric('ephemera_dependency_up{dependency="redis"}') == 0
+        assert await api.metric('ephemera_dependency_up{dependency="database"}') == 1
+        assert (await api.gql("{ viewer { username } }", token=alice.token))["viewer"] is not None
+        bio = await api.gql(BIO, {"bio": "no Redis"}, alice.token)
+        assert bio == {"updateProfile": {"bio": "no Redis"}}
+        logged_in = await api.gql(LOG_IN, {"u": alice.username, "p": alice.password})
+        assert logged_in["logIn"]["token"]
+        redis_process.start()
+        assert (await api.http.get("/readyz")).json()["status"] == "ok"
+        assert await api.metric('ephemera_dependency_up{dependency="redis"}') == 1
+
+
+async def test_without_the_database_readyz_is_503_and_names_it_not_the_error(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.5', 5432)")
+
+    monkeypatch.setattr(api.services.db, "ping", refused)
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["status"] == "unavailable" and body["database"] == "unavailable"
+    assert body["unavailable"] == ["database"]
+    assert "Error" not in ready.text and "10.0.0.5" not in ready.text
+    assert await api.metric('ephemera_dependency_up{dependency="database"}') == 0
 
 
 def test_log_lines_are_json_with_the_request_id(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,13 +7,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin, Subprotocol
 
 from settings import Settings, SettingsError
-from tests.harness import ServerFactory, running_server, test_settings
+from tests.harness import ServerFactory, free_port, running_server, test_settings
 
 pytestmark = pytest.mark.served  # WebSockets or a real connection: uvicorn on loopback
 
@@ -37,6 +38,29 @@ async def test_production_hides_the_schema_and_masks_errors(production: Settings
         assert "Did you mean" not in json.dumps(typo)
         page = await api.http.get("/graphql", headers={"Accept": "text/html"})
         assert "graphiql" not in page.text.lower()
+
+
+async def test_production_serves_metrics_on_their_own_loopback_port_only(production: Settings) -> None:
+    port = free_port()
+    async with running_server(replace(production, metrics_port=port)) as api:
+        await api.post("query MetricsProbe { viewer { id } }")
+        assert (await api.http.get("/metrics")).status_code == 404
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as scraper:
+            scraped = await scraper.get("/metrics")
+            assert scraped.status_code == 200
+            assert 'ephemera_graphql_requests_total{operation="MetricsProbe",type="query"}' in scraped.text
+            assert 'ephemera_dependency_up{dependency="database"} 1.0' in scraped.text
+            assert (await scraper.get("/graphql")).status_code == 404
+
+
+async def test_production_serves_metrics_behind_a_bearer_token(production: Settings) -> None:
+    token = "metrics-token-for-the-scraper-0123456789"
+    async with running_server(replace(production, metrics_token=token)) as api:
+        assert (await api.http.get("/metrics")).status_code == 401
+        wrong = await api.http.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Bearer")
+        scraped = await api.http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert scraped.status_code == 200 and "ephemera_websockets_open" in scraped.text
 
 
 def test_production_requires_a_secret_key(tmp_path: Path) -> None:

@@ -17,9 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conversation_helpers import EDIT, REACT, REMOVE
 from tests.harness import Api, free_port, running_server, test_settings
 from tests.subscriptions.test_pubsub_redis import RedisProcess, redis_process  # noqa: F401
 from tests.test_conversation_events import EVENTS, event
+from tests.test_conversation_live import LIVE
 from tests.test_conversations import send, start
 from tests.ws_client import graphql_socket
 
@@ -142,3 +144,55 @@ async def test_delivery_resumes_after_a_redis_restart(
         async with graphql_socket(api.ws_url, bob.token) as socket:
             op = await socket.subscribe(EVENTS, {"cid": cid, "after": 1})
             assert [event(await socket.next(op))["message"]["seq"] for _ in range(3)] == [2, 3, 4]
+
+
+async def test_changes_and_membership_reach_subscribers_on_another_process(
+    postgres_only: None, database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    """MessageChanged and MembersChanged made on process B reach sockets on process A; a member
+    removed on B stops receiving the conversation on A at once."""
+    if app_redis_url is None:
+        pytest.skip("no Redis")
+    async with (
+        server_process(database_url, app_redis_url, tmp_path / "a") as url_a,
+        server_process(database_url, app_redis_url, tmp_path / "b") as url_b,
+        client(url_a) as a,
+        client(url_b) as b,
+    ):
+        alice, bob, carol = await b.sign_up(), await b.sign_up(), await b.sign_up()
+        group = await start(b, alice, bob, carol)
+        direct = await start(b, alice, carol)
+        first = await send(b, alice, group, "hi")
+        async with (
+            graphql_socket(a.ws_url, bob.token) as bob_socket,
+            graphql_socket(a.ws_url, carol.token) as carol_socket,
+        ):
+            # afterSeq replays from the database first: once seq 1 arrives, each stream is live.
+            bob_op = await bob_socket.subscribe(LIVE, {"cid": group, "after": 0})
+            carol_group = await carol_socket.subscribe(LIVE, {"cid": group, "after": 0})
+            carol_direct = await carol_socket.subscribe(LIVE, {"cid": direct, "after": 0})
+            for socket, op in ((bob_socket, bob_op), (carol_socket, carol_group)):
+                assert event(await socket.next(op))["message"]["seq"] == 1
+
+            await b.gql(EDIT, {"id": first["id"], "body": "hi all"}, token=alice.token)
+            await b.gql(REACT, {"id": first["id"], "emoji": "🎉"}, token=carol.token)
+            for socket, op in ((bob_socket, bob_op), (carol_socket, carol_group)):
+                edited = event(await socket.next(op, wait=10))
+                assert (edited["__typename"], edited["message"]["body"]) == ("MessageChanged", "hi all")
+                reacted = event(await socket.next(op, wait=10))["message"]
+                assert [r["emoji"] for r in reacted["reactions"]] == ["🎉"]
+
+            await b.gql(REMOVE, {"cid": group, "id": carol.id}, token=alice.token)
+            removed = event(await bob_socket.next(bob_op, wait=10))
+            assert (removed["__typename"], removed["removed"]) == (
+                "MembersChanged",
+                [{"username": carol.username}],
+            )
+            await send(b, alice, group, "carol is gone")
+            await b.gql(EDIT, {"id": first["id"], "body": "hi bob"}, token=alice.token)
+            assert event(await bob_socket.next(bob_op, wait=10))["message"]["body"] == "carol is gone"
+            assert event(await bob_socket.next(bob_op, wait=10))["message"]["body"] == "hi bob"
+            # carol hears from her other conversation, and never again from the group.
+            await send(b, alice, direct, "still friends")
+            assert event(await carol_socket.next(carol_direct, wait=10))["message"]["body"] == "still friends"
+            await carol_socket.nothing(carol_group, wait=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ ENVIRONMENT: dict[str, tuple[str, str, Any]] = {
     "MEDIA_MAX_VIDEO_BYTES": ("2000", "media_max_video_bytes", 2000),
     "MEDIA_MAX_VIDEO_SECONDS": ("15.5", "media_max_video_seconds", 15.5),
     "MEDIA_WORKERS": ("4", "media_workers", 4),
+    "MEDIA_WORKER_MEMORY_MB": ("512", "media_worker_memory_mb", 512),
+    "OUTBOX_MAX_ATTEMPTS": ("5", "outbox_max_attempts", 5),
     "MEDIA_PROCESS_TIMEOUT_SECONDS": ("12", "media_process_timeout_seconds", 12.0),
     "CLEANUP_INTERVAL_SECONDS": ("30", "cleanup_interval_seconds", 30),
     "SUBSCRIPTION_QUEUE_SIZE": ("16", "subscription_queue_size", 16),
@@ -96,6 +99,8 @@ def test_a_malformed_variable_is_named_in_the_error(name: str, raw: str) -> None
         ("LOG_FORMAT", "xml"),
         ("LOG_LEVEL", "loud"),
         ("MEDIA_WORKERS", "0"),
+        ("MEDIA_WORKER_MEMORY_MB", "100"),
+        ("OUTBOX_MAX_ATTEMPTS", "0"),
         ("MEDIA_MAX_VIDEO_SECONDS", "0"),
         ("MEDIA_PROCESS_TIMEOUT_SECONDS", "-1"),
         ("WEB_CONCURRENCY", "0"),
@@ -116,6 +121,30 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         create_app(settings)
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("...", "is a placeholder"),
+        ("x", "is a placeholder"),
+        ("changeme", "is a placeholder"),
+        ("Secret", "is a placeholder"),
+        ("a" * 40, "is a placeholder"),
+        ("test-secret-key", "is 15 bytes long, under 32"),
+        ("éa" * 10, "is 30 bytes long, under 32"),
+    ],
+)
+def test_production_refuses_short_or_placeholder_secret_keys(key: str, problem: str, tmp_path: Path) -> None:
+    settings = Settings.from_env({"ENV": "production", "DATA_DIR": str(tmp_path), "SECRET_KEY": key})
+    with pytest.raises(SettingsError, match=f"^SECRET_KEY {problem}: .*secrets.token_urlsafe"):
+        settings.with_secret()
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        create_app(settings)
+    long_enough = replace(settings, secret_key="k" + "0123456789abcdef" * 2)
+    assert long_enough.with_secret() is long_enough
+    # Development keeps whatever it is given (tests, local runs), and a generated key without one.
+    assert Settings.from_env({"DATA_DIR": str(tmp_path), "SECRET_KEY": key}).with_secret().secret_key == key
 
 
 def test_development_generates_a_secret_key_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

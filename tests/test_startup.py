@@ -23,6 +23,8 @@ from tests.conftest import FAKE_AWS_ENV
 from tests.processes import clean_env, ephemera, free_port, last_line, serving
 from tests.services import PostgresDatabase, postgres_admin_url
 
+LONG_SECRET = "a-long-random-production-secret-of-48-characters"
+
 
 def assert_refused(result: subprocess.CompletedProcess[str], expected: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
@@ -208,8 +210,14 @@ def test_production_without_a_secret_key(tmp_path: Path) -> None:
     )
 
 
+def test_production_refuses_the_readmes_placeholder_secret_key(tmp_path: Path) -> None:
+    result = ephemera("serve", env=dev_env(tmp_path, ENV="production", SECRET_KEY="..."))
+    assert_refused(result, "SECRET_KEY is a placeholder: set it to one long random value shared by every")
+    assert "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'" in last_line(result)
+
+
 def test_the_demo_refuses_production(tmp_path: Path) -> None:
-    result = ephemera("demo", env=dev_env(tmp_path, ENV="production", SECRET_KEY="k"))
+    result = ephemera("demo", env=dev_env(tmp_path, ENV="production", SECRET_KEY=LONG_SECRET))
     assert_refused(result, "demo: ENV=production: the demo adds accounts whose password is published; run ")
     assert "ephemera demo --force" in last_line(result)
 
@@ -244,7 +252,8 @@ def production_env(
     return dev_env(
         tmp_path,
         ENV="production",
-        SECRET_KEY="a-long-random-production-secret",
+        SECRET_KEY=LONG_SECRET,
+        METRICS_PORT=str(free_port()),
         DATABASE_URL=empty_database,
         S3_BUCKET=bucket,
         S3_ENDPOINT_URL=moto_s3,
@@ -264,6 +273,12 @@ def test_an_unmigrated_database_points_at_make_migrate(production_env: dict[str,
 
     with serving(production_env) as server:
         assert httpx.get(f"{server.url}/readyz").json()["database"] == "ok"
+        # Metrics on their own loopback port, not on the public one.
+        assert httpx.get(f"{server.url}/metrics").status_code == 404
+        scraped = httpx.get(f"http://127.0.0.1:{production_env['METRICS_PORT']}/metrics")
+        assert (
+            scraped.status_code == 200 and 'ephemera_dependency_up{dependency="database"} 1.0' in scraped.text
+        )
     # Production logs are JSON lines, the "listening" one included, and no warning was needed.
     logged = [json.loads(line) for line in server.lines if line.startswith("{")]
     assert any(entry["message"].startswith("listening on http://") for entry in logged)
@@ -272,7 +287,7 @@ def test_an_unmigrated_database_points_at_make_migrate(production_env: dict[str,
 
 
 def test_production_warns_about_what_does_not_scale(tmp_path: Path) -> None:
-    env = dev_env(tmp_path, ENV="production", SECRET_KEY="k", GRAPHIQL="true")
+    env = dev_env(tmp_path, ENV="production", SECRET_KEY=LONG_SECRET, GRAPHIQL="true")
     with serving(env, stop=signal.SIGTERM) as server:
         pass
     assert server.returncode == 0  # SIGTERM drains, closes the services and ends the process cleanly
@@ -286,6 +301,9 @@ def test_production_warns_about_what_does_not_scale(tmp_path: Path) -> None:
         "(one process only, no replicas, backups are yours)",
         f"ENV=production with media on local disk ({tmp_path / 'data' / 'media'}): set S3_BUCKET, "
         "or no other process can serve these files",
+        "ENV=production without METRICS_PORT or METRICS_TOKEN: /metrics is served nowhere; set METRICS_PORT "
+        "(a listener of its own, on METRICS_HOST=127.0.0.1 by default) or METRICS_TOKEN (/metrics on PORT "
+        "behind Authorization: Bearer)",
         "GRAPHIQL=true with ENV=production: anyone can open GraphiQL at /graphql (introspection stays off); "
         "unset GRAPHIQL unless that is meant",
     ]

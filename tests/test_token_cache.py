@@ -1,14 +1,23 @@
-"""The in-process token cache: bounded in time and size, and emptied by revocations from any process."""
+"""The in-process token cache: bounded in time and size, emptied by revocations from any process, and
+never refilled by a read that a revocation overtook."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import BadToken
 from core.token_cache import KnownToken, TokenCache
+from resolvers.auth import authenticate
 from subscriptions import PubSub, resync, revocations_channel, token_revoked
+from tests.harness import Api
+
+LOG_OUT = "mutation { logOut }"
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -65,3 +74,37 @@ async def _until(condition: object) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("the condition never held")
+
+
+def test_a_fill_read_before_a_revocation_is_dropped() -> None:
+    cache = TokenCache(ttl_seconds=60)
+    before = cache.generation
+    cache.revoke(7)  # not cached yet: a request is still reading it from the database
+    cache.put("a", token(7), before)
+    assert cache.get("a", NOW) is None
+    cache.put("a", token(7), cache.generation)
+    assert cache.get("a", NOW) == token(7)
+
+
+async def test_a_log_out_landing_while_a_request_reads_the_token_is_not_overwritten(api: Api) -> None:
+    """authenticate reads the token, then fills the cache; a logOut committed and announced in
+    between must win, on this process too (no sleeps: the log-out runs inside the read's hook)."""
+    alice = await api.sign_up()
+    services = api.services
+    services.tokens.clear()  # signing up cached the token: start from a miss, as another process would
+    logged_out: list[bool] = []
+
+    @asynccontextmanager
+    async def read_then_log_out() -> AsyncIterator[AsyncSession]:
+        async with services.db.read() as session:
+            yield session
+        # The row was read while the token was valid; the logOut lands before the cache is filled.
+        logged_out.append((await api.gql(LOG_OUT, token=alice.token))["logOut"])
+
+    viewer = await authenticate(services, f"Bearer {alice.token}", read_then_log_out)
+    assert viewer is not None and logged_out == [True]  # valid when it was read
+    with pytest.raises(BadToken) as refused:
+        await authenticate(services, f"Bearer {alice.token}")
+    assert refused.value.reason == BadToken.REVOKED
+    body = await api.post("{ viewer { id } }", token=alice.token)
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_REVOKED"}

@@ -49,13 +49,27 @@ async def test_a_valid_token_is_acknowledged_and_ping_gets_pong(api: Api) -> Non
         assert (await receive(ws))["type"] == "pong"
 
 
-async def test_a_bad_or_revoked_token_is_refused(api: Api) -> None:
-    alice = await api.sign_up("alice")
+async def close_reason(api: Api, authorization: object) -> tuple[int, str] | None:
+    async with connect(api.ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await send(ws, {"type": "connection_init", "payload": {"Authorization": authorization}})
+        with pytest.raises(ConnectionClosed) as closed:
+            pytest.fail(f"expected the server to close, got {await ws.recv()!r}")
+    return (closed.value.rcvd.code, closed.value.rcvd.reason) if closed.value.rcvd else None
+
+
+async def test_a_bad_or_revoked_token_is_refused_saying_why(api: Api) -> None:
+    alice, bob = await api.sign_up("alice"), await api.sign_up("bob")
     await api.gql(LOG_OUT, token=alice.token)
-    for authorization in ("Bearer eph_forged", f"Bearer {alice.token}", "Basic YWxpY2U6cHc=", 42):
-        async with connect(api.ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
-            await send(ws, {"type": "connection_init", "payload": {"Authorization": authorization}})
-            assert await close_code(ws) == 4403, authorization
+    refusals = {
+        "Bearer eph_forged": "Token unknown",
+        f"Bearer {alice.token}": "Token revoked",
+        "Basic YWxpY2U6cHc=": "Token malformed",
+        42: "Token malformed",
+    }
+    for authorization, reason in refusals.items():
+        assert await close_reason(api, authorization) == (4403, reason), authorization
+    api.clock.advance(api.services.settings.token_ttl_seconds + 1)
+    assert await close_reason(api, f"Bearer {bob.token}") == (4403, "Token expired")
 
 
 async def test_subscribe_before_connection_init_is_unauthorized(api: Api) -> None:
@@ -103,7 +117,7 @@ async def test_an_open_socket_is_closed_when_its_token_expires(server: ServerFac
             api.clock.advance(1)
             assert await socket.closed() == (4403, "Token expired")
         refused = await api.post("{ viewer { id } }", token=alice.token)
-    assert refused["data"] == {"viewer": None}
+    assert refused["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED", "reason": "TOKEN_EXPIRED"}
 
 
 async def test_sockets_share_one_revocation_subscription(api: Api) -> None:

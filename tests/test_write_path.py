@@ -314,3 +314,30 @@ async def test_a_later_operation_of_the_request_sees_the_write(api: Api) -> None
     before, after = before["data"]["user"], after["data"]["user"]
     assert before == {"followerCount": 0, "viewerFollowStatus": "NONE"}
     assert after == {"followerCount": 1, "viewerFollowStatus": "FOLLOWING"}
+
+
+async def test_the_writers_position_is_recorded_before_the_live_event_goes_out(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that refetches when the event arrives must read the write, even from a replica: the
+    writer's commit position (read-your-writes) is recorded first, then the event published."""
+    alice, bob = await api.sign_up(), await api.sign_up()
+    conversation = (await api.gql(START, {"ids": [bob.id]}, alice.token))["startConversation"]["id"]
+    services = api.services
+    happened: list[str] = []
+    remember, publish = services.db.remember_write, services.pubsub.publish
+
+    async def remembering(user: int) -> None:
+        happened.append(f"remember {user}")
+        await remember(user)
+
+    async def publishing(channel: str, event: Any) -> None:
+        happened.append("publish")
+        await publish(channel, event)
+
+    monkeypatch.setattr(services.db, "remember_write", remembering)
+    monkeypatch.setattr(services.pubsub, "publish", publishing)
+    await api.gql(SEND, {"c": conversation, "b": "hi", "k": "ryw-1"}, alice.token)
+
+    assert "publish" in happened
+    assert happened[0] == f"remember {user_id(alice)}", happened

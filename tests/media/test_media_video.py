@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +12,7 @@ import pytest
 from PIL import Image
 
 from media import MediaRejected, process_video
+from media.workers import WorkerPool
 from tests.media_files import (
     claiming_frames,
     make_audio_only_mp4,
@@ -99,3 +102,39 @@ def test_the_length_limit_is_a_parameter(tmp_path: Path) -> None:
 def test_a_frame_larger_than_the_pixel_limit_is_refused_before_decoding(tmp_path: Path) -> None:
     with pytest.raises(MediaRejected, match="more than 10000 pixels"):
         process_video(_file(tmp_path, make_mp4(1.0, 320, 240)), max_seconds=60, max_pixels=10_000)
+
+
+def _memory(field: str) -> int:
+    """A `Vm...` line of this process's status, in KiB (Linux)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
+
+
+def refusal_and_peak_growth(path: str, max_pixels: int) -> tuple[str, int]:
+    """In a worker: why the video is refused, and how far its peak memory rose above where it was
+    (KiB); the peak is reset first (clear_refs), so what the imports once took does not hide it."""
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _memory("VmRSS")
+    try:
+        process_video(path, max_seconds=60, max_pixels=max_pixels)
+    except MediaRejected as exc:
+        reason = exc.reason
+    else:
+        reason = "accepted"
+    return reason, _memory("VmHWM") - before
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the peak memory from /proc")
+async def test_an_oversized_frame_is_refused_before_ffmpeg_decodes_one_even_while_probing(
+    tmp_path: Path,
+) -> None:
+    # One 6000 x 6000 frame decoded is 54 MB (YUV 4:2:0); FFmpeg's probe decodes one unless capped.
+    path = _file(tmp_path, make_mp4(0.2, 6000, 6000, fps=5, gps=False))
+    pool = WorkerPool(size=1, timeout=60, preload=[__name__], results=[MediaRejected])
+    try:
+        reason, grown_kib = await pool.run(refusal_and_peak_growth, path, 1_000_000)
+    finally:
+        await pool.close()
+
+    assert reason == "the video has more than 1000000 pixels a frame"
+    assert grown_kib < 30 * 1024, f"peak memory grew by {grown_kib // 1024} MiB while refusing"

@@ -188,3 +188,40 @@ async def test_a_worker_that_cannot_start_is_the_servers_fault_not_the_jobs() ->
         assert pool.processes == []
     finally:
         await pool.close()
+
+
+def allocate(megabytes: int) -> int:
+    return len(bytearray(megabytes * 1024 * 1024))
+
+
+@pytest.mark.parametrize("reaped", [True, False], ids=["noticed", "not-yet-noticed"])
+async def test_an_idle_worker_that_died_is_replaced_and_the_next_job_runs(
+    pool: WorkerPool, reaped: bool
+) -> None:
+    before = await pool.run(worker_pid)
+    os.kill(before, signal.SIGKILL)  # as the OOM killer, while the worker waits for work
+    if reaped:
+        await until_gone(before)
+
+    assert await pool.run(double, 21) == 42
+    after = await pool.run(worker_pid)
+    assert after != before
+    assert pool.processes == [after]
+
+
+async def test_a_job_over_the_memory_limit_fails_alone_and_its_worker_is_replaced() -> None:
+    pool = WorkerPool(
+        size=1, timeout=5.0, preload=[__name__], results=[MediaRejected], memory_limit=768 << 20
+    )
+    try:
+        before = await pool.run(worker_pid)
+        assert await pool.run(allocate, 64) == 64 << 20  # well under the limit: fine
+
+        with pytest.raises(MemoryError):
+            await pool.run(allocate, 1024)
+
+        after = await pool.run(worker_pid)
+        assert after != before  # the worker that ran out is not reused
+        assert await pool.run(allocate, 64) == 64 << 20
+    finally:
+        await pool.close()
