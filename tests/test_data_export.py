@@ -31,6 +31,7 @@ async def test_an_export_holds_what_the_account_made(api: Api) -> None:
     await api.gql(CREATE_POST, {"input": {"caption": "my post", "mediaIds": [media]}}, token=ann.token)
     bob_post = await create_post(api, bob, "his")
     await comment(api, ann, bob_post, "my comment")
+    await api.gql("mutation($id: ID!) { savePost(id: $id, saved: true) { id } }", {"id": bob_post}, ann.token)
     story = await create_story(api, ann, "PUBLIC")
     await create_highlight(api, ann, [story], "Summer")
     await send(api, ann, await start(api, ann, bob), "my message")
@@ -57,6 +58,7 @@ async def test_an_export_holds_what_the_account_made(api: Api) -> None:
     [post] = docs["posts.json"]
     assert post["caption"] == "my post" and len(post["media"]) == 1
     assert [c["body"] for c in docs["comments.json"]] == ["my comment"]
+    assert [s["post"] for s in docs["saved.json"]] == [bob_post] and post["editedAt"] is None
     assert [(s["id"], s["highlights"]) for s in docs["stories.json"]] == [(story, ["Summer"])]
     assert [m["body"] for m in docs["messages.json"]] == ["my message"]
     # The media files are the account's own, byte for byte.
