@@ -30,7 +30,7 @@ from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
 from resolvers.mutes import muted
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
-from resolvers.stories import user_stories
+from resolvers.stories import MAX_LIVE_STORIES, user_stories
 from resolvers.story_views import ViewIdOf
 from resolvers.users import UserById, findable_user, relationship
 from resolvers.visibility import story_visible_sql
@@ -100,7 +100,7 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
             _cursor(mark, key),
             TrayItem(
                 owner=user,
-                stories=stories[key.owner_id],
+                stories=stories[key.owner_id][-MAX_LIVE_STORIES:],
                 has_unseen=unseen[key.owner_id],
                 latest_story_at=stories[key.owner_id][-1].created_at,
             ),
