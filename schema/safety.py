@@ -19,9 +19,11 @@ from core.ids import from_global_id, to_global_id
 from models import Report as ReportRow
 from resolvers import moderation, reports
 from resolvers.paging import Page, page_args
+from resolvers.posts import MAX_MEDIA
 from resolvers.users import UserById
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.users import UserType
 
 Ctx = Info[RequestContext, None]
@@ -73,7 +75,8 @@ class ReportEvidence:
     )
     media: list[MediaType] = strawberry.field(
         description="Its photos and videos, through signed URLs valid for EVIDENCE_URL_SECONDS; empty after "
-        "retention."
+        "retention.",
+        metadata=at_most(MAX_MEDIA),  # a post's; a story, message or avatar has one
     )
     created_at: datetime | None = strawberry.field(description="When the reported object was made.")
 

@@ -105,6 +105,12 @@ PARTS = {
     "CreateUploadPayload.media": "the viewer's own new upload",
     "CreateUploadPayload.upload": "the form that uploads it",
     "UploadTarget.fields": "the form's fields",
+    # A moderator's view, null for anyone else (tests/test_moderation.py, the authorization matrix):
+    # deliberately outside the viewer's visibility rule, so a suspended author stays reviewable.
+    "Report.evidence": "the report's copy of its subject, for moderators only",
+    "Report.reporter": "who reported, for moderators only",
+    "ReportEvidence.author": "who made the reported object, for moderators only",
+    "ReportEvidence.media": MEDIA + "; copied into the report, for moderators only",
 }
 
 TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name } } }"
