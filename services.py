@@ -195,13 +195,18 @@ async def check_ready(services: Services) -> dict[str, str]:
     if services.redis is not None:
         probes["redis"] = services.redis.ping
     status: dict[str, str] = {}
+    seen: dict[str, str] = services.extras.setdefault("readiness", {})
     for name, ping in probes.items():
         try:
             await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
             status[name] = "ok"
         except Exception as exc:
-            log.warning("readiness: %s is unavailable (%s: %s)", name, type(exc).__name__, exc)
             status[name] = "unavailable"
+            if seen.get(name) != "unavailable":  # once per outage, not once per probe
+                log.warning("readiness: %s is unavailable (%s: %s)", name, type(exc).__name__, exc)
+        if status[name] == "ok" and seen.get(name) == "unavailable":
+            log.info("readiness: %s answers again", name)
+        seen[name] = status[name]
         DEPENDENCY_UP.labels(name).set(1 if status[name] == "ok" else 0)
     return status
 

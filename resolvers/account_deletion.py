@@ -39,6 +39,8 @@ from models import (
     MessageReaction,
     Post,
     PostLike,
+    PostMention,
+    SavedPost,
     Story,
     StoryHide,
     StoryReaction,
@@ -126,6 +128,8 @@ async def _remove_everything(ctx: RequestContext, work: UnitOfWork, user_id: int
         (ActivityInbox, ActivityInbox.user_id),
         (Comment, Comment.author_id),
         (PostLike, PostLike.user_id),
+        (SavedPost, SavedPost.user_id),
+        (PostMention, PostMention.user_id),
         (Post, Post.author_id),
         (StoryView, StoryView.viewer_id),
         (StoryReaction, StoryReaction.user_id),
@@ -133,6 +137,8 @@ async def _remove_everything(ctx: RequestContext, work: UnitOfWork, user_id: int
         (Highlight, Highlight.owner_id),
         (FeedSnapshot, FeedSnapshot.viewer_id),
         (EmailLink, EmailLink.user_id),
+        (SavedPost, SavedPost.user_id),
+        (PostMention, PostMention.user_id),
     ):
         await session.execute(delete(model).where(column == user_id))
     await session.execute(

@@ -29,6 +29,7 @@ from models import (
     Message,
     Post,
     PostMedia,
+    SavedPost,
     Story,
     User,
 )
@@ -114,12 +115,19 @@ async def collect(services: Services, user_id: int) -> Contents:
                 "id": to_global_id("Post", p.id),
                 "caption": p.caption,
                 "createdAt": _time(p.created_at),
+                "editedAt": _time(p.edited_at),
                 "likeCount": p.like_count,
                 "commentCount": p.comment_count,
                 "media": attached.get(p.id, []),
             }
             for p in posts
         ]
+        saved = await session.execute(
+            select(SavedPost.post_id, SavedPost.created_at)
+            .where(SavedPost.user_id == user_id)
+            .order_by(SavedPost.id.desc())
+        )
+        docs["saved.json"] = [{"post": to_global_id("Post", p), "savedAt": _time(t)} for p, t in saved]
         comments = await session.scalars(
             select(Comment).where(Comment.author_id == user_id).order_by(Comment.id)
         )

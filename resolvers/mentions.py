@@ -5,7 +5,7 @@ an account mentioned for the first time by this caption gets a MENTIONED item, u
 stands between it and the writer (either way) or it may not see the post: both are checked inside
 the writer's transaction, after the pairs are locked, in SQL forms of the one rule family
 (resolvers/visibility_sql.py). Reading `Post.mentions` leaves out anyone in a blocked pair with the
-viewer (`can_interact`).
+viewer (`can_interact`) and deleted accounts.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from core.unit_of_work import UnitOfWork
 from models import Post, PostMention, User
 from resolvers import activity
 from resolvers.loader import RequestLoader, unique
-from resolvers.users import UserById, relationships
+from resolvers.users import findable_users, relationships
 from resolvers.visibility import can_interact
 from resolvers.visibility_sql import blocked_between, content_visible
 
@@ -103,5 +103,5 @@ class MentionedIn(RequestLoader[int, list[int]]):
 async def visible_mentions(ctx: RequestContext, post: Post) -> list[User]:
     """`Post.mentions`: the mentioned accounts outside a blocked pair with the viewer."""
     ids = await MentionedIn(ctx).load(post.id)
-    users, rels = await asyncio.gather(UserById(ctx).load_many(ids), relationships(ctx, ids))
+    users, rels = await asyncio.gather(findable_users(ctx, ids), relationships(ctx, ids))
     return [user for user, rel in zip(users, rels, strict=True) if user is not None and can_interact(rel)]

@@ -7,7 +7,8 @@ indexes; SQLite runs the same function, core/trigrams.py, over its users). The o
 2. then accounts followed by an account the viewer follows,
 3. then everyone else;
 within each, most followers first, then the oldest account. Blocked pairs (either way) never
-appear, in SQL (`interacts`) and again in Python (`can_interact`); private accounts do.
+appear, in SQL (`interacts`) and again in Python (`can_interact`), nor deleted accounts; private
+accounts do.
 Pages are keyset pages over that order (the cursor holds the last row's rank, follower count and
 id), chosen and counted in one statement.
 """
@@ -103,7 +104,7 @@ def ranked_matches(viewer: int, query: str, *, postgres: bool) -> Subquery:
     # Whole user rows in the subquery: the page needs no second pass over users.
     return (
         select(User, tier.label("tier"), followers.label("followers"))
-        .where(matches(query, postgres=postgres), interacts(viewer, User.id))
+        .where(matches(query, postgres=postgres), User.deleted_at.is_(None), interacts(viewer, User.id))
         .subquery("m")
     )
 
@@ -137,6 +138,6 @@ async def search_users(
     items = [
         (SearchPosition(row_tier, count, user.id).encode(), user)
         for (user, row_tier, count), rel in zip(shown, rels, strict=True)
-        if can_interact(rel)
+        if user.deleted_at is None and can_interact(rel)
     ]
     return Page(items, len(rows) > size, position is not None)

@@ -168,6 +168,12 @@ async def visible_story(ctx: RequestContext, story_id: int) -> Story:
     return found
 
 
+async def reachable(ctx: RequestContext, stories: Sequence[Story]) -> list[bool]:
+    """Which of `stories` the viewer may see now, in whatever lifetime each is in (`filter_reachable`)."""
+    shown = {story.id for story in await filter_reachable(ctx, stories)}
+    return [story.id in shown for story in stories]
+
+
 async def reachable_stories(ctx: RequestContext, ids: Iterable[int]) -> dict[int, Story]:
     """`visible_stories`, plus the expired stories the viewer may still reach because their author
     kept them: for node(id:), deleting, and choosing stories to highlight. Views, reactions and

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from core.context import RequestContext, Services
 from models import Follow, FollowState, User
 from resolvers.paging import MAX_PAGE, check_size
-from resolvers.users import UserById, relationships
+from resolvers.users import findable_users, relationships
 from resolvers.visibility import can_suggest
 from resolvers.visibility_sql import interacts
 
@@ -89,7 +89,11 @@ async def suggested_users(ctx: RequestContext, first: int | None) -> list[User]:
             await _keep(services, viewer, ids)
         except RedisError:
             log.warning("suggestion cache unavailable; not kept", exc_info=True)
-    users = await UserById(ctx).load_many(ids)
+    users = await findable_users(ctx, ids)  # not deleted meanwhile
     rels = await relationships(ctx, ids)
-    kept = [user for user, rel in zip(users, rels, strict=True) if user is not None and can_suggest(rel)]
+    kept = [
+        user
+        for user, rel in zip(users, rels, strict=True)
+        if user is not None and user.deleted_at is None and can_suggest(rel)
+    ]
     return kept[:size]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,7 @@ from resolvers.mentions import visible_mentions
 from resolvers.paging import Page, PageArgs, check_size, page_args
 from resolvers.ranked_feed import ranked_page
 from resolvers.saved_posts import ViewerSaved
+from schema.edges import Edge
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
@@ -42,7 +44,11 @@ class PostType(Node):
     def of(cls, row: PostRow) -> PostType:
         return cls(id=strawberry.ID(to_global_id("Post", row.id)), row=row)
 
-    @strawberry.field(description="Who posted it.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[PostType]) -> list[bool]:
+        return await posts.visible_posts(ctx, [item.row for item in items])
+
+    @strawberry.field(description="Who posted it.", extensions=[Edge()])
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
@@ -74,7 +80,9 @@ class PostType(Node):
         return await visible_comment_count(info.context, self.row)
 
     @strawberry.field(
-        description="Comments the viewer may see, oldest first (none from users in a blocked pair with them)."
+        description="Comments the viewer may see, oldest first (none from users in a blocked pair with "
+        "them).",
+        extensions=[Edge()],
     )
     async def comments(
         self, info: Ctx, first: First = 20, after: After = strawberry.UNSET
@@ -97,6 +105,7 @@ class PostType(Node):
     @strawberry.field(
         description="Accounts mentioned in the caption (@username) that the viewer may see.",
         metadata=at_most(MAX_MENTIONS),
+        extensions=[Edge(UserType.interacting)],
     )
     async def mentions(self, info: Ctx) -> list[UserType]:
         return [UserType.of(user) for user in await visible_mentions(info.context, self.row)]

@@ -73,6 +73,8 @@ def test_redis_url() -> str | None:
     """The Redis the production-like runs use, or None (the PostgreSQL runs then go without)."""
     url = redis_url()
     if url is None:
+        if IN_CI:
+            pytest.fail("TEST_REDIS_URL=skip turns Redis off, but CI=true requires it", pytrace=False)
         return None
     if not run_blocking(redis_reachable(url)):
         if IN_CI:

@@ -15,9 +15,9 @@ from media.storage import StorageUnavailable
 from models import DataExport, ExportStatus, Media
 from resolvers.data_export import STALE_AFTER, sweep_expired_exports
 from tests.engagement import FOLLOW, comment
-from tests.harness import Api, http_client
+from tests.harness import Api, TestUser, http_client
 from tests.posting import CREATE_POST, create_post, settle, user_id
-from tests.story_helpers import create_highlight, create_story
+from tests.story_helpers import create_highlight, create_story, set_archive
 from tests.test_conversations import send, start
 
 REQUEST = "mutation Export { requestDataExport { id status url createdAt expiresAt } }"
@@ -31,6 +31,7 @@ async def test_an_export_holds_what_the_account_made(api: Api) -> None:
     await api.gql(CREATE_POST, {"input": {"caption": "my post", "mediaIds": [media]}}, token=ann.token)
     bob_post = await create_post(api, bob, "his")
     await comment(api, ann, bob_post, "my comment")
+    await api.gql("mutation($id: ID!) { savePost(id: $id, saved: true) { id } }", {"id": bob_post}, ann.token)
     story = await create_story(api, ann, "PUBLIC")
     await create_highlight(api, ann, [story], "Summer")
     await send(api, ann, await start(api, ann, bob), "my message")
@@ -57,6 +58,7 @@ async def test_an_export_holds_what_the_account_made(api: Api) -> None:
     [post] = docs["posts.json"]
     assert post["caption"] == "my post" and len(post["media"]) == 1
     assert [c["body"] for c in docs["comments.json"]] == ["my comment"]
+    assert [s["post"] for s in docs["saved.json"]] == [bob_post] and post["editedAt"] is None
     assert [(s["id"], s["highlights"]) for s in docs["stories.json"]] == [(story, ["Summer"])]
     assert [m["body"] for m in docs["messages.json"]] == ["my message"]
     # The media files are the account's own, byte for byte.
@@ -133,3 +135,24 @@ async def test_an_export_pending_for_hours_gives_way_to_a_new_one(api: Api) -> N
     assert fresh["id"] != stuck["id"] and fresh["status"] == "PENDING"
     await settle(api)
     assert (await api.gql(EXPORT, token=eli.token))["dataExport"]["status"] == "READY"
+
+
+async def stories_exported(api: Api, user: TestUser) -> list[str]:
+    await api.gql(REQUEST, token=user.token)
+    await settle(api)
+    url = (await api.gql(EXPORT, token=user.token))["dataExport"]["url"]
+    async with http_client() as client:
+        archive = zipfile.ZipFile(io.BytesIO((await client.get(url)).content))
+    return [s["id"] for s in json.loads(archive.read("stories.json"))]
+
+
+async def test_an_export_keeps_the_stories_the_account_keeps(api: Api) -> None:
+    fay, gil = await api.sign_up("fay"), await api.sign_up("gil")
+    await set_archive(api, gil, True)
+    gone = await create_story(api, fay, "PUBLIC")  # expires with the archive off, in no highlight
+    archived = await create_story(api, gil, "PUBLIC")
+    api.clock.advance(api.services.settings.story_ttl_seconds + 1)
+    live = await create_story(api, fay, "PUBLIC")
+    assert await stories_exported(api, fay) == [live]
+    assert gone != live
+    assert await stories_exported(api, gil) == [archived]

@@ -15,7 +15,10 @@ query($name: String!, $first: Int, $after: String) {
   hashtag(name: $name) {
     id name
     posts(first: $first, after: $after) {
-      edges { cursor node { id caption hashtags viewerHasLiked viewerHasSaved author { username } } }
+      edges {
+        cursor
+        node { id caption hashtags viewerHasLiked viewerHasSaved author { username } mentions { username } }
+      }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -135,13 +138,15 @@ async def test_too_many_tags_are_refused_and_nothing_is_written(api: Api) -> Non
 async def test_a_page_costs_the_same_statements_at_any_size(api: Api) -> None:
     viewer = await api.sign_up("viewer")
     authors = [await api.sign_up() for _ in range(4)]
+    mentioned = [await api.sign_up() for _ in range(4)]
     for n in range(12):
-        await create_post(api, authors[n % 4], f"#many {n}")
+        await create_post(api, authors[n % 4], f"#many {n} @{mentioned[n % 4].username}")
     await tagged(api, viewer, "many", 1)  # the token is checked once, then cached
     counts = []
     for first in (2, 10):
         with api.count_statements() as statements:
             captions = await tagged(api, viewer, "many", first)
-        assert captions is not None and len(captions) == first
+        assert captions is not None and len(captions) == first and all("@" in c for c in captions)
         counts.append(len(statements))
-    assert counts[0] == counts[1] <= 6, counts  # tag, page, authors, relationships, likes, saves
+    # tag, page, authors and their relationships, likes, saves, mentions, mentioned users and theirs
+    assert counts[0] == counts[1] <= 9, counts

@@ -52,6 +52,15 @@ async def test_comment_mentions_notify_with_the_comment(api: Api) -> None:
     await comment(api, fan, post, "look @bob")
     assert await mentioned_items(api, bob) == [(["fan"], post, "look @bob")]
 
+    # On a private account's posts: only those who may see them hear of it, or keep the item.
+    await api.gql(GO_PRIVATE, token=author.token)
+    await api.gql(FOLLOW, {"id": author.id}, token=fan.token)
+    await api.gql(APPROVE, {"id": fan.id}, token=author.token)
+    hidden = await create_post(api, author)
+    await comment(api, fan, hidden, "@bob @author see this")
+    assert await mentioned_items(api, bob) == []  # nothing new, and the first post is hidden from him now
+    assert await mentioned_items(api, author) == [(["fan"], hidden, "@bob @author see this")]
+
 
 async def test_no_item_across_a_block_or_for_a_post_the_mentioned_cannot_see(api: Api) -> None:
     author = await api.sign_up("author")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from models import PostMention, SavedPost
 from tests.engagement import APPROVE, BLOCK, DELETE_POST, FOLLOW, GO_PRIVATE, UNBLOCK, UNFOLLOW
 from tests.harness import Api, TestUser
 from tests.posting import create_post
@@ -101,3 +104,27 @@ async def test_a_page_costs_the_same_statements_at_any_size(api: Api) -> None:
             assert len(await saved(api, viewer, first)) == first
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 5, counts  # page, authors, relationships, likes
+
+
+async def test_a_deleted_account_leaves_search_mentions_and_its_saves_behind(api: Api) -> None:
+    author, gone = await api.sign_up("author"), await api.sign_up("gone.soon")
+    post = await create_post(api, author, "hello @gone.soon")
+    await save(api, gone, post)
+    mentions = "query($id: ID!) { node(id: $id) { ... on Post { mentions { username } } } }"
+    search = 'query { searchUsers(query: "gone") { edges { node { username } } } }'
+    assert (await api.gql(mentions, {"id": post}, token=author.token))["node"]["mentions"] == [
+        {"username": "gone.soon"}
+    ]
+    assert len((await api.gql(search, token=author.token))["searchUsers"]["edges"]) == 1
+
+    delete = "mutation($p: String!) { deleteAccount(currentPassword: $p) }"
+    await api.gql(delete, {"p": gone.password}, token=gone.token)
+    assert (await api.gql(mentions, {"id": post}, token=author.token))["node"]["mentions"] == []
+    assert (await api.gql(search, token=author.token))["searchUsers"]["edges"] == []
+    assert (await api.gql('query { searchUsers(query: "~") { edges { node { id } } } }', token=author.token))[
+        "searchUsers"
+    ]["edges"] == []
+    async with api.services.db.read() as session:
+        left = await session.scalar(select(func.count()).select_from(SavedPost))
+        mentioned = await session.scalar(select(func.count()).select_from(PostMention))
+    assert (left, mentioned) == (0, 0)
