@@ -88,12 +88,8 @@ async def open_services(
     pubsub.on_delivery = DELIVERY_LAG.observe
     ids = IdGenerator(settings.node_id, clock)
     try:
-        with explained(database_problem, settings):
-            if settings.should_migrate_on_start:
-                if db.is_sqlite:
-                    settings.data_dir.mkdir(parents=True, exist_ok=True)
-                await upgrade_to_head(db.url)
-            await ensure_at_head(db.writer)
+        # Every service answers before anything changes: a Redis or bucket mistake is said before
+        # the embedded database is created or migrated.
         limiter: RateLimiter = MemoryRateLimiter(clock)
         if settings.redis_url:
             redis = open_redis(settings.redis_url, health_check_interval=30, socket_connect_timeout=5)
@@ -104,18 +100,24 @@ async def open_services(
             if mode is not None:
                 raise StartupError(mode)
             limiter = RedisRateLimiter(redis, clock)
-            if settings.database_replica_urls:
-                db.router = ReadRouter.open(
-                    db.writer,
-                    settings.effective_replica_urls,
-                    redis,
-                    max_lag=settings.replica_max_lag_seconds,
-                    interval=settings.replica_check_interval_seconds,
-                    pool_size=settings.database_pool_size,
-                )
-                db.router.start()  # until its first check, every read goes to the primary
         with explained(storage_problem, settings):
             storage = await open_storage(settings, clock, local)
+        with explained(database_problem, settings):
+            if settings.should_migrate_on_start:
+                if db.is_sqlite:
+                    settings.data_dir.mkdir(parents=True, exist_ok=True)
+                await upgrade_to_head(db.url)
+            await ensure_at_head(db.writer)
+        if redis is not None and settings.database_replica_urls:
+            db.router = ReadRouter.open(
+                db.writer,
+                settings.effective_replica_urls,
+                redis,
+                max_lag=settings.replica_max_lag_seconds,
+                interval=settings.replica_check_interval_seconds,
+                pool_size=settings.database_pool_size,
+            )
+            db.router.start()  # until its first check, every read goes to the primary
         if settings.node_id is None:
             lease = NodeLease(db, ids)
             with explained(database_problem, settings):
@@ -193,13 +195,18 @@ async def check_ready(services: Services) -> dict[str, str]:
     if services.redis is not None:
         probes["redis"] = services.redis.ping
     status: dict[str, str] = {}
+    seen: dict[str, str] = services.extras.setdefault("readiness", {})
     for name, ping in probes.items():
         try:
             await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
             status[name] = "ok"
         except Exception as exc:
-            log.warning("readiness: %s is unavailable (%s: %s)", name, type(exc).__name__, exc)
             status[name] = "unavailable"
+            if seen.get(name) != "unavailable":  # once per outage, not once per probe
+                log.warning("readiness: %s is unavailable (%s: %s)", name, type(exc).__name__, exc)
+        if status[name] == "ok" and seen.get(name) == "unavailable":
+            log.info("readiness: %s answers again", name)
+        seen[name] = status[name]
         DEPENDENCY_UP.labels(name).set(1 if status[name] == "ok" else 0)
     return status
 

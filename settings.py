@@ -60,6 +60,17 @@ LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+def _check_userinfo(name: str, url: str | None) -> None:
+    """A password with a raw `@` moves the host into the password: say how to write it."""
+    authority = urlsplit(url or "").netloc
+    if authority.count("@") > 1:
+        host = authority.rpartition("@")[2]
+        raise SettingsError(
+            f"{name}: the password or user name contains '@': percent-encode it as %40 (p@ss becomes "
+            f"p%40ss), so that the host reads {host}"
+        )
+
+
 def asyncpg_url(url: str) -> str:
     """Providers hand out `postgres://` and `postgresql://` URLs, often with `?sslmode=`: the
     same database through asyncpg, which calls that parameter `ssl`."""
@@ -145,6 +156,9 @@ class Settings:
     persisted_queries_cache_size: int = 1000
     persisted_queries_ttl_seconds: int = 7 * 86_400
     persisted_queries_max_age_seconds: int = 60
+    persisted_queries_max_bytes: int = 64 * 1024
+    persisted_queries_cache_bytes: int = 8 * 1024 * 1024
+    persisted_queries_registrations_per_minute: int = 60
     trusted_documents: str = "optional"
     trusted_documents_manifest: Path | None = None
     otel_exporter_otlp_endpoint: str | None = None
@@ -195,6 +209,8 @@ class Settings:
     database_pool_size: int = 20
     token_cache_seconds: int = 60
     max_query_cost: int = 5000
+    # All the operations of one HTTP request (a batch) together; unset: twice MAX_QUERY_COST.
+    max_request_cost: int | None = None
     mutations_per_minute_per_user: int = 120
     mutations_per_minute_per_address: int = 600
     max_subscriptions_per_connection: int = 20
@@ -216,6 +232,7 @@ class Settings:
     feed_ranked_window_hours: int = 72
     feed_ranked_candidates: int = 500
     feed_ranked_snapshot_seconds: int = 1800
+    feed_ranked_first_pages_per_minute: int = 20
     feed_ranked_weight_recency: float = 2.0
     feed_ranked_weight_engagement: float = 1.0
     feed_ranked_weight_relationship: float = 1.0
@@ -254,6 +271,11 @@ class Settings:
             persisted_queries_cache_size=_int(env, "PERSISTED_QUERIES_CACHE_SIZE", 1000),
             persisted_queries_ttl_seconds=_int(env, "PERSISTED_QUERIES_TTL_SECONDS", 7 * 86_400),
             persisted_queries_max_age_seconds=_int(env, "PERSISTED_QUERIES_MAX_AGE_SECONDS", 60),
+            persisted_queries_max_bytes=_int(env, "PERSISTED_QUERIES_MAX_BYTES", 64 * 1024),
+            persisted_queries_cache_bytes=_int(env, "PERSISTED_QUERIES_CACHE_BYTES", 8 * 1024 * 1024),
+            persisted_queries_registrations_per_minute=_int(
+                env, "PERSISTED_QUERIES_REGISTRATIONS_PER_MINUTE", 60
+            ),
             trusted_documents=env.get("TRUSTED_DOCUMENTS", "optional").strip().lower() or "optional",
             trusted_documents_manifest=Path(env["TRUSTED_DOCUMENTS_MANIFEST"])
             if env.get("TRUSTED_DOCUMENTS_MANIFEST")
@@ -302,6 +324,7 @@ class Settings:
             database_pool_size=_int(env, "DATABASE_POOL_SIZE", 20),
             token_cache_seconds=_int(env, "TOKEN_CACHE_SECONDS", 60),
             max_query_cost=_int(env, "MAX_QUERY_COST", 5000),
+            max_request_cost=_int(env, "MAX_REQUEST_COST", 0) or None,
             mutations_per_minute_per_user=_int(env, "MUTATIONS_PER_MINUTE_PER_USER", 120),
             mutations_per_minute_per_address=_int(env, "MUTATIONS_PER_MINUTE_PER_ADDRESS", 600),
             max_subscriptions_per_connection=_int(env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 20),
@@ -318,6 +341,7 @@ class Settings:
             feed_ranked_window_hours=_int(env, "FEED_RANKED_WINDOW_HOURS", 72),
             feed_ranked_candidates=_int(env, "FEED_RANKED_CANDIDATES", 500),
             feed_ranked_snapshot_seconds=_int(env, "FEED_RANKED_SNAPSHOT_SECONDS", 1800),
+            feed_ranked_first_pages_per_minute=_int(env, "FEED_RANKED_FIRST_PAGES_PER_MINUTE", 20),
             feed_ranked_weight_recency=_float(env, "FEED_RANKED_WEIGHT_RECENCY", 2.0),
             feed_ranked_weight_engagement=_float(env, "FEED_RANKED_WEIGHT_ENGAGEMENT", 1.0),
             feed_ranked_weight_relationship=_float(env, "FEED_RANKED_WEIGHT_RELATIONSHIP", 1.0),
@@ -325,6 +349,11 @@ class Settings:
             log_format=env.get("LOG_FORMAT", "").strip().lower() or None,
             log_level=env.get("LOG_LEVEL", "").strip().lower() or "info",
         )
+
+    @property
+    def request_cost_limit(self) -> int:
+        """What one HTTP request's operations may cost together: MAX_REQUEST_COST, or two full ones."""
+        return self.max_request_cost or 2 * self.max_query_cost
 
     @property
     def is_production(self) -> bool:
@@ -452,6 +481,8 @@ class Settings:
     def _validate_ranking(self) -> None:
         if self.feed_ranked_window_hours < 1 or self.feed_ranked_snapshot_seconds < 1:
             raise SettingsError("FEED_RANKED_WINDOW_HOURS and FEED_RANKED_SNAPSHOT_SECONDS must be positive")
+        if self.feed_ranked_first_pages_per_minute < 1:
+            raise SettingsError("FEED_RANKED_FIRST_PAGES_PER_MINUTE must be at least 1")
         if not 1 <= self.feed_ranked_candidates <= 5000:
             raise SettingsError("FEED_RANKED_CANDIDATES must be between 1 and 5000")
         weights = {
@@ -465,6 +496,10 @@ class Settings:
                 raise SettingsError(f"{name} must be a number between 0 and 1000, got {weight!r}")
 
     def _validate_urls(self) -> None:
+        named = [("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url)]
+        named += [("DATABASE_REPLICA_URLS", url) for url in self.database_replica_urls]
+        for name, url in named:
+            _check_userinfo(name, url)
         if self.database_url and urlsplit(self.database_url).scheme not in DATABASE_SCHEMES:
             raise SettingsError(
                 "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/name) "
@@ -484,12 +519,20 @@ class Settings:
 
         if self.persisted_queries not in PERSISTED_QUERY_MODES:
             raise SettingsError(f"PERSISTED_QUERIES must be on or off, got {self.persisted_queries!r}")
+        if min(self.persisted_queries_max_bytes, self.persisted_queries_cache_bytes) < 1024:
+            raise SettingsError(
+                "PERSISTED_QUERIES_MAX_BYTES and PERSISTED_QUERIES_CACHE_BYTES must be at least 1024"
+            )
+        if self.persisted_queries_registrations_per_minute < 1:
+            raise SettingsError("PERSISTED_QUERIES_REGISTRATIONS_PER_MINUTE must be at least 1")
         if self.trusted_documents not in TRUSTED_DOCUMENT_MODES:
             raise SettingsError(
                 f"TRUSTED_DOCUMENTS must be optional or required, got {self.trusted_documents!r}"
             )
         if self.trusted_documents == "required" and self.trusted_documents_manifest is None:
             raise SettingsError("TRUSTED_DOCUMENTS=required needs TRUSTED_DOCUMENTS_MANIFEST")
+        if self.request_cost_limit < self.max_query_cost:
+            raise SettingsError("MAX_REQUEST_COST must be at least MAX_QUERY_COST (one operation alone)")
         if self.max_batch_operations < 1 or self.cors_max_age_seconds < 0:
             raise SettingsError("MAX_BATCH_OPERATIONS must be positive and CORS_MAX_AGE_SECONDS >= 0")
 

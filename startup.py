@@ -238,9 +238,11 @@ def storage_problem(exc: BaseException, settings: Settings) -> str | None:
         if isinstance(cause, ClientError):
             code = str(cause.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchBucket", "NotFound"):
+                # The AWS CLI talks to AWS unless told where the S3-compatible store is.
+                at = f"--endpoint-url {settings.s3_endpoint_url} " if settings.s3_endpoint_url else ""
                 return (
                     f'S3_BUCKET: bucket "{bucket}" does not exist at {endpoint}: create it '
-                    f"(aws s3 mb s3://{bucket}) or fix S3_BUCKET"
+                    f"(aws {at}s3 mb s3://{bucket}) or fix S3_BUCKET"
                 )
             if code in ("403", "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 return (

@@ -78,6 +78,8 @@ class RequestContext:
     shared_read: SharedRead | None = None
     # The open write of this request, if any: reads then go through its transaction.
     work: UnitOfWork | None = None
+    # Set by the HTTP view only: what the request's remaining operations (a batch) may still cost.
+    cost_left: int | None = None
 
     @property
     def viewer_id(self) -> int | None:

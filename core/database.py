@@ -50,6 +50,11 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "checkout")
     def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        # Free to ask: a connection the server ended (pg_terminate_backend, a restart, a failover)
+        # says so as soon as the event loop reads the server's goodbye; hand out another one.
+        driver = getattr(dbapi_connection, "_connection", None)
+        if driver is not None and getattr(driver, "is_closed", lambda: False)():
+            raise DisconnectionError("a pooled connection was closed by the server")
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < STALE_AFTER_SECONDS:
             return

@@ -19,8 +19,8 @@ from settings import Settings
 
 
 class DemoError(Exception):
-    """The demo will not run on this database: part of a world from an interrupted run, or one
-    that looks like production."""
+    """The demo will not run on this database: some of its accounts without its world (an
+    interrupted run, or accounts signed up by hand), or one that looks like production."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,13 @@ async def seed(services: Services, clock: DemoClock, force: bool = False) -> Rep
     created = refreshed = False
     if MARKER.username not in existing:
         if existing:
+            taken = ", ".join(sorted(existing)[:3])
             raise DemoError(
-                f"the database holds part of the demo world ({len(existing)} of its accounts) from an "
-                "interrupted run; start again from an empty database"
+                f"the database holds {len(existing)} of the demo's accounts ({taken}) but not its world: "
+                "from an interrupted run, or signed up by hand. Start again from an empty database: "
+                "stop the server, delete the SQLite file (DATA_DIR/ephemera.db, by default "
+                "data/ephemera.db) or recreate DATABASE_URL's database (then `make migrate`), and run "
+                "`make demo` again"
             )
         await create_world(actors)
         created = True

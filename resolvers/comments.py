@@ -22,7 +22,7 @@ from resolvers.mentions import comment_mentions
 from resolvers.messages import clean_client_id
 from resolvers.paging import Page, PageArgs
 from resolvers.parent_pages import PageKey, ParentPages
-from resolvers.posts import PostById, can_see_post, visible_post
+from resolvers.posts import PostById, visible_post, visible_posts
 from resolvers.text import clean_text
 from resolvers.users import relationship, relationships
 from resolvers.visibility import can_interact
@@ -81,8 +81,10 @@ class CommentsPage(ParentPages[Comment]):
 async def comments_page(ctx: RequestContext, post: Post, args: PageArgs) -> Page[Comment]:
     """A page of the comments of a post the viewer already may see."""
     page = await CommentsPage(ctx).load(PageKey(post.id, args.first, args.after))
-    rels = await relationships(ctx, [comment.author_id for _, comment in page.items])
-    items = [item for item, rel in zip(page.items, rels, strict=True) if can_interact(rel)]
+    # The post's author in the same batch as the commenters: the page's edge checks ask for both,
+    # and one batch for every post of a feed page keeps its statements the same at any size.
+    rels = await relationships(ctx, [post.author_id, *(comment.author_id for _, comment in page.items)])
+    items = [item for item, rel in zip(page.items, rels[1:], strict=True) if can_interact(rel)]
     return Page(items, page.has_next, page.has_previous)
 
 
@@ -90,12 +92,18 @@ async def visible_comment_count(ctx: RequestContext, post: Post) -> int:
     return max(0, post.comment_count - await HiddenCommentCount(ctx).load(post.id))
 
 
+async def visible_comments(ctx: RequestContext, rows: Sequence[Comment]) -> list[bool]:
+    """Which of `rows` the viewer may see: on a post they may see, by someone not in a blocked pair
+    with them."""
+    posts = [post for post in await PostById(ctx).load_many([row.post_id for row in rows]) if post]
+    shown = {post.id for post, ok in zip(posts, await visible_posts(ctx, posts), strict=True) if ok}
+    rels = await relationships(ctx, [row.author_id for row in rows])
+    return [row.post_id in shown and can_interact(rel) for row, rel in zip(rows, rels, strict=True)]
+
+
 async def visible_comment(ctx: RequestContext, comment_id: int) -> Comment | None:
-    """A comment on a post the viewer may see, by someone not in a blocked pair with them."""
     comment = await CommentById(ctx).load(comment_id)
-    if comment is None or await visible_post(ctx, comment.post_id) is None:
-        return None
-    return comment if can_interact(await relationship(ctx, comment.author_id)) else None
+    return comment if comment is not None and (await visible_comments(ctx, [comment]))[0] else None
 
 
 def clean_comment(body: str) -> str:
@@ -106,7 +114,9 @@ def clean_comment(body: str) -> str:
 
 
 async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: str) -> Comment:
-    """As the viewer, on a post they may see. A retry with the same clientId returns the first comment."""
+    """As the viewer, on a post they may see. A retry with the same clientId returns the first comment,
+    once the post passes the same rule as for a first add: after a block or an unfollowed private
+    account it is NOT_FOUND, so a retry never answers with a post the viewer may no longer see."""
     viewer = ctx.require_viewer()
     client_id = clean_client_id(client_id)
     text = clean_comment(body)
@@ -114,16 +124,11 @@ async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: s
     services = ctx.services
     async with ctx.write() as work:
         earlier = await _earlier_comment(work, viewer, client_id)
+        post = await _post_to_comment(ctx, work, viewer, post_id)
         if earlier is not None:
             if earlier.post_id != post_id:
                 raise Conflict("This clientId was already used for another comment.", field="clientId")
             return earlier
-        post = await PostById(ctx).load(post_id)
-        if post is None:
-            raise NotFound("Post")
-        await work.lock_pair(viewer, post.author_id)  # a block in flight commits first, or waits
-        if not await can_see_post(ctx, post):
-            raise NotFound("Post")
         # Guarded: a concurrent setCommentsDisabled or deletePost either commits first (this
         # matches nothing) or waits for this transaction.
         counted = await work.session.scalar(
@@ -156,6 +161,18 @@ async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: s
         )
         await comment_mentions(work, post, viewer, comment.id, usernames)
     return comment
+
+
+async def _post_to_comment(ctx: RequestContext, work: UnitOfWork, viewer: int, post_id: int) -> Post:
+    """The post if the viewer may see it, checked with the pair locked: a block in flight commits
+    first, or waits for this transaction."""
+    post = await PostById(ctx).load(post_id)
+    if post is None:
+        raise NotFound("Post")
+    await work.lock_pair(viewer, post.author_id)
+    if not (await visible_posts(ctx, [post]))[0]:
+        raise NotFound("Post")
+    return post
 
 
 async def _earlier_comment(work: UnitOfWork, viewer: int, client_id: str) -> Comment | None:

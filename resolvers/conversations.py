@@ -85,6 +85,13 @@ async def member_conversation(ctx: RequestContext, conversation_id: int) -> Conv
     return conversation
 
 
+async def member_of(ctx: RequestContext, conversation_ids: Sequence[int]) -> list[bool]:
+    """Whether the viewer is a member of each conversation (nobody else sees one)."""
+    if ctx.viewer_id is None:
+        return [False] * len(conversation_ids)
+    return [row is not None for row in await Membership(ctx).load_many(conversation_ids)]
+
+
 async def visible_conversation(ctx: RequestContext, conversation_id: int) -> Conversation | None:
     if ctx.viewer_id is None:
         return None
@@ -221,7 +228,7 @@ async def conversations_page(
     viewer = ctx.require_viewer()
     request = is_request_sql(ConversationMember, viewer)
     stmt = (
-        select(Conversation)
+        select(Conversation, ConversationMember)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
         .where(
             ConversationMember.user_id == viewer,
@@ -234,11 +241,11 @@ async def conversations_page(
     if args.after is not None:
         stmt = stmt.where(Conversation.activity_id < args.after)
     async with ctx.read() as session:
-        rows = list(await session.scalars(stmt))
-    loader = ConversationById(ctx)
-    for row in rows:
-        loader.prime(row.id, row)
-    return page_from_rows([(row.activity_id, row) for row in rows], args)
+        found = [(row, membership) for row, membership in (await session.execute(stmt)).all()]
+    for row, membership in found:
+        ConversationById(ctx).prime(row.id, row)
+        Membership(ctx).prime(row.id, membership)
+    return page_from_rows([(row.activity_id, row) for row, _ in found], args)
 
 
 async def last_seqs(services: Services, user_id: int) -> dict[int, int]:

@@ -1,8 +1,10 @@
 """Where a ranked feed's order lives between its pages: Redis when configured, else the database.
 
 A snapshot is the ranked post ids the first page fixed, readable by its viewer only, until it
-expires (FEED_RANKED_SNAPSHOT_SECONDS on the app's clock). Redis also drops the key at that
-time; database rows past their expiry are deleted when their viewer starts a new ranking.
+expires (FEED_RANKED_SNAPSHOT_SECONDS on the app's clock). Each viewer has one live snapshot per
+store: a new ranking replaces the last one, whose cursors then answer SNAPSHOT_EXPIRED, so first
+pages cannot pile snapshots up (their number is also limited per user, in resolvers/ranked_feed.py).
+Redis keeps one key per viewer, dropped at expiry; the database one row per viewer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import delete, select
 
 from core.context import Reader, Services
 from core.unit_of_work import unit_of_work
-from models import FeedSnapshot
+from models import FeedSnapshot, User
 
 log = logging.getLogger("ephemera.feed")
 
@@ -24,8 +26,8 @@ REDIS = "r"
 DATABASE = "d"
 
 
-def _key(viewer: int, snapshot_id: int) -> str:
-    return f"ranked:{viewer}:{snapshot_id}"
+def _key(viewer: int) -> str:
+    return f"ranked:{viewer}"
 
 
 async def save(services: Services, viewer: int, snapshot_id: int, post_ids: list[int]) -> str:
@@ -34,16 +36,16 @@ async def save(services: Services, viewer: int, snapshot_id: int, post_ids: list
     ttl = services.settings.feed_ranked_snapshot_seconds
     expires_at = now.timestamp() + ttl
     if services.redis is not None:
-        value = json.dumps({"expires": expires_at, "ids": post_ids}, separators=(",", ":"))
+        value = json.dumps({"id": snapshot_id, "expires": expires_at, "ids": post_ids}, separators=(",", ":"))
         try:
-            await services.redis.set(_key(viewer, snapshot_id), value, ex=ttl)
+            await services.redis.set(_key(viewer), value, ex=ttl)
             return REDIS
         except RedisError:
             log.warning("ranked feed snapshot not kept in Redis; keeping it in the database", exc_info=True)
     async with unit_of_work(services) as work:
-        await work.session.execute(
-            delete(FeedSnapshot).where(FeedSnapshot.viewer_id == viewer, FeedSnapshot.expires_at <= now)
-        )
+        # The viewer's row serialises their rankings: two first pages at once still leave one row.
+        await work.session.execute(select(User.id).where(User.id == viewer).with_for_update())
+        await work.session.execute(delete(FeedSnapshot).where(FeedSnapshot.viewer_id == viewer))
         work.session.add(
             FeedSnapshot(
                 id=snapshot_id,
@@ -65,14 +67,14 @@ async def load(
         if services.redis is None:
             return None
         try:
-            raw = await services.redis.get(_key(viewer, snapshot_id))
+            raw = await services.redis.get(_key(viewer))
         except RedisError:
             log.warning("ranked feed snapshot unreadable in Redis", exc_info=True)
             return None
         if raw is None:
             return None
         found = json.loads(raw)
-        if found["expires"] <= now.timestamp():
+        if found.get("id") != snapshot_id or found["expires"] <= now.timestamp():
             return None
         return [int(post_id) for post_id in found["ids"]]
     async with read() as session:

@@ -20,7 +20,7 @@ from core.errors import BadInput, NotFound
 from core.unit_of_work import UnitOfWork
 from models import Highlight, HighlightStory, Story
 from resolvers.loader import RequestLoader, unique
-from resolvers.stories import StoryById, filter_reachable, lock_highlights, reachable_stories
+from resolvers.stories import InHighlight, StoryById, filter_reachable, lock_highlights, reachable_stories
 from resolvers.text import clean_line
 
 MAX_TITLE = 30
@@ -81,6 +81,7 @@ class StoriesOfHighlight(RequestLoader[int, list[Story]]):
             for highlight_id, story in (await session.execute(stmt)).all():
                 found.setdefault(highlight_id, []).append(story)
                 StoryById(self.ctx).prime(story.id, story)
+                InHighlight(self.ctx).prime(story.id, True)
         return found
 
     def default(self, key: int) -> list[Story]:
@@ -98,6 +99,12 @@ async def _visible(ctx: RequestContext, highlights: list[Highlight]) -> list[Vis
         if shown:
             found.append(VisibleHighlight(highlight, shown))
     return found
+
+
+async def visible_highlights(ctx: RequestContext, rows: Sequence[Highlight]) -> list[bool]:
+    """Which highlights exist for the viewer: those with a story they may see."""
+    shown = {found.row.id for found in await _visible(ctx, list(rows))}
+    return [row.id in shown for row in rows]
 
 
 async def user_highlights(ctx: RequestContext, owner_id: int) -> list[VisibleHighlight]:

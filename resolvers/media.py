@@ -94,15 +94,16 @@ async def create_upload(
     return media, target
 
 
-async def attach(ctx: RequestContext, media_ids: Sequence[int], purpose: str) -> list[Media]:
+async def attach(ctx: RequestContext, media_ids: Sequence[int], purpose: str, field: str) -> list[Media]:
     """The viewer's media, verified and READY for `purpose`, in the order asked.
 
     Someone else's media is NOT_FOUND; media of another purpose, or that fails verification,
-    is BAD_USER_INPUT (and is marked FAILED, so it is not checked again).
+    is BAD_USER_INPUT naming `field`, the input field as the contract spells it (and is marked
+    FAILED, so it is not checked again).
     """
     viewer = ctx.require_viewer()
     if len(set(media_ids)) != len(media_ids):
-        raise BadInput("The same media is attached twice.", field="mediaIds")
+        raise BadInput("The same media is attached twice.", field=field)
     async with ctx.read() as session:
         rows = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(unique(media_ids))))}
     found = [rows.get(media_id) for media_id in media_ids]
@@ -112,14 +113,13 @@ async def attach(ctx: RequestContext, media_ids: Sequence[int], purpose: str) ->
     for media in owned:
         if media.purpose != purpose:
             raise BadInput(
-                f"This media was uploaded for {_a(media.purpose.lower())}, not {_a(purpose.lower())}."
+                f"This media was uploaded for {_a(media.purpose.lower())}, not {_a(purpose.lower())}.",
+                field=field,
             )
     verified = await asyncio.gather(*(verify(ctx.services, m) for m in owned))
     for media in verified:
         if media.status is not MediaStatus.READY:
-            raise BadInput(
-                f"The upload could not be used: {media.failure or 'not verified'}.", field="mediaId"
-            )
+            raise BadInput(f"The upload could not be used: {media.failure or 'not verified'}.", field=field)
     return list(verified)
 
 

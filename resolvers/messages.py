@@ -15,7 +15,7 @@ from core.errors import BadInput, Conflict
 from core.unit_of_work import UnitOfWork
 from models import Conversation, ConversationMember, Message
 from resolvers.conversation_members import ACCEPTED, DECLINED, PENDING, MemberIds, Membership
-from resolvers.conversations import member_conversation, visible_conversation
+from resolvers.conversations import member_conversation, member_of, visible_conversation
 from resolvers.loader import RequestLoader, unique
 from resolvers.media import attach
 from resolvers.message_shares import check_shares
@@ -132,6 +132,14 @@ async def visible_messages(ctx: RequestContext, messages: list[Message]) -> list
     return [can_interact(rel) for rel in rels]
 
 
+async def readable_messages(ctx: RequestContext, messages: list[Message]) -> list[bool]:
+    """`visible_messages` for messages of any conversation: the viewer must be a member of it too."""
+    members, shown = await asyncio.gather(
+        member_of(ctx, [m.conversation_id for m in messages]), visible_messages(ctx, messages)
+    )
+    return [member and ok for member, ok in zip(members, shown, strict=True)]
+
+
 async def prefetch_conversations(ctx: RequestContext, rows: list[Conversation]) -> None:
     """Load what a conversation list shows (members, last messages, their users and the viewer's
     relationships to them) in one batch each, so the statement count does not depend on which
@@ -181,22 +189,24 @@ async def send_message(
     media_id: int | None = None,
     shares: Shares = Shares(),
 ) -> Message:
-    """Send as the viewer. A retry with the same clientId returns the first message, even when racing."""
+    """Send as the viewer. A retry with the same clientId returns the first message, even when racing,
+    after the checks of a first send (membership; no block in a 1:1 conversation)."""
     client_id = clean_client_id(client_id)
     text = clean_body(body)
     if not text and media_id is None and shares.post_id is None and shares.story_id is None:
         raise BadInput("A message needs a body, media or a share.", field="body")
-    media = (await attach(ctx, [media_id], "MESSAGE"))[0] if media_id is not None else None
+    media = (await attach(ctx, [media_id], "MESSAGE", "mediaId"))[0] if media_id is not None else None
     async with ctx.write() as work:
         earlier = await earlier_send(ctx, work, client_id)
-        if earlier is not None:
-            # A replay re-checks what the first call checked: membership and what it shares.
-            await member_conversation(ctx, earlier.conversation_id)
-            await check_shares(ctx, earlier.shared_post_id, earlier.shared_story_id)
-            return _same_send(earlier, conversation_id)
+        # A replay passes what the first call checked (membership, no block in a 1:1 conversation,
+        # what it shares) before it answers with the first message.
         conversation = await member_conversation(ctx, conversation_id)
         if not conversation.is_group:
             await _check_direct(ctx, work, conversation_id)
+        if earlier is not None:
+            await member_conversation(ctx, earlier.conversation_id)
+            await check_shares(ctx, earlier.shared_post_id, earlier.shared_story_id)
+            return _same_send(earlier, conversation_id)
         await check_shares(ctx, shares.post_id, shares.story_id)
         await _accept_by_replying(ctx, work, conversation_id)
         return await add_message(

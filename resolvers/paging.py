@@ -12,6 +12,7 @@ from core.errors import BadInput
 T = TypeVar("T")
 MAX_PAGE = 100
 MAX_KEY = 2**63 - 1
+RANKED_PREFIX = "ranked."  # the ranked feed's cursors (resolvers/ranked_feed.py)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,12 @@ def page_args(first: int | None, after: str | None, default: int = 20) -> PageAr
     if not after:  # None, or UNSET when the client left it out
         return PageArgs(size)
     key = decode_cursor(after)
+    if key.startswith(RANKED_PREFIX):
+        raise BadInput(
+            "This cursor is from feed(order: RANKED): pass it with order: RANKED, or leave `after` out "
+            "for a first page.",
+            field="after",
+        )
     # Keys are 64-bit ids: a larger number would overflow the database's integer.
     if not key.isdigit() or int(key) > MAX_KEY:
         raise BadInput("Malformed cursor.", field="after")

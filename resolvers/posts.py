@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from resolvers.media import attach, object_keys
 from resolvers.paging import Page, PageArgs
 from resolvers.parent_pages import PageKey, ParentPages
 from resolvers.text import clean_text
-from resolvers.users import UserById, relationship
+from resolvers.users import UserById, relationship, relationships
 from resolvers.visibility import can_see_content
 
 MAX_CAPTION = 2200
@@ -92,11 +93,18 @@ class PostsByAuthor(ParentPages[Post]):
         return select(Post).where(Post.author_id.in_(parents))
 
 
+async def visible_posts(ctx: RequestContext, posts: Sequence[Post]) -> list[bool]:
+    """Which of `posts` the viewer may see (`can_see_content` for each author), in two batched loads."""
+    authors = [post.author_id for post in posts]
+    users, rels = await asyncio.gather(UserById(ctx).load_many(authors), relationships(ctx, authors))
+    return [
+        user is not None and can_see_content(rel, author_is_private=user.is_private)
+        for user, rel in zip(users, rels, strict=True)
+    ]
+
+
 async def can_see_post(ctx: RequestContext, post: Post) -> bool:
-    author = await UserById(ctx).load(post.author_id)
-    if author is None:
-        return False
-    return can_see_content(await relationship(ctx, author.id), author_is_private=author.is_private)
+    return (await visible_posts(ctx, [post]))[0]
 
 
 async def visible_post(ctx: RequestContext, post_id: int) -> Post | None:
@@ -122,7 +130,7 @@ async def create_post(ctx: RequestContext, caption: str | None, media_ids: Seque
     parsed = caption_text.parse(text, field="caption")
     if not 1 <= len(media_ids) <= MAX_MEDIA:
         raise BadInput(f"A post has 1 to {MAX_MEDIA} photos or videos.", field="mediaIds")
-    media = await attach(ctx, media_ids, "POST")
+    media = await attach(ctx, media_ids, "POST", "mediaIds")
     post = Post(
         id=services.ids.next_id(),
         author_id=viewer,

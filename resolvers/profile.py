@@ -41,7 +41,7 @@ async def update_profile(ctx: RequestContext, changes: ProfileChanges) -> User:
         # Off again: expired stories in no highlight are swept by the next run past their retention.
         values["archive_stories"] = changes.archive_stories
     if changes.avatar_media_id is not None:
-        (avatar,) = await media.attach(ctx, [changes.avatar_media_id], "AVATAR")
+        (avatar,) = await media.attach(ctx, [changes.avatar_media_id], "AVATAR", "avatarMediaId")
         values["avatar_media_id"] = avatar.id
     async with ctx.write() as work:
         if values:

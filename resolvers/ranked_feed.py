@@ -5,8 +5,10 @@ hybrid), the posts of the last FEED_RANKED_WINDOW_HOURS up to FEED_RANKED_CANDID
 (resolvers/ranking.py) and keeps the order as a snapshot (resolvers/feed_snapshots.py). Its
 cursors name the snapshot and a position in it, so later pages read the same order however likes
 and comments move the scores meanwhile: nothing repeats and nothing is skipped. Posts deleted or
-no longer followed since drop out at read time. A cursor whose snapshot expired answers
-BAD_USER_INPUT with `reason: SNAPSHOT_EXPIRED`: ask for the first page again.
+no longer followed since drop out at read time. A cursor whose snapshot expired, or was replaced
+by the viewer's newer ranking, answers BAD_USER_INPUT with `reason: SNAPSHOT_EXPIRED`: ask for the
+first page again. First pages write a snapshot, so each user gets FEED_RANKED_FIRST_PAGES_PER_MINUTE
+of them (RATE_LIMITED past that); later pages are free.
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ from datetime import timedelta
 
 from core.context import RequestContext
 from core.errors import AppError, BadInput
+from core.rate_limiter import reserve
 from models import Post
 from resolvers import feed_snapshots, ranking
 from resolvers.feed import feed_page
 from resolvers.loader import unique
-from resolvers.paging import MAX_KEY, Page, PageArgs, decode_cursor, encode_cursor
+from resolvers.paging import MAX_KEY, RANKED_PREFIX, Page, PageArgs, decode_cursor, encode_cursor
 from resolvers.posts import PostById
 from resolvers.users import UserById, relationships
 from resolvers.visibility import can_see_content
 
-_CURSOR = re.compile(r"ranked\.([rd])\.([0-9]{1,19})\.([0-9]{1,5})")
+_CURSOR = re.compile(re.escape(RANKED_PREFIX) + r"([rd])\.([0-9]{1,19})\.([0-9]{1,5})")
 
 
 class SnapshotExpired(AppError):
@@ -41,11 +44,18 @@ class SnapshotExpired(AppError):
 
 
 def _cursor(store: str, snapshot_id: int, offset: int) -> str:
-    return encode_cursor(f"ranked.{store}.{snapshot_id}.{offset}")
+    return encode_cursor(f"{RANKED_PREFIX}{store}.{snapshot_id}.{offset}")
 
 
 def _position(after: str) -> tuple[str, int, int]:
-    found = _CURSOR.fullmatch(decode_cursor(after))
+    key = decode_cursor(after)
+    if key.isdigit():
+        raise BadInput(
+            "This cursor is from a list in time order, such as feed(order: RECENT), not from "
+            "feed(order: RANKED): pass it with that order, or leave `after` out for a first page.",
+            field="after",
+        )
+    found = _CURSOR.fullmatch(key)
     if found is None or int(found.group(2)) > MAX_KEY:
         raise BadInput("Malformed cursor.", field="after")
     return found.group(1), int(found.group(2)), int(found.group(3))
@@ -73,6 +83,13 @@ async def ranked_page(ctx: RequestContext, args: PageArgs, after: str | None) ->
     viewer = ctx.require_viewer()
     services = ctx.services
     if not after:
+        await reserve(
+            services.limiter,
+            f"ranked:user:{viewer}",
+            services.settings.feed_ranked_first_pages_per_minute,
+            60,
+            "Too many new rankings of the feed: page through this one, or wait.",
+        )
         ranked = await ranked_candidates(ctx)
         if not ranked:
             return Page([], False)

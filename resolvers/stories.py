@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
@@ -29,6 +29,8 @@ from resolvers.users import RelationshipTo, UserById
 from resolvers.visibility import STRANGER, Relationship, can_see_expired_story, can_see_story
 
 AUDIENCES = ("PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS")
+# Live stories one author may have at once (Instagram's figure): what a profile or tray item lists.
+MAX_LIVE_STORIES = 100
 
 
 def is_live(story: Story, now: datetime) -> bool:
@@ -88,7 +90,7 @@ class LiveStoriesByAuthor(RequestLoader[int, list[Story]]):
             for story in await session.scalars(stmt):
                 found.setdefault(story.author_id, []).append(story)
                 StoryById(self.ctx).prime(story.id, story)
-        return found
+        return {author: stories[-MAX_LIVE_STORIES:] for author, stories in found.items()}
 
     def default(self, key: int) -> list[Story]:
         return []
@@ -166,6 +168,12 @@ async def visible_story(ctx: RequestContext, story_id: int) -> Story:
     return found
 
 
+async def reachable(ctx: RequestContext, stories: Sequence[Story]) -> list[bool]:
+    """Which of `stories` the viewer may see now, in whatever lifetime each is in (`filter_reachable`)."""
+    shown = {story.id for story in await filter_reachable(ctx, stories)}
+    return [story.id in shown for story in stories]
+
+
 async def reachable_stories(ctx: RequestContext, ids: Iterable[int]) -> dict[int, Story]:
     """`visible_stories`, plus the expired stories the viewer may still reach because their author
     kept them: for node(id:), deleting, and choosing stories to highlight. Views, reactions and
@@ -183,7 +191,7 @@ async def create_story(ctx: RequestContext, media_id: int, audience: str) -> Sto
     viewer = ctx.require_viewer()
     if audience not in AUDIENCES:
         raise BadInput("Unknown audience.", field="audience")
-    (media,) = await attach(ctx, [media_id], "STORY")
+    (media,) = await attach(ctx, [media_id], "STORY", "mediaId")
     services = ctx.services
     now = services.clock.now()
     story = Story(
@@ -199,6 +207,24 @@ async def create_story(ctx: RequestContext, media_id: int, audience: str) -> Sto
             await work.session.execute(select(Media.id).where(Media.id == media.id).with_for_update())
             if await work.session.scalar(select(Story.id).where(Story.media_id == media.id)) is not None:
                 raise BadInput("This media is already used by a story.", field="mediaId")
+            # The author's row serialises their story posts, so two at once cannot both be the 100th.
+            await work.session.execute(select(User.id).where(User.id == viewer).with_for_update())
+            live = await work.session.scalar(
+                select(func.count())
+                .select_from(Story)
+                .where(
+                    Story.author_id == viewer,
+                    Story.expires_at > now,
+                    Story.deleted_at.is_(None),
+                    Story.media_id.is_not(None),
+                )
+            )
+            if (live or 0) >= MAX_LIVE_STORIES:
+                raise BadInput(
+                    f"At most {MAX_LIVE_STORIES} stories can be live at once: delete one or wait until "
+                    "the oldest expires.",
+                    field="mediaId",
+                )
             work.session.add(story)
     except WriteConflict:
         raise BadInput("This media is already used by a story.", field="mediaId") from None

@@ -16,7 +16,8 @@ async def reply_to_story(ctx: RequestContext, story_id: int, body: str, client_i
     """A message to the author in their 1:1 conversation, referencing the story; idempotent on clientId.
 
     Everything is checked before anything is written, and written in one transaction: a refused
-    reply leaves no conversation behind."""
+    reply leaves no conversation behind. A retry passes the same checks before it gets the first
+    reply back: once the story is gone for the viewer (a block, expiry, its audience), NOT_FOUND."""
     viewer = ctx.require_viewer()
     client_id = clean_client_id(client_id)
     text = clean_body(body)
@@ -24,16 +25,16 @@ async def reply_to_story(ctx: RequestContext, story_id: int, body: str, client_i
         raise BadInput("A reply needs some text.", field="body")
     async with ctx.write() as work:
         earlier = await earlier_send(ctx, work, client_id)
-        if earlier is not None:
-            if earlier.reply_to_story_id != story_id:
-                raise Conflict("This clientId was already used for another message.", field="clientId")
-            return earlier  # a retried reply: the first one stands, and nothing is published again
         author = (await visible_story(ctx, story_id)).author_id
         if author == viewer:
             raise BadInput("You cannot reply to your own story.", field="storyId")
         await work.lock_pair(viewer, author)
         story = await visible_story(ctx, story_id)  # again, now that no block can come in between
         await check_can_message(ctx, author)
+        if earlier is not None:
+            if earlier.reply_to_story_id != story_id:
+                raise Conflict("This clientId was already used for another message.", field="clientId")
+            return earlier  # a retried reply: the first one stands, and nothing is published again
         conversation = await direct_conversation(ctx, work, author)
         message = await add_message(ctx, work, conversation.id, text, client_id, None, story.id)
         work.publish([author], story_replied(story.id, message.id))

@@ -16,6 +16,7 @@ from models import Story, StoryReaction, StoryView
 from resolvers.loader import RequestLoader, unique
 from resolvers.parent_pages import ParentPages
 from resolvers.stories import visible_stories
+from resolvers.visibility_sql import interacts
 
 MAX_SEEN_IDS = 100
 
@@ -61,7 +62,8 @@ class ViewerRow(NamedTuple):
 
 
 class ViewersPage(ParentPages[ViewerRow]):
-    """Most recent view first, with each viewer's reaction; one statement per page shape."""
+    """Most recent view first, with each viewer's reaction, none across a block (either way); one
+    statement per page shape."""
 
     key = StoryView.id
     parent = StoryView.story_id
@@ -82,7 +84,11 @@ class ViewersPage(ParentPages[ViewerRow]):
                     StoryReaction.story_id == StoryView.story_id, StoryReaction.user_id == StoryView.viewer_id
                 ),
             )
-            .where(StoryView.story_id.in_(parents), StoryView.viewer_id != Story.author_id)
+            .where(
+                StoryView.story_id.in_(parents),
+                StoryView.viewer_id != Story.author_id,
+                interacts(self.ctx.viewer_id, StoryView.viewer_id),
+            )
         )
 
     def item(self, row: Any) -> ViewerRow:

@@ -29,7 +29,7 @@ from core.context import RequestContext
 from core.errors import BadInput
 from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, User
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
-from resolvers.stories import user_stories
+from resolvers.stories import MAX_LIVE_STORIES, user_stories
 from resolvers.story_views import ViewIdOf
 from resolvers.users import UserById, findable_user
 from resolvers.visibility import story_visible_sql
@@ -99,7 +99,7 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
             _cursor(mark, key),
             TrayItem(
                 owner=user,
-                stories=stories[key.owner_id],
+                stories=stories[key.owner_id][-MAX_LIVE_STORIES:],
                 has_unseen=unseen[key.owner_id],
                 latest_story_at=stories[key.owner_id][-1].created_at,
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, func, literal, select, type_coerce, union_all
@@ -11,7 +12,7 @@ from core.context import RequestContext
 from core.sql import id_in
 from models import Block, CloseFriend, Contact, Follow, FollowState, StoryHide, User
 from resolvers.loader import RequestLoader, unique
-from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user
+from resolvers.visibility import SELF, STRANGER, Relationship, can_find_user, can_interact
 
 
 class UserById(RequestLoader[int, User | None]):
@@ -58,10 +59,11 @@ class RelationshipTo(RequestLoader[int, Relationship]):
             ("contact", Contact),
             ("hiding_stories", StoryHide),
         ):
+            # Every block of the viewer's, not only those with `others` (a viewer is in few): the same
+            # statement then answers BlocksOf, which the user rules of edges ask.
+            among = [] if table is Block else [id_in(table.other_id, others, postgres=postgres)]
             branches.append(
-                select(literal(name), table.other_id, literal("")).where(
-                    table.user_id == viewer, id_in(table.other_id, others, postgres=postgres)
-                )
+                select(literal(name), table.other_id, literal("")).where(table.user_id == viewer, *among)
             )
         for name, table in (
             ("blocked_by", Block),
@@ -69,15 +71,21 @@ class RelationshipTo(RequestLoader[int, Relationship]):
             ("their_contact", Contact),
             ("stories_hidden_by_them", StoryHide),
         ):
+            among = [] if table is Block else [id_in(table.user_id, others, postgres=postgres)]
             branches.append(
-                select(literal(name), table.user_id, literal("")).where(
-                    table.other_id == viewer, id_in(table.user_id, others, postgres=postgres)
-                )
+                select(literal(name), table.user_id, literal("")).where(table.other_id == viewer, *among)
             )
         edges: dict[int, dict[str, object]] = {}
         async with self.ctx.read() as session:
             for kind, other, state in (await session.execute(union_all(*branches))).all():
                 edges.setdefault(other, {})[kind] = FollowState(state) if state else True
+        BlocksOf(self.ctx).prime(
+            viewer,
+            Blocks(
+                frozenset(other for other, kinds in edges.items() if "blocking" in kinds),
+                frozenset(other for other, kinds in edges.items() if "blocked_by" in kinds),
+            ),
+        )
         for other in others:
             result[other] = Relationship(**edges[other]) if other in edges else STRANGER  # type: ignore[arg-type]
         return result
@@ -140,6 +148,60 @@ async def findable_users(ctx: RequestContext, user_ids: Sequence[int]) -> list[U
         user if user is not None and user.deleted_at is None and can_find_user(rel) else None
         for user, rel in zip(users, rels, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class Blocks:
+    blocking: frozenset[int]  # users the viewer blocks
+    blocked_by: frozenset[int]  # users who block the viewer
+
+
+class BlocksOf(RequestLoader[int, Blocks]):
+    """The viewer's blocked pairs, both ways, in one statement per request (a viewer is in few), or
+    none when `RelationshipTo` ran first (it reads every block of the viewer's and primes this): the
+    block rules asked of users met anywhere in a response cost at most one statement, whenever and
+    in whatever order the fields that meet them resolve."""
+
+    async def fetch(self, keys: Sequence[int]) -> Mapping[int, Blocks]:
+        found: dict[int, Blocks] = {}
+        async with self.ctx.read() as session:
+            for viewer in unique(keys):
+                stmt = union_all(
+                    select(literal("blocking"), Block.other_id).where(Block.user_id == viewer),
+                    select(literal("blocked_by"), Block.user_id).where(Block.other_id == viewer),
+                )
+                rows = (await session.execute(stmt)).all()
+                found[viewer] = Blocks(
+                    frozenset(other for kind, other in rows if kind == "blocking"),
+                    frozenset(other for kind, other in rows if kind == "blocked_by"),
+                )
+        return found
+
+
+async def block_relationships(ctx: RequestContext, user_ids: Sequence[int]) -> list[Relationship]:
+    """The block edges of the viewer's relationships (every other field left unset): enough for
+    `can_find_user` and `can_interact`, which read nothing else."""
+    viewer = ctx.viewer_id
+    if viewer is None:
+        return [STRANGER] * len(user_ids)
+    blocks = await BlocksOf(ctx).load(viewer)
+    return [
+        SELF
+        if user_id == viewer
+        else Relationship(blocking=user_id in blocks.blocking, blocked_by=user_id in blocks.blocked_by)
+        for user_id in user_ids
+    ]
+
+
+async def findable(ctx: RequestContext, users: Sequence[User]) -> list[bool]:
+    """Which of `users` the viewer may find (`can_find_user`)."""
+    return [can_find_user(rel) for rel in await block_relationships(ctx, [user.id for user in users])]
+
+
+async def interacting(ctx: RequestContext, user_ids: Sequence[int]) -> list[bool]:
+    """Which of the users the viewer is in no blocked pair with (`can_interact`): where what a user
+    did (a view, a reaction) is shown, nothing crosses a block in either direction."""
+    return [can_interact(rel) for rel in await block_relationships(ctx, user_ids)]
 
 
 async def user_by_username(ctx: RequestContext, username: str) -> User | None:

@@ -14,7 +14,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -42,7 +41,7 @@ from schema.conversations import (
     MessageType,
 )
 from schema.document_cache import skip_known_valid
-from schema.documents import CachedParsing, RequireOperationName, StrictParsing
+from schema.documents import RequireOperationName, StrictParsing, cached_parsing
 from schema.errors import ErrorPolicy, format_in_place
 from schema.graph import GraphMutation, GraphQuery
 from schema.hashtags import HashtagQuery, HashtagType, hashtag_node
@@ -52,7 +51,7 @@ from schema.metrics import OperationMetrics
 from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
 from schema.posts import PostMutation, PostQuery, PostType
-from schema.query_limits import CostLimiter, RefuseUnstorableText
+from schema.query_limits import CostLimiter, DepthLimiter, RefuseUnstorableText
 from schema.saved_posts import SavedPostMutation, SavedPostQuery
 from schema.search import SearchQuery
 from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
@@ -191,6 +190,7 @@ class SchemaSettings:
     max_query_depth: int
     max_aliases: int
     max_query_cost: int
+    max_request_cost: int
     max_batch_operations: int
     is_production: bool
 
@@ -201,6 +201,7 @@ class SchemaSettings:
             max_query_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_query_cost=settings.max_query_cost,
+            max_request_cost=settings.request_cost_limit,
             max_batch_operations=settings.max_batch_operations,
             is_production=settings.is_production,
         )
@@ -228,11 +229,11 @@ def _build(limits: SchemaSettings, tracer: Tracer | None) -> EphemeraSchema:
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         StrictParsing,
         # After the parse options are set: they are part of the cache key.
-        lambda: CachedParsing(maxsize=256),
+        cached_parsing(),
         RequireOperationName,
-        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+        lambda: DepthLimiter(max_depth=limits.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: CostLimiter(max_cost=limits.max_query_cost),
+        lambda: CostLimiter(max_cost=limits.max_query_cost, max_request_cost=limits.max_request_cost),
         RefuseUnstorableText,
         MutationRateLimit,
     ]

@@ -18,8 +18,10 @@ from resolvers.activity_inbox import ActivityItem
 from resolvers.paging import Page, page_args
 from schema.comments import CommentType
 from schema.conversations import MessageType
+from schema.edges import Edge
 from schema.node import After, First, Node, PageInfo
 from schema.posts import PostType
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -68,7 +70,11 @@ class ActivityType(Node):
     def kind(self) -> ActivityKind:
         return ActivityKind(self.item.row.kind)
 
-    @strawberry.field(description="The most recent actors the viewer may see, newest first, at most three.")
+    @strawberry.field(
+        description="The most recent actors the viewer may see, newest first, at most three.",
+        metadata=at_most(activity_inbox.MAX_ACTORS),
+        extensions=[Edge(UserType.interacting)],
+    )
     def actors(self) -> list[UserType]:
         return [UserType.of(user) for user in self.item.actors]
 
@@ -76,22 +82,26 @@ class ActivityType(Node):
     def actor_count(self) -> int:
         return self.item.actor_count
 
-    @strawberry.field(description="The post liked or commented on (POST_LIKED, POST_COMMENTED); else null.")
+    @strawberry.field(
+        description="The post liked or commented on (POST_LIKED, POST_COMMENTED); else null.",
+        extensions=[Edge()],
+    )
     def post(self) -> PostType | None:
         return PostType.of(self.item.post) if self.item.post else None
 
-    @strawberry.field(description="The new comment (POST_COMMENTED); else null.")
+    @strawberry.field(description="The new comment (POST_COMMENTED); else null.", extensions=[Edge()])
     def comment(self) -> CommentType | None:
         return CommentType.of(self.item.comment) if self.item.comment else None
 
     @strawberry.field(
         description="The story reacted or replied to, while it is live (STORY_REACTED, STORY_REPLIED); "
-        "else null."
+        "else null.",
+        extensions=[Edge()],
     )
     def story(self) -> StoryType | None:
         return StoryType.of(self.item.story) if self.item.story else None
 
-    @strawberry.field(description="The reply (STORY_REPLIED); else null.")
+    @strawberry.field(description="The reply (STORY_REPLIED); else null.", extensions=[Edge()])
     def message(self) -> MessageType | None:
         return MessageType.of(self.item.message) if self.item.message else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from models import Comment as CommentRow
 from resolvers import comments
 from resolvers.paging import Page
 from resolvers.posts import PostById
+from schema.edges import Edge
 from schema.node import Node, PageInfo, decode_id
 from schema.posts import PostType
 from schema.users import UserType, author_of
@@ -34,14 +36,18 @@ class CommentType(Node):
     def of(cls, row: CommentRow) -> CommentType:
         return cls(id=strawberry.ID(to_global_id("Comment", row.id)), row=row)
 
-    @strawberry.field(description="The post it is on.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[CommentType]) -> list[bool]:
+        return await comments.visible_comments(ctx, [item.row for item in items])
+
+    @strawberry.field(description="The post it is on.", extensions=[Edge()])
     async def post(self, info: Ctx) -> PostType:
         post = await PostById(info.context).load(self.row.post_id)
         if post is None:
             raise NotFound("Post")
-        return PostType.of(post)
+        return PostType.of(post)  # the edge shows it only when the viewer may see it
 
-    @strawberry.field(description="Who wrote it.")
+    @strawberry.field(description="Who wrote it.", extensions=[Edge()])
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 

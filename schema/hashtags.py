@@ -12,6 +12,7 @@ from core.ids import to_global_id
 from models import Hashtag as HashtagRow
 from resolvers.hashtags import VisibleHashtag, find_hashtag, hashtag_posts
 from resolvers.paging import page_args
+from schema.edges import Edge
 from schema.node import After, First, Node
 from schema.posts import PostConnection
 
@@ -30,7 +31,9 @@ class HashtagType(Node):
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="Posts carrying it that the viewer may see, newest first.")
+    @strawberry.field(
+        description="Posts carrying it that the viewer may see, newest first.", extensions=[Edge()]
+    )
     async def posts(self, info: Ctx, first: First = 20, after: After = strawberry.UNSET) -> PostConnection:
         return PostConnection.of(await hashtag_posts(info.context, self.row.id, page_args(first, after)))
 

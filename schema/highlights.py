@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -13,8 +14,10 @@ from core.errors import NotFound
 from core.ids import to_global_id
 from resolvers import highlights
 from resolvers.highlights import VisibleHighlight
+from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import Node, decode_id
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType, author_of
 
@@ -33,7 +36,11 @@ class HighlightType(Node):
     def of(cls, found: VisibleHighlight) -> HighlightType:
         return cls(id=strawberry.ID(to_global_id("Highlight", found.row.id)), found=found)
 
-    @strawberry.field(description="Whose profile it is on; the author of its stories.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[HighlightType]) -> list[bool]:
+        return await highlights.visible_highlights(ctx, [item.found.row for item in items])
+
+    @strawberry.field(description="Whose profile it is on; the author of its stories.", extensions=[Edge()])
     async def owner(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.found.row.owner_id)
 
@@ -48,7 +55,9 @@ class HighlightType(Node):
         return await StoryType.of(self.found.cover, kept=True).media_of(info.context)
 
     @strawberry.field(
-        description="Stories of the highlight the viewer may see under each story's audience, oldest first."
+        description="Stories of the highlight the viewer may see under each story's audience, oldest first.",
+        metadata=at_most(highlights.MAX_STORIES_PER_HIGHLIGHT),
+        extensions=[Edge()],
     )
     def stories(self) -> list[StoryType]:
         return [StoryType.of(row, kept=True) for row in self.found.stories]

@@ -12,12 +12,17 @@ from strawberry.types import Info
 from core.context import RequestContext, Services
 from core.ids import to_global_id
 from media import UploadTarget as StorageTarget
+from media.images import DEFAULT_WIDTHS
 from models import Media as MediaRow
 from models import MediaStatus as RowStatus
 from resolvers import media as media_resolvers
 from schema.node import Node
+from schema.query_limits import at_most
 
 Ctx = Info[RequestContext, None]
+# An upload form: S3's pre-signed POST has at most 8 fields (key, type, policy, the signature's
+# four, a session token), the embedded store's 4.
+MAX_FORM_FIELDS = 10
 
 
 @strawberry.enum(description="Photo or video.")
@@ -64,10 +69,29 @@ class MediaVariant:
 
 @strawberry.type(description="A still frame of a video, rendered like a photo.")
 class MediaPoster:
-    width: int = strawberry.field(description="Width in pixels, the video's.")
-    height: int = strawberry.field(description="Height in pixels, the video's.")
-    url: str = strawberry.field(description="The frame at the video's size, as JPEG.")
-    variants: list[MediaVariant] = strawberry.field(description="Resized renditions, smallest first.")
+    recorded: strawberry.Private[dict[str, Any]]
+    not_after: strawberry.Private[datetime | None]
+
+    @strawberry.field(description="Width in pixels, the video's.")
+    def width(self) -> int:
+        return int(self.recorded["width"])
+
+    @strawberry.field(description="Height in pixels, the video's.")
+    def height(self) -> int:
+        return int(self.recorded["height"])
+
+    # Signed only when asked for: a query's cost counts the URLs it selects.
+    @strawberry.field(description="The frame at the video's size, as JPEG.")
+    async def url(self, info: Ctx) -> str:
+        return await media_resolvers.download_url(
+            info.context.services, str(self.recorded["key"]), self.not_after
+        )
+
+    @strawberry.field(
+        description="Resized renditions, smallest first.", metadata=at_most(len(DEFAULT_WIDTHS))
+    )
+    async def variants(self, info: Ctx) -> list[MediaVariant]:
+        return await _variants(info.context.services, self.recorded["variants"], self.not_after)
 
 
 async def _variants(
@@ -139,7 +163,9 @@ class MediaType(Node):
             info.context.services, self.row.storage_key, self.urls_end_by
         )
 
-    @strawberry.field(description="Resized renditions of an image, smallest first.")
+    @strawberry.field(
+        description="Resized renditions of an image, smallest first.", metadata=at_most(len(DEFAULT_WIDTHS))
+    )
     async def variants(self, info: Ctx) -> list[MediaVariant]:
         if self.row.status is not RowStatus.READY:
             return []
@@ -162,13 +188,7 @@ class MediaType(Node):
         poster = self.row.poster
         if self.row.status is not RowStatus.READY or not poster:
             return None
-        services = info.context.services
-        return MediaPoster(
-            width=int(poster["width"]),
-            height=int(poster["height"]),
-            url=await media_resolvers.download_url(services, str(poster["key"]), self.urls_end_by),
-            variants=await _variants(services, poster["variants"], self.urls_end_by),
-        )
+        return MediaPoster(recorded=poster, not_after=self.urls_end_by)
 
     @strawberry.field(
         description="A BlurHash (blurha.sh) of the image or poster to paint while it loads; null until READY."
@@ -194,7 +214,8 @@ class UploadField:
 class UploadTarget:
     url: str = strawberry.field(description="Where to POST the form, as multipart/form-data.")
     fields: list[UploadField] = strawberry.field(
-        description="The form fields to send, in this order, before the file (sent last, as `file`)."
+        description="The form fields to send, in this order, before the file (sent last, as `file`).",
+        metadata=at_most(MAX_FORM_FIELDS),
     )
     expires_at: datetime = strawberry.field(
         description="After this the form is refused (15 minutes after createUpload by default)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,16 +13,18 @@ from core.context import RequestContext
 from core.ids import to_global_id
 from models import Post as PostRow
 from resolvers import posts
-from resolvers.caption_text import hashtags_in
+from resolvers.caption_text import MAX_HASHTAGS, MAX_MENTIONS, hashtags_in
 from resolvers.comments import comments_page, visible_comment_count
 from resolvers.feed import feed_page
 from resolvers.mentions import visible_mentions
 from resolvers.paging import Page, PageArgs, check_size, page_args
 from resolvers.ranked_feed import ranked_page
 from resolvers.saved_posts import ViewerSaved
+from schema.edges import Edge
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
 if TYPE_CHECKING:
@@ -41,7 +44,11 @@ class PostType(Node):
     def of(cls, row: PostRow) -> PostType:
         return cls(id=strawberry.ID(to_global_id("Post", row.id)), row=row)
 
-    @strawberry.field(description="Who posted it.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[PostType]) -> list[bool]:
+        return await posts.visible_posts(ctx, [item.row for item in items])
+
+    @strawberry.field(description="Who posted it.", extensions=[Edge()])
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
@@ -49,7 +56,10 @@ class PostType(Node):
     def caption(self) -> str:
         return self.row.caption
 
-    @strawberry.field(description="The photos and videos, 1 to 10, in the order the author gave them.")
+    @strawberry.field(
+        description="The photos and videos, 1 to 10, in the order the author gave them.",
+        metadata=at_most(posts.MAX_MEDIA),
+    )
     async def media(self, info: Ctx) -> list[MediaType]:
         return [MediaType.of(row) for row in await posts.PostMediaRows(info.context).load(self.row.id)]
 
@@ -70,7 +80,9 @@ class PostType(Node):
         return await visible_comment_count(info.context, self.row)
 
     @strawberry.field(
-        description="Comments the viewer may see, oldest first (none from users in a blocked pair with them)."
+        description="Comments the viewer may see, oldest first (none from users in a blocked pair with "
+        "them).",
+        extensions=[Edge()],
     )
     async def comments(
         self, info: Ctx, first: First = 20, after: After = strawberry.UNSET
@@ -90,12 +102,17 @@ class PostType(Node):
     def edited_at(self) -> datetime | None:
         return self.row.edited_at
 
-    @strawberry.field(description="Accounts mentioned in the caption (@username) that the viewer may see.")
+    @strawberry.field(
+        description="Accounts mentioned in the caption (@username) that the viewer may see.",
+        metadata=at_most(MAX_MENTIONS),
+        extensions=[Edge(UserType.interacting)],
+    )
     async def mentions(self, info: Ctx) -> list[UserType]:
         return [UserType.of(user) for user in await visible_mentions(info.context, self.row)]
 
     @strawberry.field(
-        description="Hashtags in the caption, lower-case, without the #, in order of first use."
+        description="Hashtags in the caption, lower-case, without the #, in order of first use.",
+        metadata=at_most(MAX_HASHTAGS),
     )
     def hashtags(self) -> list[str]:
         return hashtags_in(self.row.caption)

@@ -1,7 +1,10 @@
 """Limits on what one request may ask: depth, aliases, tokens (strawberry's), and query cost.
 
 The cost follows GitHub's idea: a connection costs the page size it asks for, and connections
-nested inside it multiply. It is computed from the document before anything executes.
+nested inside it multiply. A list without paging arguments multiplies by the most items it can
+hold, declared on the field itself (`metadata=at_most(MAX_MEDIA)`, from the rule that enforces it);
+a list that declares nothing counts as a full page (MAX_PAGE). It is computed from the document
+before anything executes, so a query's cost bounds the rows it reads and the URLs it signs.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLList,
     GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLOutputType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
@@ -25,12 +32,38 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    value_from_ast_untyped,
     visit,
 )
-from strawberry.extensions import SchemaExtension
+from graphql.validation import ValidationContext, ValidationRule
+from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.extensions.query_depth_limiter import create_validator
 
 DEFAULT_PAGE = 20
+MAX_PAGE = 100
 PAGE_ARGUMENTS = ("first", "last")
+MAX_ITEMS = "max_items"
+
+
+def at_most(items: int) -> dict[str, int]:
+    """Field metadata of a list without paging: it never holds more than `items`."""
+    return {MAX_ITEMS: items}
+
+
+def is_list(kind: GraphQLOutputType) -> bool:
+    return isinstance(kind.of_type if isinstance(kind, GraphQLNonNull) else kind, GraphQLList)
+
+
+def list_bound(definition: GraphQLField) -> int | None:
+    """The most items a list field declares it holds; None when it declares nothing."""
+    field = definition.extensions.get("strawberry-definition")
+    bound = getattr(field, "metadata", {}).get(MAX_ITEMS)
+    return bound if isinstance(bound, int) else None
+
+
+def is_page(parent: GraphQLNamedType) -> bool:
+    """A connection: its `edges` are the page its field already counted."""
+    return "pageInfo" in getattr(parent, "fields", {})
 
 
 class QueryCost:
@@ -68,6 +101,8 @@ class QueryCost:
         size = 1
         if any(name in definition.args for name in PAGE_ARGUMENTS):
             size = self._page_size(node, definition.args)
+        elif is_list(definition.type) and not is_page(parent):
+            size = list_bound(definition) or MAX_PAGE
         return 1 + size * self.of(node.selection_set, get_named_type(definition.type))
 
     def _page_size(self, node: FieldNode, args: dict[str, Any]) -> int:
@@ -80,7 +115,7 @@ class QueryCost:
             elif isinstance(value, IntValueNode):
                 value = int(value.value)
             if isinstance(value, int):
-                return max(1, min(value, 100))
+                return max(1, min(value, MAX_PAGE))
         for name in PAGE_ARGUMENTS:
             default = getattr(args.get(name), "default_value", None)
             if isinstance(default, int):
@@ -100,17 +135,25 @@ def operation_cost(
         return 0
     operation = chosen[0]
     root = schema.get_root_type(operation.operation)
-    return QueryCost(schema, fragments, variables or {}).of(operation.selection_set, root)
+    # A variable left out takes its default (`query($first: Int = 10)`).
+    defaults = {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
+    return QueryCost(schema, fragments, defaults | (variables or {})).of(operation.selection_set, root)
 
 
 class CostLimiter(SchemaExtension):
-    """Refuses an operation whose cost exceeds `max_cost`; every response reports its cost.
+    """Refuses an operation whose cost exceeds `max_cost`, or, over HTTP, what is left of the
+    request's `max_request_cost` (a batch's operations share it); every response reports its cost.
 
     Refusals are raised rather than set as the result: strawberry ignores a result set before a
     subscription starts, but turns an exception of this hook into the error result everywhere."""
 
-    def __init__(self, max_cost: int) -> None:
+    def __init__(self, max_cost: int, max_request_cost: int | None = None) -> None:
         self.max_cost = max_cost
+        self.max_request_cost = max_request_cost
         self.cost: int | None = None
 
     def on_execute(self) -> Iterator[None]:
@@ -130,10 +173,53 @@ class CostLimiter(SchemaExtension):
                         "maxCost": self.max_cost,
                     },
                 )
+            self._spend(ctx.context, self.cost)
         yield
+
+    def _spend(self, request: Any, cost: int) -> None:
+        left = getattr(request, "cost_left", None)
+        if not isinstance(left, int):
+            return
+        if cost > left:
+            raise GraphQLError(
+                f"This operation would cost {cost}, and this request has {left} left of its "
+                f"{self.max_request_cost}: send the operations of a batch in more than one request.",
+                extensions={
+                    "code": "BAD_USER_INPUT",
+                    "reason": "REQUEST_TOO_COSTLY",
+                    "cost": cost,
+                    "costLeft": left,
+                    "maxRequestCost": self.max_request_cost,
+                },
+            )
+        request.cost_left = left - cost
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": {"requested": self.cost, "limit": self.max_cost}} if self.cost is not None else {}
+
+
+class DepthLimiter(AddValidationRules):
+    """strawberry's depth limit, refusing as the cost limit does: with a reason and the limit."""
+
+    def __init__(self, max_depth: int) -> None:
+        measure = create_validator(max_depth, None, None)
+
+        class DepthLimit(ValidationRule):
+            def __init__(self, context: ValidationContext) -> None:
+                report = context.report_error
+
+                def coded(error: GraphQLError) -> None:
+                    extensions = {"code": "BAD_USER_INPUT", "reason": "QUERY_TOO_DEEP", "maxDepth": max_depth}
+                    report(GraphQLError(error.message, error.nodes, extensions=extensions))
+
+                context.report_error = coded  # type: ignore[method-assign]
+                try:
+                    measure(context)
+                finally:
+                    context.report_error = report  # type: ignore[method-assign]
+                super().__init__(context)
+
+        super().__init__([DepthLimit])
 
 
 # NUL: PostgreSQL cannot store it. Unpaired surrogates: no encoder (UTF-8, argon2, asyncpg) accepts them.

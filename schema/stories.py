@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
@@ -19,9 +21,11 @@ from resolvers.paging import Page, page_args
 from resolvers.parent_pages import PageKey
 from resolvers.story_reactions import ViewerReaction
 from resolvers.story_views import ViewCount, ViewersPage, ViewIdOf
-from resolvers.users import findable_users
+from resolvers.users import UserById, interacting
+from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
 Ctx = Info[RequestContext, None]
@@ -47,9 +51,14 @@ VIEWERS_PAGE = 50
 
 @strawberry.type(description="Someone who viewed a story, as its author sees them.")
 class StoryViewer:
-    user: UserType = strawberry.field(description="Who viewed it.")
+    user: UserType = strawberry.field(description="Who viewed it.", extensions=[Edge(UserType.interacting)])
     viewed_at: datetime = strawberry.field(description="When they first viewed it.")
     reaction: str | None = strawberry.field(description="Their reaction, a single emoji; null when none.")
+
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[StoryViewer]) -> list[bool]:
+        """A view and its reaction are what the viewer did: shown across no block, either way."""
+        return await UserType.interacting(ctx, [item.user for item in items])
 
 
 @strawberry.type(description="A story viewer in a paged list, with the cursor of its position.")
@@ -63,8 +72,8 @@ class StoryViewerEdge:
 @strawberry.type(description="One page of a story's viewers.")
 class StoryViewerConnection:
     edges: list[StoryViewerEdge] = strawberry.field(
-        description="The page's viewers, most recent first; users the author may not find are left out, so "
-        "a page may hold fewer than `first`."
+        description="The page's viewers, most recent first; users in a blocked pair with the author (either "
+        "way) are left out, so a page may hold fewer than `first`."
     )
     page_info: PageInfo = strawberry.field(
         description="Whether more viewers follow, and the cursor to get them."
@@ -85,7 +94,12 @@ class StoryType(Node):
     def of(cls, row: StoryRow, *, kept: bool = False) -> StoryType:
         return cls(id=strawberry.ID(to_global_id("Story", row.id)), row=row, kept=kept)
 
-    @strawberry.field(description="Who posted it.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[StoryType]) -> list[bool]:
+        """An edge to a story: live ones by audience, past expiry the kept ones (as node(id:))."""
+        return await stories.reachable(ctx, [item.row for item in items])
+
+    @strawberry.field(description="Who posted it.", extensions=[Edge()])
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
@@ -141,7 +155,8 @@ class StoryType(Node):
         return await ViewCount(info.context).load(self.row.id)
 
     @strawberry.field(
-        description="Author only, while the story is active; null for anyone else. Most recent first."
+        description="Author only, while the story is active; null for anyone else. Most recent first.",
+        extensions=[Edge()],
     )
     async def viewers(
         self, info: Ctx, first: First = VIEWERS_PAGE, after: After = strawberry.UNSET
@@ -151,14 +166,15 @@ class StoryType(Node):
             return None
         ctx = info.context
         page = await ViewersPage(ctx).load(PageKey(self.row.id, args.first, args.after))
-        users = await findable_users(ctx, [row.user_id for _, row in page.items])
+        ids = [row.user_id for _, row in page.items]
+        users, shown = await asyncio.gather(UserById(ctx).load_many(ids), interacting(ctx, ids))
         edges = [
             StoryViewerEdge(
                 cursor=cursor,
                 node=StoryViewer(user=UserType.of(user), viewed_at=row.viewed_at, reaction=row.reaction),
             )
-            for (cursor, row), user in zip(page.items, users, strict=True)
-            if user is not None
+            for (cursor, row), user, ok in zip(page.items, users, shown, strict=True)
+            if user is not None and ok
         ]
         return StoryViewerConnection(edges=edges, page_info=PageInfo.of(page))
 
@@ -168,9 +184,11 @@ class StoryType(Node):
     "can update `hasUnseen` after markStoriesSeen, and `node(id:)` refetches it."
 )
 class StoryTrayItem(Node):
-    owner: UserType = strawberry.field(description="Whose stories these are.")
+    owner: UserType = strawberry.field(description="Whose stories these are.", extensions=[Edge()])
     stories: list[StoryType] = strawberry.field(
-        description="Active stories the viewer may see, oldest first."
+        description="Active stories the viewer may see, oldest first.",
+        metadata=at_most(stories.MAX_LIVE_STORIES),
+        extensions=[Edge()],
     )
     has_unseen: bool = strawberry.field(
         description="At least one of `stories` is not seen by the viewer yet."
@@ -212,8 +230,10 @@ class StoryTrayConnection:
 
 @strawberry.type(description="A reaction to one of the viewer's live stories, delivered by storyActivity.")
 class StoryReacted:
-    story: StoryType = strawberry.field(description="The viewer's story that got the reaction.")
-    user: UserType = strawberry.field(description="Who reacted.")
+    story: StoryType = strawberry.field(
+        description="The viewer's story that got the reaction.", extensions=[Edge()]
+    )
+    user: UserType = strawberry.field(description="Who reacted.", extensions=[Edge(UserType.interacting)])
     emoji: str = strawberry.field(description="The reaction, a single emoji.")
     reacted_at: datetime = strawberry.field(description="When they reacted.")
 
@@ -275,7 +295,8 @@ class StoryMutation:
 
     @strawberry.mutation(
         description="Records that the viewer saw these live stories (repeating is harmless) and returns "
-        "them. NOT_FOUND, and nothing recorded, when any is not visible."
+        "them. NOT_FOUND, and nothing recorded, when any is not visible.",
+        metadata=at_most(story_views.MAX_SEEN_IDS),
     )
     async def mark_stories_seen(
         self,

@@ -12,6 +12,7 @@ from core.context import RequestContext
 from core.observability import tracked
 from resolvers import story_activity, story_replies
 from schema.conversations import MessageType
+from schema.edges import Edge
 from schema.node import decode_id
 from schema.stories import StoryReacted, StoryType
 from schema.users import UserType
@@ -21,9 +22,11 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.type(description="A reply to one of the viewer's live stories, delivered by storyActivity.")
 class StoryReplied:
-    story: StoryType = strawberry.field(description="The viewer's story that got the reply.")
+    story: StoryType = strawberry.field(
+        description="The viewer's story that got the reply.", extensions=[Edge()]
+    )
     message: MessageType = strawberry.field(
-        description="The reply: a message in the 1:1 conversation with its sender."
+        description="The reply: a message in the 1:1 conversation with its sender.", extensions=[Edge()]
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,23 +15,27 @@ from core.ids import to_global_id
 from models import FollowState
 from models import User as UserRow
 from resolvers.follow_lists import FollowersPage, FollowingPage
-from resolvers.highlights import user_highlights
+from resolvers.highlights import MAX_HIGHLIGHTS_PER_USER, user_highlights
 from resolvers.media import MediaById
 from resolvers.paging import Page, page_args
 from resolvers.parent_pages import PageKey
 from resolvers.posts import PostCount, author_posts
-from resolvers.stories import user_stories
+from resolvers.stories import MAX_LIVE_STORIES, user_stories
 from resolvers.users import (
     FollowerCount,
     FollowingCount,
     UserById,
+    findable,
     findable_user,
     findable_users,
+    interacting,
     relationship,
 )
 from resolvers.visibility import Relationship, can_see_content
+from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo
+from schema.query_limits import at_most
 
 if TYPE_CHECKING:
     from schema.highlights import HighlightType
@@ -63,6 +68,16 @@ class UserType(Node):
 
     def _own(self, info: Info[RequestContext, None]) -> bool:
         return self.signed_in or info.context.viewer_id == self.row.id
+
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[UserType]) -> list[bool]:
+        """An edge to a user: the users the viewer may find (not one who blocked them)."""
+        return await findable(ctx, [item.row for item in items])
+
+    @classmethod
+    async def interacting(cls, ctx: RequestContext, items: Sequence[UserType]) -> list[bool]:
+        """An edge to what a user did (viewed a story): no block in either direction."""
+        return await interacting(ctx, [item.row.id for item in items])
 
     @strawberry.field(
         description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'."
@@ -138,7 +153,11 @@ class UserType(Node):
     async def has_active_stories(self, info: Info[RequestContext, None]) -> bool:
         return bool(await user_stories(info.context, self.row.id))
 
-    @strawberry.field(description="Active stories the viewer may see, oldest first.")
+    @strawberry.field(
+        description="Active stories the viewer may see, oldest first.",
+        metadata=at_most(MAX_LIVE_STORIES),
+        extensions=[Edge()],
+    )
     async def stories(
         self, info: Info[RequestContext, None]
     ) -> list[Annotated[StoryType, strawberry.lazy("schema.stories")]]:
@@ -147,7 +166,9 @@ class UserType(Node):
         return [StoryType.of(row) for row in await user_stories(info.context, self.row.id)]
 
     @strawberry.field(
-        description="Highlights with at least one story the viewer may see; in the owner's order."
+        description="Highlights with at least one story the viewer may see; in the owner's order.",
+        metadata=at_most(MAX_HIGHLIGHTS_PER_USER),
+        extensions=[Edge()],
     )
     async def highlights(
         self, info: Info[RequestContext, None]
@@ -179,7 +200,8 @@ class UserType(Node):
         return await PostCount(info.context).load(self.row.id)
 
     @strawberry.field(
-        description="The user's posts, newest first; empty for a private account the viewer does not follow."
+        description="The user's posts, newest first; empty for a private account the viewer does not follow.",
+        extensions=[Edge()],
     )
     async def posts(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
@@ -193,7 +215,8 @@ class UserType(Node):
 
     @strawberry.field(
         description="Accounts following this user, most recent follow first; empty for a private account "
-        "the viewer does not follow."
+        "the viewer does not follow.",
+        extensions=[Edge()],
     )
     async def followers(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
@@ -206,7 +229,8 @@ class UserType(Node):
 
     @strawberry.field(
         description="Accounts this user follows, most recent follow first; empty for a private account the "
-        "viewer does not follow."
+        "viewer does not follow.",
+        extensions=[Edge()],
     )
     async def following(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET

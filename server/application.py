@@ -20,7 +20,7 @@ from server.body_limit import BodyLimit
 from server.explorer import explorer_routes
 from server.http import GraphQLHTTP
 from server.media_routes import local_media_routes
-from server.persisted import Documents, MemoryQueryStore
+from server.persisted import Documents, MemoryQueryStore, Registration
 from server.routes import ReadinessCheck, health_routes, metrics_collector, metrics_route
 from server.tracing import TraceContext
 from server.trusted import TrustedDocuments
@@ -35,10 +35,16 @@ def persisted_documents(settings: Settings) -> Documents:
     trusted = TrustedDocuments.load(manifest, settings.max_tokens) if manifest else None
     return Documents(
         apq=settings.persisted_queries == "on",
-        memory=MemoryQueryStore(settings.persisted_queries_cache_size),
+        memory=MemoryQueryStore(
+            settings.persisted_queries_cache_size, settings.persisted_queries_cache_bytes
+        ),
         ttl=settings.persisted_queries_ttl_seconds,
         trusted=trusted,
         required=settings.trusted_documents == "required",
+        registration=Registration(
+            max_bytes=settings.persisted_queries_max_bytes,
+            per_minute=settings.persisted_queries_registrations_per_minute,
+        ),
     )
 
 

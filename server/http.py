@@ -142,6 +142,7 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         ctx = fill_context(RequestContext(services), request)
         ctx.shared_read = request.state.shared_read = SharedRead(services.db)
         release_shared_read.set(ctx.shared_read.release)
+        ctx.cost_left = services.settings.request_cost_limit
         ctx.viewer = await _viewer(services, request.headers.get("authorization"), ctx.read)
         if ctx.viewer is not None:
             session_activity(services).seen(ctx.viewer.token_id, services.clock.now())
@@ -214,7 +215,8 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
             resolved = await self.documents.resolve(request_data, redis, exempt)
             result = await self._execute(request, request_adapter, sub_response, context, resolved.operation)
             if resolved.remember and resolved.operation.query and not is_request_error(result):
-                await self.documents.remember(resolved.remember, resolved.operation.query, redis)
+                schema = self.schema._schema  # type: ignore[attr-defined]
+                await self.documents.remember(resolved.remember, resolved.operation.query, schema, context)
             if request_adapter.method == "GET" and request_data.query is None:
                 self._cacheable(request, sub_response, result)
             return result

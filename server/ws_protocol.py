@@ -107,5 +107,6 @@ class GraphQLTransportWSHandler(KeepAliveHandler):
             await self.handle_invalid_message("Invalid message: a subscribe payload needs a query")
             return None
         if resolved.remember:
-            await view.documents.remember(resolved.remember, query, view.redis_of(self.context))
+            # Validated and normalised there, before it is stored: the operation has not run yet.
+            await view.documents.remember(resolved.remember, query, view.schema._schema, self.context)
         return query

@@ -73,6 +73,8 @@ def test_redis_url() -> str | None:
     """The Redis the production-like runs use, or None (the PostgreSQL runs then go without)."""
     url = redis_url()
     if url is None:
+        if IN_CI:
+            pytest.fail("TEST_REDIS_URL=skip turns Redis off, but CI=true requires it", pytrace=False)
         return None
     if not run_blocking(redis_reachable(url)):
         if IN_CI:
@@ -214,9 +216,12 @@ async def api(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Api]:
     """The app in process by default; on a real socket (uvicorn on loopback) for tests marked
-    `served`: WebSockets, and what a real connection changes (client addresses, streaming)."""
+    `served`: WebSockets, and what a real connection changes (client addresses, streaming).
+    `@pytest.mark.settings(name=value)` changes settings of the app."""
     s3 = {"s3_bucket": s3_bucket.bucket, "s3_endpoint_url": s3_bucket.endpoint} if s3_bucket else {}
-    settings = test_settings(database_url, app_redis_url, tmp_path / "data", **s3)
+    marker = request.node.get_closest_marker("settings")
+    overrides = s3 | (marker.kwargs if marker else {})
+    settings = test_settings(database_url, app_redis_url, tmp_path / "data", **overrides)
     run = running_server if request.node.get_closest_marker("served") else in_process
     async with run(settings) as client:
         yield client

@@ -191,3 +191,55 @@ async def test_a_group_loses_the_account_and_keeps_an_admin(api: Api) -> None:
             )
         )
     assert admins in ([user_id(ann)], [user_id(bob)])
+
+
+SEARCH = "query Search($q: String!) { searchUsers(query: $q) { edges { node { username } } } }"
+SUGGESTED = "query Suggested { suggestedUsers { username } }"
+MENTIONS = "query Mentions($id: ID!) { node(id: $id) { ... on Post { mentions { username } } } }"
+
+
+async def test_search_suggestions_and_mentions_forget_the_account(api: Api) -> None:
+    zoe, ann, bob = await api.sign_up("zoe"), await api.sign_up("ann"), await api.sign_up("bob")
+    await api.gql(FOLLOW, {"id": bob.id}, ann.token)
+    await api.gql(FOLLOW, {"id": zoe.id}, bob.token)
+    post = await post_with_photo(api, ann, "hello @zoe")
+
+    async def seen_by_ann() -> tuple[list[str], list[str], list[str]]:
+        found = (await api.gql(SEARCH, {"q": "zoe"}, ann.token))["searchUsers"]["edges"]
+        suggested = (await api.gql(SUGGESTED, token=ann.token))["suggestedUsers"]
+        mentions = (await api.gql(MENTIONS, {"id": post}, ann.token))["node"]["mentions"]
+        return (
+            [e["node"]["username"] for e in found],
+            [u["username"] for u in suggested],
+            [u["username"] for u in mentions],
+        )
+
+    assert await seen_by_ann() == (["zoe"], ["zoe"], ["zoe"])  # suggestions now cached (with Redis)
+    await api.gql(DELETE, {"password": zoe.password}, zoe.token)
+    assert await seen_by_ann() == ([], [], [])
+    tombstone = f"~{user_id(zoe):x}"
+    assert (await api.gql(SEARCH, {"q": tombstone}, ann.token))["searchUsers"]["edges"] == []
+
+
+RANKED = """
+query Ranked($after: String) {
+  feed(first: 1, after: $after, order: RANKED) { edges { node { id } } pageInfo { endCursor } }
+}
+"""
+
+
+async def test_a_ranked_feed_page_taken_before_the_deletion_shows_none_of_it_after(api: Api) -> None:
+    zoe, ann = await api.sign_up("zoe"), await api.sign_up("ann")
+    await api.gql(FOLLOW, {"id": zoe.id}, ann.token)
+    posts = {await post_with_photo(api, zoe, f"zoe {n}") for n in range(3)}
+    mine = await post_with_photo(api, ann, "ann's")
+    await settle(api)
+    first = (await api.gql(RANKED, {}, ann.token))["feed"]
+    await api.gql(DELETE, {"password": zoe.password}, zoe.token)
+    after, rest = first["pageInfo"]["endCursor"], []
+    while after:
+        page = (await api.gql(RANKED, {"after": after}, ann.token))["feed"]
+        rest += [edge["node"]["id"] for edge in page["edges"]]
+        after = page["pageInfo"]["endCursor"] if page["edges"] else None
+    assert not posts & set(rest)
+    assert mine in rest or first["edges"][0]["node"]["id"] == mine

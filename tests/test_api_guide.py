@@ -5,7 +5,9 @@ names), an optional ```json variables block, then the documented ```json respons
 responses, `<NAME>` in capitals captures a value the first time and must equal it afterwards
 (later examples use it); `<id>`, `<token>`, `<time>`, `<cursor>`, `<url>` and `<any>` match any
 such value. A subscription's documented events (one object, or a list) are checked after the
-example that follows it has run. `<!-- guide: ... -->` comments move the clock or disconnect.
+example that follows it has run. `<!-- guide: ... -->` comments move the clock or disconnect. A
+```sh block that sends a file (`-F file=@...`) uploads bytes to the last createUpload's target:
+the harness uploads nothing the guide does not show, so a missing upload step fails the guide.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from demo.world import EVERYONE, MARKER
 from resolvers.auth import authenticate
 from subscriptions import user_channel
 from tests.harness import Api, make_jpeg, post_form
@@ -62,7 +65,9 @@ def parse(text: str) -> list[Step]:
             continue
         language, info, body = match.group(1), match.group(2).strip(), match.group(3)
         last = steps[-1].example if steps else None
-        if language == "graphql":
+        if language == "sh" and "file=@" in body:
+            steps.append(Step(directive="upload"))
+        elif language == "graphql":
             steps.append(Step(Example(body, line)))
         elif language == "json" and last is not None and last.response is None:
             if info == "variables":
@@ -94,6 +99,8 @@ class Story:
     sockets: AsyncExitStack = field(default_factory=AsyncExitStack)
     open_sockets: list[tuple[GraphQLSocket, int]] = field(default_factory=list)
     pending: tuple[GraphQLSocket, str, Any, int] | None = None
+    # The last createUpload's target and content type, until the guide shows the bytes sent.
+    upload: tuple[dict[str, Any], str] | None = None
 
     def substitute(self, text: str) -> str:
         def value(match: re.Match[str]) -> str:
@@ -155,12 +162,16 @@ class Story:
             ) from None
         upload = ((body.get("data") or {}).get("createUpload") or {}).get("upload")
         if upload is not None:
-            # What a client does between createUpload and attaching: send the bytes to storage.
-            if '"video/mp4"' in query:
-                response = await post_form(upload, make_mp4(2.0, 640, 360), "video/mp4")
-            else:
-                response = await post_form(upload, make_jpeg(1200, 900), "image/jpeg")
-            assert response.status_code in (200, 201, 204), response.text
+            self.upload = (upload, "video/mp4" if '"video/mp4"' in query else "image/jpeg")
+
+    async def send_upload(self) -> None:
+        """What a client does between createUpload and attaching: send the bytes to storage."""
+        assert self.upload is not None, "the guide sends a file before any createUpload"
+        upload, content_type = self.upload
+        self.upload = None
+        data = make_mp4(2.0, 640, 360) if content_type == "video/mp4" else make_jpeg(1200, 900)
+        response = await post_form(upload, data, content_type)
+        assert response.status_code in (200, 201, 204), response.text
 
     async def subscribe(
         self, token: str | None, query: str, variables: dict[str, Any], documented: Any, line: int
@@ -192,6 +203,8 @@ class Story:
         verb, _, argument = text.partition(" ")
         if verb == "advance-clock":
             self.api.clock.advance(float(argument))
+        elif verb == "upload":
+            await self.send_upload()
         elif verb == "disconnect":
             users = [user for _, user in self.open_sockets]
             await self.sockets.aclose()
@@ -208,6 +221,24 @@ def test_the_guide_parses_into_a_story() -> None:
     examples = [step.example for step in steps if step.example]
     assert len(examples) >= 30
     assert any(example.is_subscription for example in examples)
+
+
+def test_the_guide_signs_up_none_of_the_demo_accounts() -> None:
+    """A reader follows the guide on a server `make demo` filled: no username may be taken."""
+    signed_up = set(re.findall(r'"username": "([a-z0-9._]+)"', GUIDE.read_text()))
+    signed_up |= set(re.findall(r'username: "([a-z0-9._]+)"', GUIDE.read_text()))
+    demo = {person.username for person in (*EVERYONE, MARKER)}
+    assert signed_up and not signed_up & demo, signed_up & demo
+
+
+def test_the_reconnect_story_reads_history_as_the_one_who_subscribes() -> None:
+    examples = {
+        re.search(r"(?:query|subscription) (\w+)", step.example.query).group(1): step.example  # type: ignore[union-attr]
+        for step in parse(GUIDE.read_text())
+        if step.example is not None and re.search(r"(?:query|subscription) (\w+)", step.example.query)
+    }
+    history, events = examples["History"], examples["Events"]
+    assert AUTHORIZATION.search(history.query).group(1) == AUTHORIZATION.search(events.query).group(1)  # type: ignore[union-attr]
 
 
 async def test_every_example_in_the_guide(api: Api) -> None:

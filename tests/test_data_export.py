@@ -15,9 +15,9 @@ from media.storage import StorageUnavailable
 from models import DataExport, ExportStatus, Media
 from resolvers.data_export import STALE_AFTER, sweep_expired_exports
 from tests.engagement import FOLLOW, comment
-from tests.harness import Api, http_client
+from tests.harness import Api, TestUser, http_client
 from tests.posting import CREATE_POST, create_post, settle, user_id
-from tests.story_helpers import create_highlight, create_story
+from tests.story_helpers import create_highlight, create_story, set_archive
 from tests.test_conversations import send, start
 
 REQUEST = "mutation Export { requestDataExport { id status url createdAt expiresAt } }"
@@ -135,3 +135,24 @@ async def test_an_export_pending_for_hours_gives_way_to_a_new_one(api: Api) -> N
     assert fresh["id"] != stuck["id"] and fresh["status"] == "PENDING"
     await settle(api)
     assert (await api.gql(EXPORT, token=eli.token))["dataExport"]["status"] == "READY"
+
+
+async def stories_exported(api: Api, user: TestUser) -> list[str]:
+    await api.gql(REQUEST, token=user.token)
+    await settle(api)
+    url = (await api.gql(EXPORT, token=user.token))["dataExport"]["url"]
+    async with http_client() as client:
+        archive = zipfile.ZipFile(io.BytesIO((await client.get(url)).content))
+    return [s["id"] for s in json.loads(archive.read("stories.json"))]
+
+
+async def test_an_export_keeps_the_stories_the_account_keeps(api: Api) -> None:
+    fay, gil = await api.sign_up("fay"), await api.sign_up("gil")
+    await set_archive(api, gil, True)
+    gone = await create_story(api, fay, "PUBLIC")  # expires with the archive off, in no highlight
+    archived = await create_story(api, gil, "PUBLIC")
+    api.clock.advance(api.services.settings.story_ttl_seconds + 1)
+    live = await create_story(api, fay, "PUBLIC")
+    assert await stories_exported(api, fay) == [live]
+    assert gone != live
+    assert await stories_exported(api, gil) == [archived]

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import FAKE_AWS_ENV
 from tests.processes import LISTENING, ROOT, clean_env, free_port, running
-from tests.services import PostgresDatabase, postgres_admin_url
+from tests.services import PostgresDatabase, postgres_admin_url, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,13 @@ def fresh_clone(destination: Path) -> Path:
     return destination
 
 
+@pytest.fixture(scope="session")
+def make_and_git() -> None:
+    """Checked before the services are set up (session fixtures come first)."""
+    if shutil.which("make") is None or shutil.which("git") is None:
+        unavailable("make and git are needed to follow README")
+
+
 @pytest.fixture
 def empty_database(postgres_database: str) -> Iterator[str]:
     admin = postgres_admin_url()
@@ -87,10 +94,8 @@ def bucket(moto_s3: str) -> str:
 
 
 def test_readme_deploy_section_on_a_fresh_clone(
-    tmp_path: Path, empty_database: str, redis_required: str, moto_s3: str, bucket: str
+    make_and_git: None, tmp_path: Path, empty_database: str, redis_required: str, moto_s3: str, bucket: str
 ) -> None:
-    if shutil.which("make") is None or shutil.which("git") is None:
-        pytest.skip("make and git are needed to follow README")
     clone = fresh_clone(tmp_path / "ephemera")
     commands = deploy_commands()
     assert commands[-1] == "make serve", commands

@@ -33,7 +33,7 @@ async def page() -> AsyncIterator[Page]:
     if not assets_installed():
         unavailable("GraphiQL assets are not installed (make graphiql)")
     if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium package is not installed (make test installs it when it can)")
+        unavailable("Debian's chromium package is not installed (make browser installs it when it can)")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         context = await browser.new_context()

@@ -3,6 +3,8 @@ leave hands the group on; a member who is out gets NOT_FOUND for it and its hist
 
 from __future__ import annotations
 
+import asyncio
+
 from core.ids import to_global_id
 from tests.conversation_helpers import ADD, GROUP, LEAVE, REMOVE, RENAME, SEND_TEXT, folders
 from tests.engagement import BLOCK, FOLLOW
@@ -137,3 +139,15 @@ async def test_admins_rename_the_group(api: Api) -> None:
     ]
     cleared = (await api.gql(RENAME, {"cid": cid, "title": None}, token=alice.token))["renameConversation"]
     assert cleared["title"] is None
+
+
+async def test_racing_additions_of_one_member_add_them_once(api: Api) -> None:
+    alice, bob, carol, dave = [await api.sign_up() for _ in range(4)]
+    cid = await start(api, alice, bob, carol)
+    await api.gql(ADD, {"cid": cid, "ids": [bob.id]}, token=alice.token)  # skipped: already in
+    results = await asyncio.gather(
+        *(api.post(ADD, {"cid": cid, "ids": [dave.id]}, alice.token) for _ in range(4))
+    )
+    assert all(not result.get("errors") for result in results), results
+    group = (await api.gql(GROUP, {"id": cid}, token=alice.token))["node"]
+    assert names(group["members"]) == [alice.username, bob.username, carol.username, dave.username]

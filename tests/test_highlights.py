@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from core.ids import to_global_id
 from resolvers.highlights import MAX_HIGHLIGHTS_PER_USER, MAX_STORIES_PER_HIGHLIGHT, MAX_TITLE
 from tests.harness import Api, TestUser
@@ -21,6 +23,10 @@ from tests.story_helpers import (
     set_archive,
     story_gid,
 )
+
+# Profiles here read every highlight's stories at once: above the default query cost (each of 50
+# highlights may hold 100 stories), which tests/test_limits.py covers.
+pytestmark = pytest.mark.settings(max_query_cost=100_000)
 
 TTL = 86_400
 HIGHLIGHT = "id title createdAt owner { username } cover { id } stories { id }"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from graphql import parse
+
+from schema import schema
+from schema.query_limits import operation_cost
 from tests.harness import Api
 
 DEEP = "{ viewer { " + "followers { edges { node { " * 4 + "username" + " } } }" * 4 + " } }"
@@ -62,3 +66,29 @@ async def test_nul_bytes_in_input_are_bad_input(api: Api) -> None:
     assert errors.codes == ["BAD_USER_INPUT"]
     errors = await api.gql_error('{ user(username: "al\\u0000ice") { id } }')
     assert errors.codes == ["BAD_USER_INPUT"]
+
+
+async def test_a_batch_shares_one_cost_budget(api: Api) -> None:
+    query = (
+        '{ user(username: "nobody") { posts(first: 100) { edges { node { id caption media { url } } } } } }'
+    )
+    cost = operation_cost(schema._schema, parse(query), None, {})
+    fits = 10_000 // cost  # MAX_REQUEST_COST
+    assert 1 < fits < 10
+    response = await api.http.post("/graphql", json=[{"query": query}] * 10)
+    answers = response.json()
+    assert response.status_code == 200
+    assert ["errors" in answer for answer in answers] == [False] * fits + [True] * (10 - fits)
+    refused = answers[fits]["errors"][0]["extensions"]
+    assert (refused["reason"], refused["maxRequestCost"]) == ("REQUEST_TOO_COSTLY", 10_000)
+    assert refused["costLeft"] == 10_000 - fits * cost
+
+
+async def test_a_too_deep_query_says_why_as_a_too_costly_one_does(api: Api) -> None:
+    errors = await api.gql_error(DEEP)
+    assert errors.errors[0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "reason": "QUERY_TOO_DEEP",
+        "maxDepth": 10,
+    }
+    assert "exceeds maximum operation depth of 10" in errors.errors[0]["message"]

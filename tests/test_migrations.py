@@ -127,3 +127,54 @@ async def test_0007_keeps_pending_uploads_verifiable_and_verified_media_served(
         assert keys == ["post/1/10.jpg", "post/1/11.jpg"]
     finally:
         await engine.dispose()
+
+
+async def test_0011_convos_makes_group_creators_admins_and_keeps_conversations_accepted(
+    empty_database_url: str,
+) -> None:
+    """Conversations from before message requests stay in everyone's inbox; a group's creator
+    becomes its admin, a 1:1 conversation gets none."""
+    config = alembic_config(empty_database_url)
+    await asyncio.to_thread(command.upgrade, config, "0010")
+    engine = create_async_engine(empty_database_url)
+    insert_user = text(
+        "INSERT INTO users (id, username, display_name, bio, is_private, password_hash, created_at,"
+        " last_active_at) VALUES (:id, :name, :name, '', false, 'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    insert_conversation = text(
+        "INSERT INTO conversations (id, is_group, created_by, last_seq, activity_id, created_at, updated_at)"
+        " VALUES (:id, :group, :by, 0, :id, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    insert_member = text(
+        "INSERT INTO conversation_members (conversation_id, user_id, last_read_seq, joined_at)"
+        " VALUES (:cid, :uid, 0, CURRENT_TIMESTAMP)"
+    )
+    try:
+        async with engine.begin() as conn:
+            for user_id in (1, 2, 3):
+                await conn.execute(insert_user, {"id": user_id, "name": f"u{user_id}"})
+            await conn.execute(insert_conversation, {"id": 100, "group": True, "by": 1})
+            await conn.execute(insert_conversation, {"id": 200, "group": False, "by": 2})
+            for cid, uid in ((100, 1), (100, 2), (100, 3), (200, 2), (200, 3)):
+                await conn.execute(insert_member, {"cid": cid, "uid": uid})
+
+        await asyncio.to_thread(command.upgrade, config, "0011_convos")
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT conversation_id, user_id, is_admin, state, muted, joined_seq"
+                        " FROM conversation_members ORDER BY conversation_id, user_id"
+                    )
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            (100, 1, True, "accepted", False, 0),
+            (100, 2, False, "accepted", False, 0),
+            (100, 3, False, "accepted", False, 0),
+            (200, 2, False, "accepted", False, 0),
+            (200, 3, False, "accepted", False, 0),
+        ]
+        await asyncio.to_thread(command.downgrade, config, "0010")
+    finally:
+        await engine.dispose()

@@ -20,7 +20,7 @@ from settings import Settings, asyncpg_url
 from startup import StartupError
 from tests.harness import running_server, test_settings
 from tests.processes import ROOT, clean_env, ephemera, free_port, running
-from tests.services import PostgresDatabase, postgres_admin_url
+from tests.services import PostgresDatabase, postgres_admin_url, unavailable
 
 PASSWORD = "correct-horse-battery"
 READY = re.compile(r"Ready to accept connections")
@@ -89,7 +89,7 @@ class PrivateRedis:
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed: no certificate for a TLS Redis")
+        unavailable("openssl is not installed: no certificate for a TLS Redis")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
@@ -103,7 +103,7 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
 def private_redis(directory: Path, tls: bool) -> Iterator[PrivateRedis]:
     """A redis-server of the test's own on a loopback port, with a password (and TLS)."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        unavailable("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     command = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     command += ["--requirepass", PASSWORD]
@@ -147,7 +147,7 @@ async def test_redis_with_a_password(redis_server: PrivateRedis, sqlite_settings
 
 async def test_redis_without_a_password(test_redis_url: str | None, sqlite_settings: Settings) -> None:
     if test_redis_url is None:
-        pytest.skip("the test Redis is unreachable")
+        unavailable("the test Redis is unreachable or turned off (TEST_REDIS_URL)")
     settings = replace(sqlite_settings, redis_url=test_redis_url)
     async with running_server(settings) as api:
         assert (await api.http.get("/readyz")).json()["redis"] == "ok"

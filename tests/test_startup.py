@@ -80,6 +80,12 @@ def test_a_database_mistake_is_one_line(
     assert_refused(ephemera(command, env=dev_env(tmp_path, DATABASE_URL=url)), expected)
 
 
+def test_an_unencoded_at_sign_in_a_password_gets_the_fix(tmp_path: Path) -> None:
+    url = f"postgresql://app:p@ss@127.0.0.1:{free_port()}/app"
+    result = ephemera("serve", env=dev_env(tmp_path, DATABASE_URL=url))
+    assert_refused(result, "DATABASE_URL: the password or user name contains '@': percent-encode it as %40")
+
+
 def test_debug_adds_the_traceback(tmp_path: Path) -> None:
     port = free_port()
     env = dev_env(
@@ -93,11 +99,14 @@ def test_debug_adds_the_traceback(tmp_path: Path) -> None:
     )
 
 
-def test_unreachable_redis(tmp_path: Path) -> None:
+def test_unreachable_redis_is_said_before_anything_changes(tmp_path: Path) -> None:
     port = free_port()
     result = ephemera("serve", env=dev_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:{port}/0"))
     assert_refused(result, f"REDIS_URL: cannot reach Redis on 127.0.0.1:{port} (")
     assert last_line(result).endswith("start it, or fix the host and port in REDIS_URL")
+    # The embedded default database was neither created nor migrated first.
+    assert "Running upgrade" not in result.stdout + result.stderr
+    assert not (tmp_path / "data" / "ephemera.db").exists()
 
 
 @pytest.fixture
@@ -133,7 +142,7 @@ def test_a_missing_bucket(moto_s3: str, tmp_path: Path) -> None:
     assert_refused(
         ephemera("serve", env=env),
         f'S3_BUCKET: bucket "ephemera-no-such-bucket" does not exist at {moto_s3}: create it '
-        "(aws s3 mb s3://ephemera-no-such-bucket) or fix S3_BUCKET",
+        f"(aws --endpoint-url {moto_s3} s3 mb s3://ephemera-no-such-bucket) or fix S3_BUCKET",
     )
 
 

@@ -21,7 +21,7 @@ query($id: ID!) {
 }
 """
 PROFILE = "query($u: String!) { user(username: $u) { hasActiveStories stories { id } } }"
-TRAY = "{ storiesTray { edges { node { owner { username } hasUnseen stories { id } } } } }"
+TRAY = "{ storiesTray(first: 10) { edges { node { owner { username } hasUnseen stories { id } } } } }"
 SEEN = "mutation($ids: [ID!]!) { markStoriesSeen(ids: $ids) { id viewerHasSeen } }"
 REACT = "mutation($id: ID!, $e: String!) { reactToStory(storyId: $id, emoji: $e) { id viewerReaction } }"
 DELETE = "mutation($id: ID!) { deleteStory(id: $id) }"

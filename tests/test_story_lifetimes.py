@@ -15,6 +15,10 @@ from tests.harness import Api, TestUser
 from tests.story_helpers import add_edges, create_highlight, create_story, db_id, set_archive
 from tests.test_story_visibility import AUDIENCES, MATRIX, outcome
 
+# Profiles here read every highlight's stories at once: above the default query cost (each of 50
+# highlights may hold 100 stories), which tests/test_limits.py covers.
+pytestmark = pytest.mark.settings(max_query_cost=100_000)
+
 TTL = 86_400
 PAST_RETENTION = TTL + 3_600 + 1  # expired, and past the window after which unkept media is swept
 

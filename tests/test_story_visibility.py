@@ -10,6 +10,10 @@ import pytest
 from tests.harness import Api, TestUser
 from tests.story_helpers import add_edges, create_story, db_id
 
+# The tray here asks for 100 owners with all their stories: above the default query cost, which
+# tests/test_limits.py covers.
+pytestmark = pytest.mark.settings(max_query_cost=100_000)
+
 AUDIENCES = ("PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS")
 
 # Viewer kind -> (graph rows as (kind, "author"|"viewer", "author"|"viewer"), audiences admitted on a

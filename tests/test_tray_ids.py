@@ -6,7 +6,9 @@ from __future__ import annotations
 from tests.harness import Api
 from tests.story_helpers import add_edges, create_story, db_id
 
-TRAY = "{ storiesTray { edges { node { id hasUnseen owner { id } stories { id viewerHasSeen } } } } }"
+TRAY = (
+    "{ storiesTray(first: 10) { edges { node { id hasUnseen owner { id } stories { id viewerHasSeen } } } } }"
+)
 NODE = "query($id: ID!) { node(id: $id) { id ... on StoryTrayItem { hasUnseen owner { username } } } }"
 SEEN = "mutation($ids: [ID!]!) { markStoriesSeen(ids: $ids) { id viewerHasSeen } }"
 

@@ -11,9 +11,12 @@ from strawberry.types import Info
 from core.context import RequestContext
 from core.observability import tracked
 from resolvers import live
+from resolvers.conversations import MAX_MEMBERS
 from resolvers.users import UserById, findable_users
 from schema.conversations.types import ConversationType, MessageType, given
+from schema.edges import Edge
 from schema.node import decode_id
+from schema.query_limits import at_most
 from schema.users import UserType
 
 Ctx = Info[RequestContext, None]
@@ -21,7 +24,7 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.type(name="MessageAdded", description="A new message in one of the viewer's conversations.")
 class MessageAddedType:
-    message: MessageType = strawberry.field(description="The new message.")
+    message: MessageType = strawberry.field(description="The new message.", extensions=[Edge()])
 
 
 async def _user(info: Ctx, user_id: int) -> UserType:
@@ -32,11 +35,13 @@ async def _user(info: Ctx, user_id: int) -> UserType:
 
 @strawberry.type(name="ConversationRead", description="A member moved their read mark forward.")
 class ConversationReadType:
-    conversation: ConversationType = strawberry.field(description="The conversation they read.")
+    conversation: ConversationType = strawberry.field(
+        description="The conversation they read.", extensions=[Edge()]
+    )
     reader_id: strawberry.Private[int]
     up_to_seq: int = strawberry.field(description="They have read every message up to this seq.")
 
-    @strawberry.field(description="Who read.")
+    @strawberry.field(description="Who read.", extensions=[Edge(UserType.interacting)])
     async def reader(self, info: Ctx) -> UserType:
         return await _user(info, self.reader_id)
 
@@ -47,13 +52,15 @@ class ConversationReadType:
     "seconds, with an event saying so.",
 )
 class TypingChangedType:
-    conversation: ConversationType = strawberry.field(description="The conversation they are typing in.")
+    conversation: ConversationType = strawberry.field(
+        description="The conversation they are typing in.", extensions=[Edge()]
+    )
     user_id: strawberry.Private[int]
     is_typing: bool = strawberry.field(
         description="True when they started typing; false when they stopped or it lapsed."
     )
 
-    @strawberry.field(description="Who is typing.")
+    @strawberry.field(description="Who is typing.", extensions=[Edge(UserType.interacting)])
     async def user(self, info: Ctx) -> UserType:
         return await _user(info, self.user_id)
 
@@ -63,7 +70,7 @@ class TypingChangedType:
 )
 class MessageChangedType:
     message: MessageType = strawberry.field(
-        description="The message after an edit, an unsend or a reaction change."
+        description="The message after an edit, an unsend or a reaction change.", extensions=[Edge()]
     )
 
 
@@ -74,16 +81,24 @@ class MessageChangedType:
 )
 class MembersChangedType:
     conversation: ConversationType = strawberry.field(
-        description="The conversation as it is now: its members, admins and title."
+        description="The conversation as it is now: its members, admins and title.", extensions=[Edge()]
     )
     added_ids: strawberry.Private[list[int]]
     removed_ids: strawberry.Private[list[int]]
 
-    @strawberry.field(description="Who joined; empty for a removal or a rename.")
+    @strawberry.field(
+        description="Who joined; empty for a removal or a rename.",
+        metadata=at_most(MAX_MEMBERS),
+        extensions=[Edge()],
+    )
     async def added(self, info: Ctx) -> list[UserType]:
         return [UserType.of(u) for u in await findable_users(info.context, self.added_ids) if u is not None]
 
-    @strawberry.field(description="Who was removed or left; empty for an addition or a rename.")
+    @strawberry.field(
+        description="Who was removed or left; empty for an addition or a rename.",
+        metadata=at_most(MAX_MEMBERS),
+        extensions=[Edge()],
+    )
     async def removed(self, info: Ctx) -> list[UserType]:
         return [UserType.of(u) for u in await findable_users(info.context, self.removed_ids) if u is not None]
 

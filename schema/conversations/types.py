@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -17,10 +18,12 @@ from resolvers import conversation_members, conversations, message_changes, mess
 from resolvers.media import MediaById
 from resolvers.paging import Page
 from resolvers.stories import visible_stories
-from resolvers.users import UserById, findable_users
+from resolvers.users import UserById, findable_users, interacting
+from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import Node, PageInfo
 from schema.posts import PostType
+from schema.query_limits import at_most
 from schema.stories import StoryType
 from schema.users import UserType
 
@@ -39,6 +42,10 @@ class ConversationType(Node):
     def of(cls, row: ConversationRow) -> ConversationType:
         return cls(id=strawberry.ID(to_global_id("Conversation", row.id)), row=row)
 
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[ConversationType]) -> list[bool]:
+        return await conversations.member_of(ctx, [item.row.id for item in items])
+
     @strawberry.field(description="A group; false for the 1:1 conversation of two users.")
     def is_group(self) -> bool:
         return self.row.is_group
@@ -51,7 +58,9 @@ class ConversationType(Node):
         return self.row.title
 
     @strawberry.field(
-        description="Everyone in it, the viewer included, except users the viewer may not find."
+        description="Everyone in it, the viewer included, except users the viewer may not find.",
+        metadata=at_most(conversations.MAX_MEMBERS),
+        extensions=[Edge()],
     )
     async def members(self, info: Ctx) -> list[UserType]:
         ids = await conversations.MemberIds(info.context).load(self.row.id)
@@ -59,7 +68,8 @@ class ConversationType(Node):
 
     @strawberry.field(
         description="The newest message; null when there is none, or when the viewer may not see it "
-        "(a block)."
+        "(a block).",
+        extensions=[Edge()],
     )
     async def last_message(self, info: Ctx) -> MessageType | None:
         if self.row.last_message_id is None:
@@ -77,7 +87,9 @@ class ConversationType(Node):
     def updated_at(self) -> datetime:
         return self.row.updated_at
 
-    @strawberry.field(description="Ordered by seq; `last`/`before` page back through history.")
+    @strawberry.field(
+        description="Ordered by seq; `last`/`before` page back through history.", extensions=[Edge()]
+    )
     async def messages(
         self,
         info: Ctx,
@@ -118,7 +130,9 @@ class ConversationType(Node):
 
     @strawberry.field(
         description="Members who may add and remove members and rename the group (its creator first); "
-        "empty for a 1:1 conversation."
+        "empty for a 1:1 conversation.",
+        metadata=at_most(conversations.MAX_MEMBERS),
+        extensions=[Edge()],
     )
     async def admins(self, info: Ctx) -> list[UserType]:
         members = await conversation_members.Members(info.context).load(self.row.id)
@@ -140,13 +154,17 @@ class MessageType(Node):
     def of(cls, row: MessageRow) -> MessageType:
         return cls(id=strawberry.ID(to_global_id("Message", row.id)), row=row)
 
-    @strawberry.field(description="The conversation it was sent in.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[MessageType]) -> list[bool]:
+        return await messages.readable_messages(ctx, [item.row for item in items])
+
+    @strawberry.field(description="The conversation it was sent in.", extensions=[Edge()])
     async def conversation(self, info: Ctx) -> ConversationType:
         row = await conversations.ConversationById(info.context).load(self.row.conversation_id)
         assert row is not None, "a message outlived its conversation"
         return ConversationType.of(row)
 
-    @strawberry.field(description="Who sent it.")
+    @strawberry.field(description="Who sent it.", extensions=[Edge()])
     async def sender(self, info: Ctx) -> UserType:
         row = await UserById(info.context).load(self.row.sender_id)
         assert row is not None, "a message outlived its sender"
@@ -168,7 +186,8 @@ class MessageType(Node):
 
     @strawberry.field(
         description="The story this message replies to; null when it is no reply, and once the story has "
-        "expired or is not visible to the viewer."
+        "expired or is not visible to the viewer.",
+        extensions=[Edge()],
     )
     async def reply_to_story(self, info: Ctx) -> StoryType | None:
         story_id = self.row.reply_to_story_id
@@ -190,7 +209,8 @@ class MessageType(Node):
 
     @strawberry.field(
         description="A post shared into the conversation; null when it was deleted or the viewer may not "
-        "see it."
+        "see it.",
+        extensions=[Edge()],
     )
     async def shared_post(self, info: Ctx) -> PostType | None:
         post = await message_shares.shared_post(info.context, self.row)
@@ -198,7 +218,8 @@ class MessageType(Node):
 
     @strawberry.field(
         description="A story shared into the conversation; null once it expired or when the viewer may not "
-        "see it."
+        "see it.",
+        extensions=[Edge()],
     )
     async def shared_story(self, info: Ctx) -> StoryType | None:
         story = await message_shares.shared_story(info.context, self.row)
@@ -217,7 +238,9 @@ class MessageType(Node):
 
     @strawberry.field(
         description="One per member at most, oldest first (none from users in a blocked pair with the "
-        "viewer)."
+        "viewer).",
+        metadata=at_most(conversations.MAX_MEMBERS),
+        extensions=[Edge()],
     )
     async def reactions(self, info: Ctx) -> list[MessageReactionType]:
         rows = await message_changes.visible_reactions(info.context, self.row.id)
@@ -228,7 +251,12 @@ class MessageType(Node):
 class MessageReactionType:
     row: strawberry.Private[MessageReactionRow]
 
-    @strawberry.field(description="Who reacted.")
+    @classmethod
+    async def visible(cls, ctx: RequestContext, items: Sequence[MessageReactionType]) -> list[bool]:
+        """A reaction is what its user did: shown across no block, either way."""
+        return await interacting(ctx, [item.row.user_id for item in items])
+
+    @strawberry.field(description="Who reacted.", extensions=[Edge(UserType.interacting)])
     async def user(self, info: Ctx) -> UserType:
         row = await UserById(info.context).load(self.row.user_id)
         assert row is not None, "a reaction outlived its user"

@@ -15,7 +15,7 @@ const headers = { Authorization: `Bearer ${token}` };
 const result = {};
 
 const VIEWER = gql`query Viewer { viewer { id username } }`;
-const TRAY = gql`query Tray { storiesTray { edges { node { id hasUnseen owner { id username } stories { id viewerHasSeen } } } } }`;
+const TRAY = gql`query Tray { storiesTray(first: 10) { edges { node { id hasUnseen owner { id username } stories { id viewerHasSeen } } } } }`;
 const SEEN = gql`mutation Seen($ids: [ID!]!) { markStoriesSeen(ids: $ids) { id viewerHasSeen } }`;
 const HISTORY = gql`query History($id: ID!) { node(id: $id) { id ... on Conversation { messages(last: 1) { edges { node { id seq } } } } } }`;
 const EVENTS = gql`subscription Events($id: ID, $after: Int) { conversationEvents(conversationId: $id, afterSeq: $after) { ... on MessageAdded { message { id seq body } } } }`;

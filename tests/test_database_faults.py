@@ -1,0 +1,48 @@
+"""PostgreSQL ending the app's connections (pg_terminate_backend, a restart, a failover): a pooled
+connection the server already closed is never handed to a request."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.harness import Api
+
+VIEWER = "{ viewer { username } }"
+
+
+def pooled(api: Api) -> list[Any]:
+    """The driver connections idle in the app's pool (SQLAlchemy's QueuePool internals)."""
+    queue = api.services.db.writer.pool._pool._queue._queue  # type: ignore[attr-defined]
+    return [record.dbapi_connection._connection for record in queue if record.dbapi_connection is not None]
+
+
+async def test_connections_the_server_ended_are_replaced_before_a_request_gets_one(
+    api: Api, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite has no server to end a connection")
+    alice = await api.sign_up()
+    await asyncio.gather(*(api.gql(VIEWER, token=alice.token) for _ in range(8)))  # a few pooled
+    assert pooled(api)
+
+    killer = create_async_engine(api.services.db.url)
+    try:
+        async with killer.connect() as conn:
+            statement = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            statement += "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            assert await conn.scalar(text(statement))
+    finally:
+        await killer.dispose()
+    async with asyncio.timeout(10):  # until the app has read each server's goodbye
+        while not all(connection.is_closed() for connection in pooled(api)):  # noqa: ASYNC110 (no event for it)
+            await asyncio.sleep(0.01)
+
+    answers = await asyncio.gather(*(api.post(VIEWER, token=alice.token) for _ in range(8)))
+
+    assert all(answer.get("errors") is None for answer in answers), answers
+    assert {answer["data"]["viewer"]["username"] for answer in answers} == {alice.username}
