@@ -245,6 +245,7 @@ SELECT * FROM (
   FROM users u
   WHERE (u.username LIKE $2 OR u.display_name ILIKE $2 OR u.display_name ILIKE $3
          OR u.username % $4 OR u.display_name % $4)
+    AND u.deleted_at IS NULL
     AND u.id NOT IN (SELECT other_id FROM blocks WHERE user_id = $1
                      UNION SELECT user_id FROM blocks WHERE other_id = $1)
 ) m

@@ -64,6 +64,16 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("a pooled connection was closed while idle") from exc
 
 
+def _drop_confused_connections(engine: AsyncEngine) -> None:
+    """A connection whose operation the server cut short can be left mid-protocol ("cannot switch
+    to state ...; another operation is in progress"): treat it as lost, so it is never reused."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: Any) -> None:
+        if type(context.original_exception).__name__.endswith("InternalClientError"):
+            context.is_disconnect = True
+
+
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -124,6 +134,7 @@ class Database:
             return cls(url, reader, writer)
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30)
         _ping_when_idle(engine)
+        _drop_confused_connections(engine)
         return cls(url, engine, engine)
 
     @property

@@ -128,8 +128,6 @@ async def _remove_everything(ctx: RequestContext, work: UnitOfWork, user_id: int
         (ActivityInbox, ActivityInbox.user_id),
         (Comment, Comment.author_id),
         (PostLike, PostLike.user_id),
-        (SavedPost, SavedPost.user_id),
-        (PostMention, PostMention.user_id),
         (Post, Post.author_id),
         (StoryView, StoryView.viewer_id),
         (StoryReaction, StoryReaction.user_id),

@@ -91,9 +91,5 @@ async def suggested_users(ctx: RequestContext, first: int | None) -> list[User]:
             log.warning("suggestion cache unavailable; not kept", exc_info=True)
     users = await findable_users(ctx, ids)  # not deleted meanwhile
     rels = await relationships(ctx, ids)
-    kept = [
-        user
-        for user, rel in zip(users, rels, strict=True)
-        if user is not None and user.deleted_at is None and can_suggest(rel)
-    ]
+    kept = [user for user, rel in zip(users, rels, strict=True) if user is not None and can_suggest(rel)]
     return kept[:size]

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -80,7 +81,14 @@ async def _viewer(services: Services, authorization: str | None, read: Reader) -
     if authorization is None or not authorization.strip():
         return None
     try:
-        return await authenticate(services, authorization, read)
+        try:
+            return await authenticate(services, authorization, read)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The server ended the connection under the token check (a restart, a failover,
+            # pg_terminate_backend): a read, so once more on a fresh connection, not a 500.
+            return await authenticate(services, authorization, read)
     except BadToken as exc:
         raise RequestError(
             401,

@@ -47,7 +47,7 @@ MAX_PAGE_STATEMENTS = 17  # 15 when written
 
 async def _counts(api: Api, user: TestUser, query: str, **variables: object) -> list[int]:
     counts = []
-    for size in (5, 25):
+    for size in (5, 20):  # 20 is as much as the query cost limit lets this document ask for
         with api.count_statements() as statements:
             data = await api.gql(query, {**variables, "first": size}, token=user.token)
         assert data is not None
@@ -78,12 +78,12 @@ async def test_the_conversation_list_costs_the_same_at_any_size(api: Api) -> Non
 
     inbox = await _counts(api, viewer, LIST, folder="INBOX")
     requests = await _counts(api, viewer, LIST, folder="REQUESTS")
-    assert inbox[0] == inbox[1], f"INBOX: 5 conversations {inbox[0]}, 25: {inbox[1]} statements"
+    assert inbox[0] == inbox[1], f"INBOX: 5 conversations {inbox[0]}, 12: {inbox[1]} statements"
     assert requests[0] == requests[1], (
-        f"REQUESTS: 5 conversations {requests[0]}, 25: {requests[1]} statements"
+        f"REQUESTS: 5 conversations {requests[0]}, 13: {requests[1]} statements"
     )
     assert max(inbox + requests) <= MAX_LIST_STATEMENTS, (inbox, requests)
-    listed = await api.gql(LIST, {"first": 25, "folder": "REQUESTS"}, token=viewer.token)
+    listed = await api.gql(LIST, {"first": 20, "folder": "REQUESTS"}, token=viewer.token)
     nodes = [edge["node"] for edge in listed["conversations"]["edges"]]
     assert len(nodes) == 13 and all(node["isRequest"] for node in nodes)
     assert all(node["lastMessage"]["reactions"] for node in nodes)
@@ -104,11 +104,11 @@ async def test_a_messages_page_with_reactions_and_shares_costs_the_same_at_any_s
             await api.gql(REACT, {"id": message["id"], "emoji": "❤️"}, token=reactor.token)
 
     counts = await _counts(api, bob, PAGE, id=cid)
-    assert counts[0] == counts[1], f"5 messages: {counts[0]} statements, 25: {counts[1]}"
+    assert counts[0] == counts[1], f"5 messages: {counts[0]} statements, 20: {counts[1]}"
     assert counts[1] <= MAX_PAGE_STATEMENTS, counts
     # The page really carries what it is counted with.
-    page = (await api.gql(PAGE, {"id": cid, "first": 25}, token=bob.token))["node"]["messages"]["edges"]
+    page = (await api.gql(PAGE, {"id": cid, "first": 20}, token=bob.token))["node"]["messages"]["edges"]
     nodes = [edge["node"] for edge in page]
-    assert sum(node["sharedPost"] is not None for node in nodes) >= 8
-    assert sum(node["sharedStory"] is not None for node in nodes) >= 8
+    assert sum(node["sharedPost"] is not None for node in nodes) >= 6
+    assert sum(node["sharedStory"] is not None for node in nodes) >= 6
     assert all(len(node["reactions"]) == 2 for node in nodes)

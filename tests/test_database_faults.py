@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from server import http as server_http
 from tests.harness import Api
 
 VIEWER = "{ viewer { username } }"
@@ -46,3 +48,29 @@ async def test_connections_the_server_ended_are_replaced_before_a_request_gets_o
 
     assert all(answer.get("errors") is None for answer in answers), answers
     assert {answer["data"]["viewer"]["username"] for answer in answers} == {alice.username}
+
+
+async def test_a_token_check_cut_short_by_a_lost_connection_is_read_again(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token check runs before GraphQL does: a connection lost under it must not become a 500."""
+    alice = await api.sign_up()
+    real = server_http.authenticate  # type: ignore[attr-defined]
+    calls: list[int] = []
+
+    async def lost_once(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise DBAPIError(
+                "SELECT ... FROM tokens", {}, ConnectionError("gone"), connection_invalidated=True
+            )
+        return await real(*args)
+
+    monkeypatch.setattr(server_http, "authenticate", lost_once)
+    response = await api.http.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {alice.token}"}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"viewer": {"username": alice.username}}
+    assert len(calls) == 2

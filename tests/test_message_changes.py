@@ -16,7 +16,7 @@ from tests.test_conversations import SEND, send, start
 
 
 async def _history(api: Api, user: TestUser, cid: str) -> list[dict[str, object]]:
-    data = await api.gql(HISTORY, {"id": cid, "last": 50}, token=user.token)
+    data = await api.gql(HISTORY, {"id": cid, "last": 10}, token=user.token)
     return [e["node"] for e in data["node"]["messages"]["edges"]]
 
 

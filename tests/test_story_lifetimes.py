@@ -173,7 +173,8 @@ async def test_at_ttl_plus_one_second_only_the_highlight_paths_remain(api: Api) 
     delete = "mutation($id: ID!) { deleteStory(id: $id) }"
     assert (await api.gql_error(delete, {"id": gone}, author.token)).codes == ["NOT_FOUND"]
 
-    conversations = "{ conversations { edges { node { id } } } }"
+    # The author follows no fan back: the reply waits among the author's message requests.
+    conversations = "{ conversations(folder: REQUESTS) { edges { node { id } } } }"
     (edge,) = (await api.gql(conversations, token=author.token))["conversations"]["edges"]
     messages = (await api.gql(MESSAGES, {"id": edge["node"]["id"]}, author.token))["node"]["messages"]
     assert [e["node"]["replyToStory"] for e in messages["edges"]] == [None, None]  # highlighted or not
