@@ -181,8 +181,3 @@ async def publish_to_users(services: Services, user_ids: Iterable[int], event: E
             log.warning("%s", exc)
 
     await asyncio.gather(*(one(user_id) for user_id in dict.fromkeys(user_ids)))
-
-
-async def delete_objects(services: Services, payload: dict[str, Any]) -> None:
-    """The outbox handler of `delete_objects`: keys already gone are not an error."""
-    await services.storage.delete([str(key) for key in payload["keys"]])
