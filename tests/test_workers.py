@@ -299,10 +299,11 @@ def test_several_workers_refuse_what_only_one_process_can_share(tmp_path: Path) 
 
 
 def test_a_worker_that_cannot_start_stops_the_server_with_one_line(
-    empty_database: str, tmp_path: Path
+    empty_database: str, redis_required: str, tmp_path: Path
 ) -> None:
-    # Never reached: each worker checks the database's revision first, and every one of them fails.
-    env = clean_env(DATABASE_URL=empty_database, REDIS_URL="redis://127.0.0.1:1/0", PORT="0")
+    # Redis answers (it is checked first); each worker then checks the database's revision, and
+    # every one of them fails.
+    env = clean_env(DATABASE_URL=empty_database, REDIS_URL=redis_required, PORT="0")
     done = subprocess.run(
         [sys.executable, "-m", "commands", "serve", "--workers", "3"],
         cwd=ROOT,
