@@ -22,7 +22,7 @@ from resolvers.mentions import comment_mentions
 from resolvers.messages import clean_client_id
 from resolvers.paging import Page, PageArgs
 from resolvers.parent_pages import PageKey, ParentPages
-from resolvers.posts import PostById, visible_post, visible_posts
+from resolvers.posts import PostById, visible_post, visible_post_locked, visible_posts
 from resolvers.text import clean_text
 from resolvers.users import relationship, relationships
 from resolvers.visibility import can_interact
@@ -124,7 +124,7 @@ async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: s
     services = ctx.services
     async with ctx.write() as work:
         earlier = await _earlier_comment(work, viewer, client_id)
-        post = await _post_to_comment(ctx, work, viewer, post_id)
+        post = await visible_post_locked(ctx, work, post_id)
         if earlier is not None:
             if earlier.post_id != post_id:
                 raise Conflict("This clientId was already used for another comment.", field="clientId")
@@ -161,18 +161,6 @@ async def add_comment(ctx: RequestContext, post_id: int, body: str, client_id: s
         )
         await comment_mentions(work, post, viewer, comment.id, usernames)
     return comment
-
-
-async def _post_to_comment(ctx: RequestContext, work: UnitOfWork, viewer: int, post_id: int) -> Post:
-    """The post if the viewer may see it, checked with the pair locked: a block in flight commits
-    first, or waits for this transaction."""
-    post = await PostById(ctx).load(post_id)
-    if post is None:
-        raise NotFound("Post")
-    await work.lock_pair(viewer, post.author_id)
-    if not (await visible_posts(ctx, [post]))[0]:
-        raise NotFound("Post")
-    return post
 
 
 async def _earlier_comment(work: UnitOfWork, viewer: int, client_id: str) -> Comment | None:

@@ -11,6 +11,7 @@ from sqlalchemy import Select, delete, func, select, update
 from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound
 from core.sql import insert_ignore
+from core.unit_of_work import UnitOfWork
 from models import Media, Post, PostLike, PostMedia, User
 from resolvers import activity, caption_text, fanout
 from resolvers.captions import caption_written
@@ -112,6 +113,18 @@ async def visible_post(ctx: RequestContext, post_id: int) -> Post | None:
     return post if post is not None and await can_see_post(ctx, post) else None
 
 
+async def visible_post_locked(ctx: RequestContext, work: UnitOfWork, post_id: int) -> Post:
+    """The post a write acts on, checked with the viewer/author pair locked (a block in flight
+    commits first, or waits for this transaction); NOT_FOUND when the viewer may not see it."""
+    post = await PostById(ctx).load(post_id)
+    if post is None:
+        raise NotFound("Post")
+    await work.lock_pair(ctx.require_viewer(), post.author_id)
+    if not await can_see_post(ctx, post):
+        raise NotFound("Post")
+    return post
+
+
 async def author_posts(ctx: RequestContext, author: User, args: PageArgs) -> Page[Post]:
     """Empty for a private account the viewer does not follow, and across a block."""
     rel = await relationship(ctx, author.id)
@@ -189,12 +202,7 @@ async def set_liked(ctx: RequestContext, post_id: int, liked: bool) -> Post:
     viewer = ctx.require_viewer()
     services = ctx.services
     async with ctx.write() as work:
-        row = await PostById(ctx).load(post_id)
-        if row is None:
-            raise NotFound("Post")
-        await work.lock_pair(viewer, row.author_id)  # a block in flight commits first, or waits
-        if not await can_see_post(ctx, row):
-            raise NotFound("Post")
+        row = await visible_post_locked(ctx, work, post_id)
         if liked:
             changed = await insert_ignore(
                 work.session, PostLike, post_id=post_id, user_id=viewer, created_at=services.clock.now()

@@ -19,7 +19,7 @@ from core.sql import insert_ignore
 from models import Post, SavedPost, User
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
-from resolvers.posts import PostById, can_see_post
+from resolvers.posts import PostById, can_see_post, visible_post_locked
 from resolvers.visibility_sql import content_visible
 
 
@@ -43,12 +43,7 @@ async def set_saved(ctx: RequestContext, post_id: int, saved: bool) -> Post:
     viewer = ctx.require_viewer()
     services = ctx.services
     async with ctx.write() as work:
-        row = await PostById(ctx).load(post_id)
-        if row is None:
-            raise NotFound("Post")
-        await work.lock_pair(viewer, row.author_id)  # a block in flight commits first, or waits
-        if not await can_see_post(ctx, row):
-            raise NotFound("Post")
+        await visible_post_locked(ctx, work, post_id)
         if saved:
             await insert_ignore(
                 work.session,
