@@ -20,11 +20,8 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
-from bench.common import ADMIN_URL, bench_url, dsn, token_for
+from bench.common import fresh_database, token_for
 from core.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
-from migrations.runner import upgrade_to_head
 
 USER_COLUMNS = ["id", "username", "display_name", "bio", "is_private", "password_hash"]
 MEDIA_COLUMNS = ["id", "owner_id", "purpose", "kind", "content_type", "byte_size", "status", "storage_key"]
@@ -76,12 +73,7 @@ def follow_graph(users: int, mean_following: int, rng: random.Random) -> dict[in
 
 async def generate(args: argparse.Namespace) -> dict[str, object]:
     rng = random.Random(args.seed)
-    admin = await asyncpg.connect(dsn(ADMIN_URL))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{args.database}"')
-    await admin.close()
-    await upgrade_to_head(bench_url(args.database))
-    conn = await asyncpg.connect(dsn(bench_url(args.database)))
+    conn = await fresh_database(args.database)
     started = time.perf_counter()
     now = datetime.now(UTC)
     now_ms = int(now.timestamp() * 1000) - EPOCH_MS

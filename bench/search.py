@@ -29,11 +29,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.common import ADMIN_URL, bench_url, dsn, token_for
+from bench.common import bench_url, dsn, fresh_database, token_for
 from bench.feed import run_server
 from bench.generate import make_id
 from core.ids import EPOCH_MS
-from migrations.runner import upgrade_to_head
 
 FIRST = [
     "james",
@@ -272,12 +271,7 @@ def people(users: int, rng: random.Random) -> list[tuple[str, str]]:
 
 async def generate(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
-    admin = await asyncpg.connect(dsn(ADMIN_URL))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{args.database}"')
-    await admin.close()
-    await upgrade_to_head(bench_url(args.database))
-    conn = await asyncpg.connect(dsn(bench_url(args.database)))
+    conn = await fresh_database(args.database)
     started = time.perf_counter()
     now = datetime.now(UTC)
     base = int(now.timestamp() * 1000) - EPOCH_MS - 86_400_000
