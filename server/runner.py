@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,11 +37,27 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop's runner when it is installed (uvicorn's `standard` extra), asyncio's otherwise: the
+    same coroutine on a faster loop (docs/benchmarks.md, the request path)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+def http_implementation() -> str:
+    """httptools (a C parser) when it is installed, h11 otherwise."""
+    return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+
+
 def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=http_implementation(),
         proxy_headers=True,
         ws="websockets-sansio",
         ws_max_size=settings.ws_max_message_bytes,
@@ -58,7 +75,7 @@ def serve(app: Starlette, settings: Settings, sock: socket.socket, on_started: C
 
     The app's lifespan (opening the database, Redis, storage) runs here rather than inside uvicorn,
     so what it raises reaches the caller as itself, not as a traceback logged by uvicorn."""
-    asyncio.run(_serve(app, settings, sock, on_started))
+    event_loop_runner()(_serve(app, settings, sock, on_started))
 
 
 async def _serve(
