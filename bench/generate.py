@@ -6,7 +6,8 @@ Followers follow a power law (Zipf over a random popularity order): a few accoun
 thousands of followers, most have a handful. Every post has 1 to 3 READY media rows and four
 users in five have an avatar. Posts are `pushed` when their author has fewer than --threshold
 followers, as the server would decide.
-Token `eph_bench_<n>` signs in user n (written straight to auth_tokens).
+Token `eph_bench_<n>` signs in user n (written straight to auth_tokens). Stories, comments,
+conversations and activity are added by bench/generate_social.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import fresh_database, token_for
+from bench.generate_social import World, generate_social
 from core.ids import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 
 USER_COLUMNS = ["id", "username", "display_name", "bio", "is_private", "password_hash"]
@@ -147,9 +149,14 @@ async def generate(args: argparse.Namespace) -> dict[str, object]:
     await conn.copy_records_to_table(
         "post_likes", columns=["post_id", "user_id", "created_at"], records=likes
     )
+    world = World(
+        user_ids, graph, [(post[0], a) for post, a in zip(posts, authors, strict=True)], likes, base, now
+    )
+    social = await generate_social(conn, world, rng, args.conversations)
     await conn.execute("ANALYZE")
     await conn.close()
     return {
+        **social,
         "database": args.database,
         "users": args.users,
         "follows": len(follow_rows),
@@ -174,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=int, default=1_000, help="FANOUT_THRESHOLD the server will use")
     parser.add_argument("--days", type=int, default=90, help="posts are spread over this many days")
     parser.add_argument("--likes", type=int, default=20, help="likes per user on followed accounts' posts")
+    parser.add_argument("--conversations", type=int, default=2_000, help="direct conversations")
     parser.add_argument("--database", default="ephemera_bench")
     parser.add_argument("--seed", type=int, default=7)
     return parser
