@@ -18,18 +18,16 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import asyncpg
 import httpx
 
-from bench.common import bench_url, dsn, token_for
+from bench.common import bench_url, closed_loop, dsn, token_for, wrk_latency
 from core.ids import from_global_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +54,6 @@ ORDER BY page.id DESC
 """
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
 async def floor(args: argparse.Namespace, viewers: list[int]) -> list[dict[str, Any]]:
     pool = await asyncpg.create_pool(dsn(bench_url(args.database)), min_size=32, max_size=32)
     ids = {row["username"]: row["id"] for row in await pool.fetch("SELECT id, username FROM users")}
@@ -78,31 +71,9 @@ async def floor(args: argparse.Namespace, viewers: list[int]) -> list[dict[str, 
         await pool.close()
 
 
-async def closed_loop(call: Any, clients: int, seconds: float) -> dict[str, Any]:
-    """`clients` loops calling `call(n)` back to back for `seconds`."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def client(offset: int) -> None:
-        n = offset
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await call(n)
-            latencies.append(time.perf_counter() - started)
-            n += clients
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client(c) for c in range(clients)))
-    elapsed = time.perf_counter() - started
-    return {
-        "clients": clients,
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "rps": round(len(latencies) / elapsed, 1),
-    }
-
-
-def start_server(args: argparse.Namespace) -> subprocess.Popen[bytes]:
+def start_server(
+    args: argparse.Namespace, extra: dict[str, str] | None = None, log: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": bench_url(args.database),
@@ -113,10 +84,11 @@ def start_server(args: argparse.Namespace) -> subprocess.Popen[bytes]:
         "LOG_LEVEL": "warning",
         # The benchmark itself sends thousands of requests from one address.
         "MUTATIONS_PER_MINUTE_PER_ADDRESS": "1000000",
+        **(extra or {}),
     }
     env.pop("REDIS_URL", None)
     return subprocess.Popen(
-        [str(ROOT / ".venv/bin/ephemera"), "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+        [str(ROOT / ".venv/bin/ephemera"), "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
     )
 
 
@@ -208,17 +180,10 @@ def wrk(
     os.unlink(file.name)
     return {
         "clients": clients,
-        "p50_ms": _latency(output, "50%"),
-        "p99_ms": _latency(output, "99%"),
+        "p50_ms": wrk_latency(output, "50%"),
+        "p99_ms": wrk_latency(output, "99%"),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
     }
-
-
-def _latency(output: str, label: str) -> float:
-    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output)
-    assert match is not None, output
-    value, unit = float(match.group(1)), match.group(2)
-    return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
 
 
 async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:

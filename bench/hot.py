@@ -1,0 +1,195 @@
+"""The hot documents of issue #25 side by side in one run: each beside its SQL floor, the feed
+beside PostGraphile 4 too, with the server's CPU per request measured from outside.
+
+    python -m bench.generate --users 10000 --posts 200000 --threshold 1000 --database bench_ephemera
+    python -m bench.hot --database bench_ephemera [--postgraphile] [--scenarios feed,profile]
+
+One Ephemera process started as README says (`ephemera serve`, pull store, no Redis) and, with
+--postgraphile, one PostGraphile process, both on loopback, driven by wrk (bench/wrk/cases.lua)
+with real tokens and the scenario's own variables per request. Each floor is the same rows by one
+asyncpg statement (bench/scenarios.py), timed by closed loops in this process. Before any timing,
+every scenario's pages are checked identical to its floor's for --check requests (PostGraphile's
+feed pages too). Per scenario the measurements interleave: floor, Ephemera, PostGraphile at 1
+client, then the same at 32. CPU per request: the server process's (and its children's) utime +
+stime from /proc/<pid>/stat before and after a run, over the requests wrk counted.
+Prints one JSON object per measurement, then a table per scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from typing import IO, Any
+
+import asyncpg
+import httpx
+
+from bench import postgraphile
+from bench.common import bench_url, closed_loop, dsn, load_average, write_cases, wrk
+from bench.request_path import start_server, wait_ready
+from bench.scenarios import SCENARIOS, Case, Scenario, draw_cases
+
+
+async def check(
+    name: str, scenario: Scenario, cases: list[Case], conn: asyncpg.Connection, http: httpx.AsyncClient
+) -> int:
+    """The server's rows equal the floor's for each case (and are not all empty)."""
+    rows_seen = 0
+    for case in cases:
+        expected = scenario.expected(await conn.fetch(scenario.floor_sql, *case.floor_args))
+        answer = (
+            await http.post(
+                "/graphql",
+                json=scenario.body(case),
+                headers={"Authorization": f"Bearer {scenario.token(case)}"},
+            )
+        ).json()
+        if "errors" in answer:
+            raise AssertionError(f"{name}: the server answered errors: {json.dumps(answer['errors'])[:500]}")
+        served = scenario.served(answer["data"])
+        if served != expected:
+            raise AssertionError(f"{name} {case.variables}: server {served[:3]}... floor {expected[:3]}...")
+        rows_seen += len(expected)
+    if not rows_seen:
+        raise AssertionError(f"{name}: every checked page is empty; is the world generated?")
+    return len(cases)
+
+
+async def check_postgraphile(cases: list[Case], conn: asyncpg.Connection, port: int) -> int:
+    scenario = SCENARIOS["feed"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        for case in cases:
+            expected = scenario.expected(await conn.fetch(scenario.floor_sql, *case.floor_args))
+            if await postgraphile.page(http, case) != expected:
+                raise AssertionError(f"PostGraphile's feed page differs from the floor's for u{case.user}")
+    return len(cases)
+
+
+def floor_call(pool: asyncpg.Pool, scenario: Scenario, cases: list[Case]) -> Any:
+    async def call(n: int) -> None:
+        await pool.fetch(scenario.floor_sql, *cases[n % len(cases)].floor_args)
+
+    return call
+
+
+async def run(args: argparse.Namespace, log: IO[bytes]) -> list[dict[str, Any]]:
+    names = args.scenarios.split(",")
+    conn = await asyncpg.connect(dsn(bench_url(args.database)))
+    cases = {name: await draw_cases(conn, name, args.cases, args.seed) for name in names}
+    files = {name: write_cases([(s.token(c), s.body(c)) for c in cases[name]]) for name, s in _pick(names)}
+    graphile_file = None
+    if args.postgraphile and "feed" in names:
+        await postgraphile.install_function(conn)
+        graphile_file = write_cases([(None, postgraphile.body(c)) for c in cases["feed"]])
+    pool = await asyncpg.create_pool(dsn(bench_url(args.database)), min_size=32, max_size=32)
+    # The tray's page of 50 owners with their stories is above the default cost (as in bench/tray.py).
+    server = start_server(args, {"MAX_QUERY_COST": "100000"}, log)
+    graphile = (
+        postgraphile.start(dsn(bench_url(args.database)), args.graphile_port) if graphile_file else None
+    )
+    results: list[dict[str, Any]] = []
+    try:
+        await wait_ready(args.port, server)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}", timeout=60) as http:
+            for name, scenario in _pick(names):
+                checked = await check(name, scenario, cases[name][: args.check], conn, http)
+                print(json.dumps({"scenario": name, "pages_checked_identical": checked}), file=sys.stderr)
+        if graphile is not None:
+            await postgraphile.wait_ready(args.graphile_port, graphile)
+            checked = await check_postgraphile(cases["feed"][: args.check], conn, args.graphile_port)
+            print(json.dumps({"postgraphile_pages_checked_identical": checked}), file=sys.stderr)
+        url = f"http://127.0.0.1:{args.port}"
+        for name, scenario in _pick(names):
+            wrk(url, files[name], 4, args.warmup)  # caches, pool and documents warm
+            if name == "feed" and graphile is not None:
+                wrk(f"http://127.0.0.1:{args.graphile_port}", graphile_file or "", 4, args.warmup)
+            for clients in (1, 32):
+                floor = await closed_loop(floor_call(pool, scenario, cases[name]), clients, args.duration)
+                results.append(_row(name, "sql-floor", floor))
+                served = wrk(url, files[name], clients, args.duration, server.pid)
+                results.append(_row(name, "ephemera", served))
+                if name == "feed" and graphile is not None:
+                    address = f"http://127.0.0.1:{args.graphile_port}"
+                    other = wrk(address, graphile_file or "", clients, args.duration, graphile.pid)
+                    results.append(_row(name, "postgraphile", other))
+    finally:
+        for process in (server, graphile):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+        await pool.close()
+        await conn.close()
+        for path in [*files.values(), graphile_file]:
+            if path:
+                os.unlink(path)
+    return results
+
+
+def _row(scenario: str, system: str, figures: dict[str, Any]) -> dict[str, Any]:
+    row = {"scenario": scenario, "system": system, "load_average": round(load_average(), 2), **figures}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def _pick(names: list[str]) -> list[tuple[str, Scenario]]:
+    return [(name, SCENARIOS[name]) for name in names]
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """Markdown: per scenario, a row per system with p50/p99 at 1 client, req/s and p99 at 32,
+    CPU per request, and the p50 ratio to the floor."""
+    lines = []
+    for name in dict.fromkeys(r["scenario"] for r in results):
+        rows = {(r["system"], r["clients"]): r for r in results if r["scenario"] == name}
+        floor_p50 = rows[("sql-floor", 1)]["p50_ms"]
+        lines += [
+            f"\n`{name}`",
+            "| system | p50 / p99 at 1 client | vs floor | req/s at 32 | p99 at 32 | CPU ms/req (1 / 32) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for system in ("sql-floor", "ephemera", "postgraphile"):
+            if (system, 1) not in rows:
+                continue
+            one, many = rows[(system, 1)], rows[(system, 32)]
+            cpu = (
+                f"{one['cpu_ms_per_request']} / {many['cpu_ms_per_request']}"
+                if "cpu_ms_per_request" in one
+                else "-"
+            )
+            lines.append(
+                f"| {system} | {one['p50_ms']} / {one['p99_ms']} ms | {one['p50_ms'] / floor_p50:.1f}x"
+                f" | {many['rps']} | {many['p99_ms']} ms | {cpu} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", default="bench_ephemera")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="comma-separated, of: " + ", ".join(SCENARIOS)
+    )
+    parser.add_argument("--postgraphile", action="store_true", help="PostGraphile 4 beside the feed")
+    parser.add_argument("--cases", type=int, default=300, help="requests drawn per scenario, rotated")
+    parser.add_argument("--check", type=int, default=20, help="pages checked identical per scenario")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per scenario")
+    parser.add_argument("--threshold", type=int, default=1_000, help="as given to bench.generate")
+    parser.add_argument("--port", type=int, default=8079)
+    parser.add_argument("--graphile-port", type=int, default=8089)
+    parser.add_argument("--data-dir", default="/tmp/ephemera-bench-data")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--server-log", default="/tmp/ephemera-bench-hot-server.log", help="its stderr")
+    args = parser.parse_args()
+    with open(args.server_log, "ab") as log:
+        results = asyncio.run(run(args, log))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
