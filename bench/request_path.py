@@ -3,7 +3,8 @@
     python -m bench.generate --users 10000 --posts 200000      # once: builds ephemera_bench
     python -m bench.request_path --database ephemera_bench
 
-One server process started as README says (`ephemera serve`, pull store: no Redis), driven by
+One server process started as README says (`ephemera serve`, as `python -m commands serve` from
+this checkout; pull store: no Redis), driven by
 wrk (C, so the load generator takes little of the 2 cores) with real tokens of rotating users.
 The floor is the same page by one hand-written SQL statement through asyncpg. Before timing,
 the server's page is checked identical to the floor's for a sample of viewers. Prints one JSON
@@ -88,7 +89,13 @@ def start_server(
     }
     env.pop("REDIS_URL", None)
     return subprocess.Popen(
-        [str(ROOT / ".venv/bin/ephemera"), "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
+        # `python -m commands` from the checkout: `.venv/bin/ephemera` runs whichever checkout the
+        # virtualenv's editable install points at, which need not be this one.
+        [sys.executable, "-m", "commands", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
 
 
