@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument("--graphile-port", type=int, default=8089)
     parser.add_argument("--data-dir", default="/tmp/ephemera-bench-data")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--server-root", help="serve another checkout (a lever's before), not this one")
     parser.add_argument("--server-log", default="/tmp/ephemera-bench-hot-server.log", help="its stderr")
     args = parser.parse_args()
     with open(args.server_log, "ab") as log:

@@ -92,7 +92,7 @@ def start_server(
         # `python -m commands` from the checkout: `.venv/bin/ephemera` runs whichever checkout the
         # virtualenv's editable install points at, which need not be this one.
         [sys.executable, "-m", "commands", "serve"],
-        cwd=ROOT,
+        cwd=getattr(args, "server_root", None) or ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
