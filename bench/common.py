@@ -120,8 +120,9 @@ def wrk(url: str, cases_file: str, clients: int, seconds: int, pid: int | None =
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     result: dict[str, Any] = {
         "clients": clients,
-        "p50_ms": wrk_latency(output, "50%"),
-        "p99_ms": wrk_latency(output, "99%"),
+        # No request finished within the run: no latency to report (wrk prints zeros).
+        "p50_ms": wrk_latency(output, "50%") if requests else None,
+        "p99_ms": wrk_latency(output, "99%") if requests else None,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
     }
     if re.search(r"Non-2xx|Socket errors", output):

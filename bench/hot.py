@@ -143,31 +143,36 @@ def _pick(names: list[str]) -> list[tuple[str, Scenario]]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    """Markdown: per scenario, a row per system with p50/p99 at 1 client, req/s and p99 at 32,
-    CPU per request, and the p50 ratio to the floor."""
+    """Markdown, a table per scenario: a row per system with p50/p99 at 1 client and its ratio to
+    the floor's p50, req/s and p50/p99 at 32 clients, CPU per request, the load average."""
     lines = []
     for name in dict.fromkeys(r["scenario"] for r in results):
         rows = {(r["system"], r["clients"]): r for r in results if r["scenario"] == name}
         floor_p50 = rows[("sql-floor", 1)]["p50_ms"]
         lines += [
-            f"\n`{name}`",
-            "| system | p50 / p99 at 1 client | vs floor | req/s at 32 | p99 at 32 | CPU ms/req (1 / 32) |",
-            "|---|---|---|---|---|---|",
+            f"\n`{name}`\n",
+            "| system | 1 client p50 / p99 ms | p50 vs floor | 32 clients req/s | 32 clients p50 / p99 ms"
+            " | CPU ms/request (1 / 32 clients) | cores busy at 32 | load |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for system in ("sql-floor", "ephemera", "postgraphile"):
             if (system, 1) not in rows:
                 continue
             one, many = rows[(system, 1)], rows[(system, 32)]
-            cpu = (
-                f"{one['cpu_ms_per_request']} / {many['cpu_ms_per_request']}"
-                if "cpu_ms_per_request" in one
-                else "-"
-            )
+            cpu, busy = "-", "-"
+            if "cpu_ms_per_request" in one:
+                cpu = f"{one['cpu_ms_per_request']:.1f} / {many['cpu_ms_per_request']:.1f}"
+                busy = f"{many['server_cores_busy']}"
             lines.append(
-                f"| {system} | {one['p50_ms']} / {one['p99_ms']} ms | {one['p50_ms'] / floor_p50:.1f}x"
-                f" | {many['rps']} | {many['p99_ms']} ms | {cpu} |"
+                f"| {system} | {_ms(one['p50_ms'])} / {_ms(one['p99_ms'])} | {one['p50_ms'] / floor_p50:.1f}x"
+                f" | {many['rps']:,} | {_ms(many['p50_ms'])} / {_ms(many['p99_ms'])} | {cpu} | {busy}"
+                f" | {one['load_average']}-{many['load_average']} |"
             )
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "none finished" if value is None else f"{value:,}"
 
 
 def main() -> None:
