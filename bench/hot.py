@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace, log: IO[bytes]) -> list[dict[str, Any]]:
         await postgraphile.install_function(conn)
         graphile_file = write_cases([(None, postgraphile.body(c)) for c in cases["feed"]])
     pool = await asyncpg.create_pool(dsn(bench_url(args.database)), min_size=32, max_size=32)
-    # The tray's page of 50 owners with their stories is above the default cost (as in bench/tray.py).
+    # A tray page of 20 owners with all their stories is above the default cost (as in bench/tray.py).
     server = start_server(args, {"MAX_QUERY_COST": "100000"}, log)
     graphile = (
         postgraphile.start(dsn(bench_url(args.database)), args.graphile_port) if graphile_file else None
