@@ -106,7 +106,7 @@ async def run(args: argparse.Namespace, log: IO[bytes]) -> list[dict[str, Any]]:
             checked = await check_postgraphile(cases["feed"][: args.check], conn, args.graphile_port)
             print(json.dumps({"postgraphile_pages_checked_identical": checked}), file=sys.stderr)
         url = f"http://127.0.0.1:{args.port}"
-        for name, scenario in _pick(names):
+        for name, scenario in _pick(names if not args.check_only else []):
             wrk(url, files[name], 4, args.warmup)  # caches, pool and documents warm
             if name == "feed" and graphile is not None:
                 wrk(f"http://127.0.0.1:{args.graphile_port}", graphile_file or "", 4, args.warmup)
@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--postgraphile", action="store_true", help="PostGraphile 4 beside the feed")
     parser.add_argument("--cases", type=int, default=300, help="requests drawn per scenario, rotated")
     parser.add_argument("--check", type=int, default=20, help="pages checked identical per scenario")
+    parser.add_argument("--check-only", action="store_true", help="check the pages, time nothing")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per scenario")
     parser.add_argument("--threshold", type=int, default=1_000, help="as given to bench.generate")
@@ -198,7 +199,8 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.server_log, "ab") as log:
         results = asyncio.run(run(args, log))
-    print(table(results))
+    if results:
+        print(table(results))
 
 
 if __name__ == "__main__":

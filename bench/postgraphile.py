@@ -60,13 +60,14 @@ def body(case: Case) -> dict[str, Any]:
 
 
 def served(data: dict[str, Any]) -> list[Any]:
-    """The answer as bench/scenarios.py's feed rows (id, author, likes, media ids)."""
+    """The answer as bench/scenarios.py's feed rows (id, author, likes, media ids, has an avatar)."""
     return [
         (
             int(n["id"]),
             n["userByAuthorId"]["username"],
             int(n["likeCount"]),
             [int(m["mediaByMediaId"]["id"]) for m in n["postMediasByPostId"]["nodes"]],
+            n["userByAuthorId"]["mediaByAvatarMediaId"] is not None,
         )
         for n in data["feed"]["nodes"]
     ]

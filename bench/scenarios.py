@@ -150,13 +150,22 @@ def _edges(connection: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _feed_served(data: dict[str, Any]) -> list[Any]:
     return [
-        (db_id(n["id"]), n["author"]["username"], n["likeCount"], [db_id(m["id"]) for m in n["media"]])
+        (
+            db_id(n["id"]),
+            n["author"]["username"],
+            n["likeCount"],
+            [db_id(m["id"]) for m in n["media"]],
+            n["author"].get("avatar") is not None,  # the RECENT document asks for it, RANKED's not
+        )
         for n in _edges(data["feed"])
     ]
 
 
 def _feed_expected(rows: list[asyncpg.Record]) -> list[Any]:
-    return [(r["id"], r["username"], r["like_count"], _media(r["media"])) for r in rows]
+    return [
+        (r["id"], r["username"], r["like_count"], _media(r["media"]), r.get("avatar_key") is not None)
+        for r in rows
+    ]
 
 
 def _tray_served(data: dict[str, Any]) -> list[Any]:
