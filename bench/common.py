@@ -76,6 +76,7 @@ async def closed_loop(
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "rps": round(len(latencies) / elapsed, 1),
+        "requests": len(latencies),
     }
 
 
@@ -102,6 +103,19 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def processes_cpu(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each of `pids` still alive (not their children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def wrk(url: str, cases_file: str, clients: int, seconds: int, pid: int | None = None) -> dict[str, Any]:
     """wrk posting the requests of `cases_file` (bench/wrk/cases.lua) in turn; with `pid`, the CPU
     that process (and its children) spent per request, measured from outside."""
@@ -116,7 +130,10 @@ def wrk(url: str, cases_file: str, clients: int, seconds: int, pid: int | None =
     ]
     command += ["-s", str(ROOT / "bench/wrk/cases.lua"), url, "--", cases_file]
     cpu_before = cpu_seconds(pid) if pid else 0.0
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode:
+        raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr[-1000:]}")
+    output = finished.stdout
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     result: dict[str, Any] = {
         "clients": clients,
@@ -124,6 +141,8 @@ def wrk(url: str, cases_file: str, clients: int, seconds: int, pid: int | None =
         "p50_ms": wrk_latency(output, "50%") if requests else None,
         "p99_ms": wrk_latency(output, "99%") if requests else None,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        # With the one in flight on each connection at the end, which the server still serves.
+        "requests": requests + clients,
     }
     if re.search(r"Non-2xx|Socket errors", output):
         raise RuntimeError(f"wrk saw failed requests:\n{output}")
@@ -131,7 +150,7 @@ def wrk(url: str, cases_file: str, clients: int, seconds: int, pid: int | None =
         # wrk stops with a request in flight on each connection; the server finishes them (and
         # spends their CPU) after wrk has counted: wait until it is idle and count them too.
         cpu = settled_cpu_seconds(pid) - cpu_before
-        served = requests + clients
+        served = result["requests"]
         result["cpu_ms_per_request"] = round(cpu * 1000 / served, 3)
         result["cpu_limited_rps"] = round(served / cpu, 1) if cpu else None
         result["server_cores_busy"] = round(cpu / seconds, 2)

@@ -29,7 +29,7 @@ import asyncpg
 import httpx
 
 from bench import postgraphile
-from bench.common import bench_url, closed_loop, dsn, load_average, write_cases, wrk
+from bench.common import bench_url, closed_loop, dsn, load_average, processes_cpu, write_cases, wrk
 from bench.request_path import start_server, wait_ready
 from bench.scenarios import SCENARIOS, Case, Scenario, draw_cases
 
@@ -88,7 +88,6 @@ async def run(args: argparse.Namespace, log: IO[bytes]) -> list[dict[str, Any]]:
     if args.postgraphile and "feed" in names:
         await postgraphile.install_function(conn)
         graphile_file = write_cases([(None, postgraphile.body(c)) for c in cases["feed"]])
-    pool = await asyncpg.create_pool(dsn(bench_url(args.database)), min_size=32, max_size=32)
     # A tray page of 20 owners with all their stories is above the default cost (as in bench/tray.py).
     server = start_server(args, {"MAX_QUERY_COST": "100000"}, log)
     graphile = (
@@ -111,25 +110,56 @@ async def run(args: argparse.Namespace, log: IO[bytes]) -> list[dict[str, Any]]:
             if name == "feed" and graphile is not None:
                 wrk(f"http://127.0.0.1:{args.graphile_port}", graphile_file or "", 4, args.warmup)
             for clients in (1, 32):
-                floor = await closed_loop(floor_call(pool, scenario, cases[name]), clients, args.duration)
-                results.append(_row(name, "sql-floor", floor))
-                served = wrk(url, files[name], clients, args.duration, server.pid)
-                results.append(_row(name, "ephemera", served))
+                database = DatabaseCpu(conn, args.database)
+                # A pool per floor run, closed after it: PostgreSQL's connections are shared.
+                async with asyncpg.create_pool(
+                    dsn(bench_url(args.database)), min_size=clients, max_size=clients
+                ) as pool:
+                    await closed_loop(floor_call(pool, scenario, cases[name]), clients, 1)  # warm
+                    floor = closed_loop(floor_call(pool, scenario, cases[name]), clients, args.duration)
+                    results.append(_row(name, "sql-floor", await database.over(floor)))
+                served = asyncio.to_thread(wrk, url, files[name], clients, args.duration, server.pid)
+                results.append(_row(name, "ephemera", await database.over(served)))
                 if name == "feed" and graphile is not None:
                     address = f"http://127.0.0.1:{args.graphile_port}"
-                    other = wrk(address, graphile_file or "", clients, args.duration, graphile.pid)
-                    results.append(_row(name, "postgraphile", other))
+                    other = asyncio.to_thread(
+                        wrk, address, graphile_file or "", clients, args.duration, graphile.pid
+                    )
+                    results.append(_row(name, "postgraphile", await database.over(other)))
     finally:
         for process in (server, graphile):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=30)
-        await pool.close()
         await conn.close()
         for path in [*files.values(), graphile_file]:
             if path:
                 os.unlink(path)
     return results
+
+
+class DatabaseCpu:
+    """PostgreSQL's side of a measurement: the CPU of the bench database's client backends over
+    it (those that connected meanwhile counted whole), per request."""
+
+    def __init__(self, conn: asyncpg.Connection, database: str) -> None:
+        self.conn, self.database = conn, database
+
+    async def backends(self) -> dict[int, float]:
+        rows = await self.conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid()",
+            self.database,
+        )
+        return processes_cpu([row["pid"] for row in rows])
+
+    async def over(self, measurement: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        before = await self.backends()
+        figures = await measurement
+        after = await self.backends()
+        spent = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+        figures["db_cpu_ms_per_request"] = round(spent * 1000 / max(figures["requests"], 1), 3)
+        return figures
 
 
 def _row(scenario: str, system: str, figures: dict[str, Any]) -> dict[str, Any]:
@@ -144,16 +174,18 @@ def _pick(names: list[str]) -> list[tuple[str, Scenario]]:
 
 def table(results: list[dict[str, Any]]) -> str:
     """Markdown, a table per scenario: a row per system with p50/p99 at 1 client and its ratio to
-    the floor's p50, req/s and p50/p99 at 32 clients, CPU per request, the load average."""
+    the floor's p50, req/s and p50/p99 at 32 clients, the server's and PostgreSQL's CPU per
+    request, their sum over the floor's (PostgreSQL's alone), the load average."""
     lines = []
     for name in dict.fromkeys(r["scenario"] for r in results):
         rows = {(r["system"], r["clients"]): r for r in results if r["scenario"] == name}
-        floor_p50 = rows[("sql-floor", 1)]["p50_ms"]
+        floor = rows[("sql-floor", 1)]
         lines += [
             f"\n`{name}`\n",
             "| system | 1 client p50 / p99 ms | p50 vs floor | 32 clients req/s | 32 clients p50 / p99 ms"
-            " | CPU ms/request (1 / 32 clients) | cores busy at 32 | load |",
-            "|---|---|---|---|---|---|---|---|",
+            " | server CPU ms/req (1 / 32) | PostgreSQL CPU ms/req (1 / 32) | CPU vs floor | cores busy at 32"
+            " | load |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for system in ("sql-floor", "ephemera", "postgraphile"):
             if (system, 1) not in rows:
@@ -163,10 +195,15 @@ def table(results: list[dict[str, Any]]) -> str:
             if "cpu_ms_per_request" in one:
                 cpu = f"{one['cpu_ms_per_request']:.1f} / {many['cpu_ms_per_request']:.1f}"
                 busy = f"{many['server_cores_busy']}"
+            db = f"{one.get('db_cpu_ms_per_request', 0):.2f} / {many.get('db_cpu_ms_per_request', 0):.2f}"
+            total = one.get("cpu_ms_per_request", 0) + one.get("db_cpu_ms_per_request", 0)
+            floor_cpu = floor.get("db_cpu_ms_per_request")
+            versus = f"{total / floor_cpu:.1f}x" if floor_cpu else "-"
+            ratio = one["p50_ms"] / floor["p50_ms"]
             lines.append(
-                f"| {system} | {_ms(one['p50_ms'])} / {_ms(one['p99_ms'])} | {one['p50_ms'] / floor_p50:.1f}x"
-                f" | {many['rps']:,} | {_ms(many['p50_ms'])} / {_ms(many['p99_ms'])} | {cpu} | {busy}"
-                f" | {one['load_average']}-{many['load_average']} |"
+                f"| {system} | {_ms(one['p50_ms'])} / {_ms(one['p99_ms'])} | {ratio:.1f}x | {many['rps']:,}"
+                f" | {_ms(many['p50_ms'])} / {_ms(many['p99_ms'])} | {cpu} | {db} | {versus}"
+                f" | {busy} | {one['load_average']}-{many['load_average']} |"
             )
     return "\n".join(lines)
 
