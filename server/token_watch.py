@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket
 
 from core.context import RequestContext, Services
-from resolvers.auth import live_tokens
+from resolvers.accounts.auth import live_tokens
 from subscriptions import InvalidEvent, PubSubError, parse_event, revocations_channel
 
 if TYPE_CHECKING:
