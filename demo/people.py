@@ -14,8 +14,8 @@ from core.context import RequestContext, Services, Viewer
 from demo import images
 from demo.world import EVERYONE, FEATURED, OTHERS, PASSWORD, Person
 from models import CloseFriend, Contact, StoryHide
-from resolvers.accounts.auth import sign_up
 from resolvers.accounts.profile import ProfileChanges, update_profile
+from resolvers.accounts.signup import sign_up
 from resolvers.graph import actions as graph
 from resolvers.media.uploads import create_upload
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.context import Services
 from core.outbox import Handler
 from core.unit_of_work import STORAGE_DELETE
 from resolvers.accounts import credentials
@@ -11,7 +12,7 @@ from resolvers.accounts.mail import SEND_MAIL, send_mail
 from resolvers.feed import fanout
 from resolvers.safety.holds import delete_unheld_objects
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler[Services]] = {
     fanout.POSTED: fanout.push_post,
     fanout.DELETED: fanout.remove_post,
     fanout.FOLLOWERS_ACCEPTED: fanout.backfill,

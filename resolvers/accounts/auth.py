@@ -1,4 +1,4 @@
-"""Accounts and tokens: sign up, log in, log out, and resolving a bearer token to a viewer."""
+"""Accounts and tokens: log in, log out, and resolving a bearer token to a viewer."""
 
 from __future__ import annotations
 
@@ -16,16 +16,13 @@ from core.errors import (
     AccountSuspended,
     BadInput,
     BadToken,
-    Conflict,
     RateLimited,
     Unauthenticated,
-    WriteConflict,
 )
 from core.rate_limiter import reserve
 from core.token_cache import KnownToken
 from core.unit_of_work import UnitOfWork
 from models import AuthToken, User
-from resolvers.text import clean_line
 from subscriptions import revocations_channel, token_revoked
 
 USERNAME = re.compile(r"^[a-z0-9._]{3,30}$")
@@ -59,7 +56,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _issue_token(
+async def issue_token(
     services: Services, work: UnitOfWork, user_id: int, user_agent: str | None = None
 ) -> str:
     """A new token (a session); once committed, this process knows it without asking the database.
@@ -91,52 +88,6 @@ async def _issue_token(
     return token
 
 
-async def sign_up(
-    ctx: RequestContext, username: str, password: str, display_name: str | None, email: str | None = None
-) -> Session:
-    from resolvers.accounts.deletion import check_username_free
-    from resolvers.accounts.email import normalize_email, send_confirmation
-
-    services = ctx.services
-    settings = services.settings
-    name = normalize_username(username)
-    check_password(password)
-    address = normalize_email(email) if email else None
-    shown = clean_line(display_name or "", field="displayName", max_length=64) or name
-    # Counted before the (deliberately slow) hashing: attempts, not only successes, use the budget.
-    await reserve(
-        services.limiter,
-        f"signup:{ctx.client_addr}",
-        settings.signups_per_window,
-        settings.signup_window_seconds,
-        "Too many sign-ups from this address; wait a little.",
-    )
-    password_hash = await services.passwords.hash(password)
-    now = services.clock.now()
-    user = User(
-        id=services.ids.next_id(),
-        username=name,
-        display_name=shown,
-        bio="",
-        is_private=False,
-        password_hash=password_hash,
-        created_at=now,
-        last_active_at=now,
-        email=address,
-    )
-    try:
-        async with ctx.write() as work:
-            await check_username_free(work, name)
-            work.session.add(user)
-            await work.session.flush()
-            token = await _issue_token(services, work, user.id, ctx.user_agent)
-            if address:
-                await send_confirmation(work, user.id, address)
-    except WriteConflict:
-        raise Conflict("That username is taken.", field="username") from None
-    return Session(token, user)
-
-
 async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
     """Each attempt is reserved against the username and the address before the password check, so
     parallel guesses cannot outrun the limit; a successful log-in gives its reservations back."""
@@ -158,7 +109,7 @@ async def log_in(ctx: RequestContext, username: str, password: str) -> Session:
     await services.limiter.reset(per_user.key)
     await services.limiter.release(per_address)
     async with ctx.write() as work:
-        token = await _issue_token(services, work, user.id, ctx.user_agent)
+        token = await issue_token(services, work, user.id, ctx.user_agent)
         await work.session.execute(
             update(User).where(User.id == user.id).values(last_active_at=services.clock.now())
         )

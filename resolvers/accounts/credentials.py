@@ -1,4 +1,5 @@
-"""Passwords after sign-up: checking the current one, changing it, and resetting a forgotten one."""
+"""Passwords after sign-up: changing the current one (resolvers/accounts/current_password.py
+checks it first) and resetting a forgotten one."""
 
 from __future__ import annotations
 
@@ -8,41 +9,18 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext, Services
-from core.errors import BadInput, RateLimited, Unauthenticated
+from core.errors import BadInput
 from core.rate_limiter import Reservation, reserve
 from core.unit_of_work import unit_of_work
 from models import AuthToken, LinkPurpose, User
 from resolvers.accounts import auth
+from resolvers.accounts.current_password import check_current_password
+from resolvers.accounts.email import normalize_email
 from resolvers.accounts.email_links import new_link, use_link
 from resolvers.accounts.mail import link, queue_mail
 from resolvers.accounts.sessions import revoke_sessions
 
 RESET_REQUESTED = "password.reset_requested"
-
-
-async def check_current_password(ctx: RequestContext, password: str) -> User:
-    """The viewer's account when `password` is its password; attempts are limited as log-ins are
-    (per account and per address), and a success gives them back."""
-    viewer = ctx.require_viewer()
-    services = ctx.services
-    settings = services.settings
-    window, limit = settings.login_window_seconds, settings.login_attempts_per_window
-    message = "Too many wrong passwords; wait a little."
-    per_user = await reserve(services.limiter, f"password:user:{viewer}", limit, window, message)
-    try:
-        per_address = await reserve(services.limiter, f"login:addr:{ctx.client_addr}", limit, window, message)
-    except RateLimited:
-        await services.limiter.release(per_user)
-        raise
-    async with ctx.read() as session:
-        user = await session.scalar(select(User).where(User.id == viewer, User.deleted_at.is_(None)))
-    if user is None:
-        raise Unauthenticated()
-    if not await services.passwords.verify(user.password_hash, password):
-        raise BadInput("The current password is wrong.", field="currentPassword")
-    await services.limiter.reset(per_user.key)
-    await services.limiter.release(per_address)
-    return user
 
 
 async def change_password(ctx: RequestContext, current_password: str, new_password: str) -> auth.Session:
@@ -58,7 +36,7 @@ async def change_password(ctx: RequestContext, current_password: str, new_passwo
         user_agent = await work.session.scalar(select(AuthToken.user_agent).where(AuthToken.id == token_id))
         await _set_password(work.session, viewer, password_hash)
         await revoke_sessions(work, viewer)
-        token = await auth._issue_token(ctx.services, work, viewer, user_agent or ctx.user_agent)
+        token = await auth.issue_token(ctx.services, work, viewer, user_agent or ctx.user_agent)
     user.password_hash = password_hash
     return auth.Session(token, user)
 
@@ -75,8 +53,6 @@ async def _set_password(session: AsyncSession, user_id: int, password_hash: str)
 async def request_password_reset(ctx: RequestContext, email: str) -> bool:
     """Always true. Known and unknown addresses take the same path here (a rate-limit check and one
     queued outbox row); whether a mail goes out is decided by the outbox handler, off the request."""
-    from resolvers.accounts.email import normalize_email
-
     address = normalize_email(email)
     settings = ctx.services.settings
     await reserve(
@@ -135,5 +111,5 @@ async def reset_password(ctx: RequestContext, token: str, new_password: str) -> 
             raise BadInput("This link is invalid, used or expired; ask for a new one.", field="token")
         user.password_hash = password_hash
         await revoke_sessions(work, user.id)
-        session_token = await auth._issue_token(ctx.services, work, user.id, ctx.user_agent)
+        session_token = await auth.issue_token(ctx.services, work, user.id, ctx.user_agent)
     return auth.Session(session_token, user)

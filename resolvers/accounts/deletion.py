@@ -48,7 +48,7 @@ from models import (
     User,
     UsernameHold,
 )
-from resolvers.accounts.credentials import check_current_password
+from resolvers.accounts.current_password import check_current_password
 from resolvers.accounts.sessions import revoke_sessions
 from resolvers.conversations.changes import announce, tombstone_messages
 from resolvers.conversations.members import DECLINED

@@ -10,7 +10,7 @@ from core.context import RequestContext
 from core.errors import BadInput, Conflict, NotFound, WriteConflict
 from core.unit_of_work import UnitOfWork
 from models import LinkPurpose, User
-from resolvers.accounts.credentials import check_current_password
+from resolvers.accounts.current_password import check_current_password
 from resolvers.accounts.email_links import new_link, use_link
 from resolvers.accounts.mail import link, queue_mail
 

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from core.context import RequestContext
-from resolvers.accounts import auth
+from resolvers.accounts import auth, signup
 from resolvers.accounts.profile import ProfileChanges, update_profile
 from resolvers.accounts.users import UserById
 from schema.accounts.users import UserType
@@ -97,7 +97,9 @@ class AccountMutation:
         input: Annotated[SignUpInput, strawberry.argument(description="The new account.")],
     ) -> AuthPayload:
         return AuthPayload.of(
-            await auth.sign_up(info.context, input.username, input.password, input.display_name, input.email)
+            await signup.sign_up(
+                info.context, input.username, input.password, input.display_name, input.email
+            )
         )
 
     @strawberry.mutation(
