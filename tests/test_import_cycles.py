@@ -64,8 +64,10 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            targets.add(base)
-            targets.update(f"{base}.{alias.name}" for alias in node.names)
+            submodules = {f"{base}.{alias.name}" for alias in node.names}
+            # `from package import module` runs the package's __init__ as any `package.module` does:
+            # the package itself is an edge only when a name comes from its __init__.
+            targets.update(submodules if submodules <= known.keys() else {base, *submodules})
     return {target for target in targets if target in known and target != name}
 
 
