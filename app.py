@@ -103,9 +103,3 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         return create_app()
     raise AttributeError(name)
-
-
-if __name__ == "__main__":  # the old way in; `ephemera serve` (commands.py) is the documented one
-    from commands import main
-
-    raise SystemExit(main(["serve"]))

@@ -22,10 +22,10 @@ from sqlalchemy.engine import make_url
 from core.observability import configure_logging
 from media.storage import StorageError
 from migrations.runner import head_revision, upgrade_to_head
-from resolvers.media import sweep_abandoned_uploads
-from resolvers.media_reconciliation import Reconciliation, reconcile_media
-from resolvers.report_holds import release_report_holds
-from resolvers.sweeper import sweep_expired_stories
+from resolvers.media.reconciliation import Reconciliation, reconcile_media
+from resolvers.media.uploads import sweep_abandoned_uploads
+from resolvers.safety.holds import release_report_holds
+from resolvers.stories.sweeper import sweep_expired_stories
 from server.workers import Link, Supervisor
 from services import Job, close_services, open_services
 from settings import Settings
@@ -222,7 +222,7 @@ def reconcile_options(parser: argparse.ArgumentParser) -> None:
 
 
 def moderator(args: argparse.Namespace, settings: Settings) -> int:
-    from resolvers.moderation import audit_log, set_moderator
+    from resolvers.safety.moderation import audit_log, set_moderator
 
     async def run() -> int:
         services = await open_services(settings.with_secret())

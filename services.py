@@ -23,13 +23,13 @@ from core.token_cache import TokenCache
 from media import PROCESSING_RESULTS, LocalStorage, Storage, WorkerPool
 from media.s3 import S3Storage
 from migrations.runner import ensure_at_head, upgrade_to_head
-from resolvers.data_export import sweep_expired_exports
+from resolvers.accounts.export import sweep_expired_exports
+from resolvers.accounts.session_activity import flush_session_activity
 from resolvers.effects import HANDLERS
-from resolvers.media import sweep_abandoned_uploads
-from resolvers.media_reconciliation import show_last_reconciliation
-from resolvers.report_holds import release_report_holds
-from resolvers.session_activity import flush_session_activity
-from resolvers.sweeper import sweep_expired_stories
+from resolvers.media.reconciliation import show_last_reconciliation
+from resolvers.media.uploads import sweep_abandoned_uploads
+from resolvers.safety.holds import release_report_holds
+from resolvers.stories.sweeper import sweep_expired_stories
 from settings import Settings
 from startup import (
     StartupError,

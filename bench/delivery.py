@@ -63,7 +63,7 @@ from bench.common import ADMIN_URL
 from core.database import Database
 from core.ids import IdGenerator, to_global_id
 from models import AuthToken, User
-from resolvers.auth import TOKEN_PREFIX, token_hash
+from resolvers.accounts.auth import TOKEN_PREFIX, token_hash
 from subscriptions import user_channel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -55,7 +55,7 @@ SELECT page.*, u.username,
 FROM page JOIN users u ON u.id = page.author_id ORDER BY page.id DESC
 """
 
-# The ranking of resolvers/ranking.py in one statement: $1 viewer, $2 page size, $3 candidates,
+# The ranking of resolvers/feed/ranking.py in one statement: $1 viewer, $2 page size, $3 candidates,
 # $4 window hours, $5..$8 the weights (recency, engagement, relationship, content).
 RANKED_FLOOR_SQL = """
 WITH candidates AS (

@@ -38,7 +38,7 @@ query($q: String!, $first: Int) {
   }
 }
 """
-# resolvers/search.py's statement, written by hand: $1 viewer, $2 prefix pattern, $3 word-prefix
+# resolvers/discovery/search.py's statement, written by hand: $1 viewer, $2 prefix pattern, $3 word-prefix
 # pattern, $4 the query (trigram similarity), $5 the page size + 1.
 FLOOR_SQL = """
 SELECT * FROM (

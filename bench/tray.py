@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from core.ids import IdGenerator
 from migrations.runner import upgrade_to_head
 from models import AuthToken, Block, CloseFriend, Contact, Follow, Media, Story, StoryHide, StoryView, User
-from resolvers.auth import TOKEN_PREFIX, token_hash
+from resolvers.accounts.auth import TOKEN_PREFIX, token_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")

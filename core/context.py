@@ -8,54 +8,22 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from core.clock import Clock
-from core.database import Database
 from core.errors import Unauthenticated
-from core.ids import IdGenerator
-from core.passwords import Passwords
-from core.rate_limiter import RateLimiter
+
+# The app's services are defined below the unit of work (which takes them); resolvers get them here.
+from core.services import Services as Services
+from core.unit_of_work import UnitOfWork, unit_of_work
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from core.id_leases import NodeLease
-    from core.mail import Mailer
-    from core.outbox import OutboxDrain
-    from core.redis_client import RedisClient
     from core.shared_read import SharedRead
-    from core.token_cache import TokenCache
-    from core.unit_of_work import UnitOfWork
-    from media.storage import Storage
-    from media.workers import WorkerPool
-    from settings import Settings
-    from subscriptions import PubSub
 
 
 T = TypeVar("T")
 
 # Where a function that may run inside or outside a request gets its read sessions.
 Reader = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
-
-
-@dataclass
-class Services:
-    """Built once per process by the app factory; shared by every request."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
-    ids: IdGenerator
-    passwords: Passwords
-    limiter: RateLimiter
-    storage: Storage
-    pubsub: PubSub
-    outbox: OutboxDrain
-    media_workers: WorkerPool
-    tokens: TokenCache
-    redis: RedisClient | None = None
-    lease: NodeLease | None = None
-    mailer: Mailer | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,8 +81,6 @@ class RequestContext:
         committed state, or the unchanged one after a rollback). After a commit, and before its
         effects (live events) go out, the viewer's position is recorded: their later requests read
         what it wrote, even from a read replica (core/replicas.py)."""
-        from core.unit_of_work import unit_of_work
-
         if self.work is not None:
             raise RuntimeError("a write is already open in this request")
         self.loaders.clear()

@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import delete, select, update
 
@@ -35,23 +35,41 @@ from models import Outbox
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from core.context import Services
+    from core.clock import Clock
+    from core.database import Database
+    from core.ids import IdGenerator
 
 log = logging.getLogger("ephemera.outbox")
 
 MAX_BACKOFF = timedelta(minutes=10)
 
-Handler = Callable[["Services", dict[str, Any]], Awaitable[None]]
+
+class Adapters(Protocol):
+    """What the drain itself uses of the services it is given (core/services.py's `Services`); the
+    handlers get those services whole."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def ids(self) -> IdGenerator: ...
+
+    @property
+    def db(self) -> Database: ...
+
+
+S = TypeVar("S", bound=Adapters)
+Handler = Callable[[S, dict[str, Any]], Awaitable[None]]
 # A claimed row: (id, kind, payload, attempts so far, this one included).
 Claimed = tuple[int, str, dict[str, Any], int]
 # Where a dead letter's `available_at` goes: never due, still in the table to be looked at.
 DEAD_LETTER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-class OutboxDrain:
+class OutboxDrain(Generic[S]):
     def __init__(
         self,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler[S]],
         *,
         batch: int = 100,
         lease_seconds: int = 60,
@@ -66,7 +84,7 @@ class OutboxDrain:
     def add(
         self,
         session: AsyncSession,
-        services: Services,
+        services: S,
         kind: str,
         payload: dict[str, Any],
         *,
@@ -91,7 +109,7 @@ class OutboxDrain:
         )
         return row_id, kind, payload, attempts
 
-    def kick(self, services: Services) -> None:
+    def kick(self, services: S) -> None:
         """Drain now, off the request path; the periodic job catches whatever this misses."""
         task = asyncio.create_task(self.drain(services))
         self._in_flight.add(task)
@@ -107,13 +125,13 @@ class OutboxDrain:
         while self._in_flight:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
 
-    async def settle(self, services: Services) -> None:
+    async def settle(self, services: S) -> None:
         """Wait for in-flight drains, then drain what is left (one-shot commands, and tests
         instead of sleeping)."""
         await self.wait_in_flight()
         await self.drain(services)
 
-    async def drain(self, services: Services) -> int:
+    async def drain(self, services: S) -> int:
         """Run every row that is due; how many succeeded."""
         done = 0
         while True:
@@ -122,7 +140,7 @@ class OutboxDrain:
             if len(claimed) < self.batch:
                 return done
 
-    async def run_claimed(self, services: Services, rows: list[Claimed]) -> int:
+    async def run_claimed(self, services: S, rows: list[Claimed]) -> int:
         """Run rows written claimed (`add(claimed=True)`) once their transaction committed: what a
         write needs before it answers. Any that fail stay for the drain, after their lease."""
         return await self._run(services, rows)
@@ -132,7 +150,7 @@ class OutboxDrain:
         wait: timedelta = self.lease * 2 ** min(max(attempts - 1, 0), 16)
         return min(wait, max(self.lease, MAX_BACKOFF))
 
-    async def _run(self, services: Services, claimed: list[Claimed]) -> int:
+    async def _run(self, services: S, claimed: list[Claimed]) -> int:
         succeeded: list[int] = []
         dead: list[int] = []
         failed: list[tuple[int, int]] = []
@@ -184,7 +202,7 @@ class OutboxDrain:
             why,
         )
 
-    async def _claim(self, services: Services) -> list[Claimed]:
+    async def _claim(self, services: S) -> list[Claimed]:
         now = services.clock.now()
         due = select(Outbox.id).where(Outbox.available_at <= now).order_by(Outbox.id).limit(self.batch)
         stmt = (

@@ -1,5 +1,5 @@
 """OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: spans for each GraphQL
-operation (schema/tracing.py) with the database and Redis calls under them, continuing the
+operation (schema/extensions/tracing.py) with the database and Redis calls under them, continuing the
 caller's W3C `traceparent` (server/tracing.py). OTLP over HTTP; the exporter also reads the other
 standard OTEL_EXPORTER_OTLP_* variables (headers, timeout)."""
 

@@ -32,8 +32,8 @@ from subscriptions import PublishFailed, user_channel
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from core.context import Services
     from core.outbox import Claimed
+    from core.services import Services
     from subscriptions.events import EventPayload
 
 log = logging.getLogger("ephemera.writes")

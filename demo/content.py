@@ -24,16 +24,16 @@ from demo.world import (
     REACTIONS,
     STORY_LABELS,
 )
-from resolvers.comments import add_comment
-from resolvers.conversations import mark_read, start_conversation
-from resolvers.highlights import add_to_highlight, create_highlight
-from resolvers.messages import send_message
-from resolvers.posts import create_post, set_liked
-from resolvers.profile import ProfileChanges, update_profile
-from resolvers.stories import create_story
-from resolvers.story_reactions import react
-from resolvers.story_replies import reply_to_story
-from resolvers.story_views import mark_seen
+from resolvers.accounts.profile import ProfileChanges, update_profile
+from resolvers.conversations.conversations import mark_read, start_conversation
+from resolvers.conversations.messages import send_message
+from resolvers.posts.comments import add_comment
+from resolvers.posts.posts import create_post, set_liked
+from resolvers.stories.highlights import add_to_highlight, create_highlight
+from resolvers.stories.reactions import react
+from resolvers.stories.replies import reply_to_story
+from resolvers.stories.stories import create_story
+from resolvers.stories.views import mark_seen
 
 
 @dataclass(frozen=True)

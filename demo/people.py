@@ -14,10 +14,10 @@ from core.context import RequestContext, Services, Viewer
 from demo import images
 from demo.world import EVERYONE, FEATURED, OTHERS, PASSWORD, Person
 from models import CloseFriend, Contact, StoryHide
-from resolvers import graph
-from resolvers.auth import sign_up
-from resolvers.media import create_upload
-from resolvers.profile import ProfileChanges, update_profile
+from resolvers.accounts.profile import ProfileChanges, update_profile
+from resolvers.accounts.signup import sign_up
+from resolvers.graph import actions as graph
+from resolvers.media.uploads import create_upload
 
 T = TypeVar("T")
 

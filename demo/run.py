@@ -13,7 +13,7 @@ from demo.content import keep_stories, share_posts, share_stories, start_convers
 from demo.people import Actors, DemoClock, build_graph, sign_up_people
 from demo.world import EVERYONE, FEATURED, MARKER, PASSWORD
 from models import Comment, Highlight, Message, Post, Story, User
-from resolvers.auth import log_in
+from resolvers.accounts.auth import log_in
 from services import close_services, open_services
 from settings import Settings
 

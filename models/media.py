@@ -20,7 +20,7 @@ class Media(Base):
     """Metadata of one uploaded object; the bytes live in object storage under `storage_key`.
 
     While PENDING, `storage_key` is the upload key the client's form posts to; verification
-    moves it to a key only the server writes (see resolvers.media). `upload_key` is kept until
+    moves it to a key only the server writes (see resolvers.media.uploads). `upload_key` is kept until
     the form has expired and a leftover upload object is deleted; null for older rows.
     """
 

@@ -45,6 +45,6 @@ class AuthToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Written by a batched flush (resolvers/session_activity.py), never by the request itself.
+    # Written by a batched flush (resolvers/accounts/session_activity.py), never by the request itself.
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     user_agent: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from core.context import Services
 from core.outbox import Handler
 from core.unit_of_work import STORAGE_DELETE
-from resolvers import credentials, data_export, fanout
-from resolvers.account_mail import SEND_MAIL, send_mail
-from resolvers.auth import TOKEN_REVOKED, announce_revoked
-from resolvers.report_holds import delete_unheld_objects
+from resolvers.accounts import credentials
+from resolvers.accounts import export as data_export
+from resolvers.accounts.auth import TOKEN_REVOKED, announce_revoked
+from resolvers.accounts.mail import SEND_MAIL, send_mail
+from resolvers.feed import fanout
+from resolvers.safety.holds import delete_unheld_objects
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler[Services]] = {
     fanout.POSTED: fanout.push_post,
     fanout.DELETED: fanout.remove_post,
     fanout.FOLLOWERS_ACCEPTED: fanout.backfill,

@@ -12,7 +12,7 @@ from core.errors import BadInput
 T = TypeVar("T")
 MAX_PAGE = 100
 MAX_KEY = 2**63 - 1
-RANKED_PREFIX = "ranked."  # the ranked feed's cursors (resolvers/ranked_feed.py)
+RANKED_PREFIX = "ranked."  # the ranked feed's cursors (resolvers/feed/ranked.py)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from core.context import RequestContext
-from schema import activity, comments, conversations, highlights, media, posts, stories, users
-from schema.account_security import (
+from schema import conversations
+from schema.accounts import users
+from schema.accounts.accounts import AccountMutation, AccountQuery
+from schema.accounts.security import (
     AccountSecurityMutation,
     AccountSecurityQuery,
     DataExportType,
@@ -29,9 +31,9 @@ from schema.account_security import (
     data_export_node,
     session_node,
 )
-from schema.accounts import AccountMutation, AccountQuery
-from schema.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
-from schema.comments import CommentMutation, CommentType
+from schema.accounts.users import UserType
+from schema.activity import activity
+from schema.activity.activity import ActivityMutation, ActivityQuery, ActivitySubscription, ActivityType
 from schema.conversations import (
     ConversationMembershipMutation,
     ConversationMutation,
@@ -40,26 +42,29 @@ from schema.conversations import (
     ConversationType,
     MessageType,
 )
-from schema.document_cache import skip_known_valid
-from schema.documents import RequireOperationName, StrictParsing, cached_parsing
-from schema.errors import ErrorPolicy, format_in_place
-from schema.graph import GraphMutation, GraphQuery
-from schema.hashtags import HashtagQuery, HashtagType, hashtag_node
-from schema.highlights import HighlightMutation
-from schema.media import MediaMutation, MediaType
-from schema.metrics import OperationMetrics
-from schema.mutation_rate_limit import MutationRateLimit
+from schema.discovery.hashtags import HashtagQuery, HashtagType, hashtag_node
+from schema.discovery.search import SearchQuery
+from schema.extensions.document_cache import skip_known_valid
+from schema.extensions.documents import RequireOperationName, StrictParsing, cached_parsing
+from schema.extensions.errors import ErrorPolicy, format_in_place
+from schema.extensions.metrics import OperationMetrics
+from schema.extensions.mutation_rate_limit import MutationRateLimit
+from schema.extensions.query_limits import CostLimiter, DepthLimiter, RefuseUnstorableText
+from schema.extensions.tracing import OperationTracing
+from schema.graph.graph import GraphMutation, GraphQuery
+from schema.media import media
+from schema.media.media import MediaMutation, MediaType
 from schema.node import Node, NodeResolver, resolve_node
-from schema.posts import PostMutation, PostQuery, PostType
-from schema.query_limits import CostLimiter, DepthLimiter, RefuseUnstorableText
-from schema.safety import ReportType, SafetyMutation, SafetyQuery, report_node
-from schema.saved_posts import SavedPostMutation, SavedPostQuery
-from schema.search import SearchQuery
-from schema.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
-from schema.story_activity import StoryActivitySubscription, StoryReplied, StoryReplyMutation
-from schema.story_archive import StoryArchiveQuery
-from schema.tracing import OperationTracing
-from schema.users import UserType
+from schema.posts import comments, posts
+from schema.posts.comments import CommentMutation, CommentType
+from schema.posts.posts import PostMutation, PostQuery, PostType
+from schema.posts.saved import SavedPostMutation, SavedPostQuery
+from schema.safety.safety import ReportType, SafetyMutation, SafetyQuery, report_node
+from schema.stories import highlights, stories
+from schema.stories.archive import StoryArchiveQuery
+from schema.stories.highlights import HighlightMutation
+from schema.stories.live import StoryActivitySubscription, StoryReplied, StoryReplyMutation
+from schema.stories.stories import StoryMutation, StoryQuery, StoryReacted, StoryType
 from settings import Settings
 
 # Every type `node(id:)` can return, by the type name inside its global id.

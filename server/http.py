@@ -23,9 +23,9 @@ from core.context import Reader, RequestContext, Services, Viewer
 from core.database import release_shared_read
 from core.errors import BadToken
 from core.shared_read import SharedRead
-from resolvers.auth import authenticate
-from resolvers.session_activity import session_activity
-from schema.errors import is_input_error
+from resolvers.accounts.auth import authenticate
+from resolvers.accounts.session_activity import session_activity
+from schema.extensions.errors import is_input_error
 from server import explorer
 from server.body import OperationRequest, RequestError, read_request
 from server.context import fill_context, from_own_page, services_of

@@ -20,21 +20,28 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.websockets import WebSocket
 
-from core.context import RequestContext, Services
-from resolvers.auth import live_tokens
+from core.context import RequestContext, Services, Viewer
+from resolvers.accounts.auth import live_tokens
 from subscriptions import InvalidEvent, PubSubError, parse_event, revocations_channel
-
-if TYPE_CHECKING:
-    from server.ws import SocketContext
 
 log = logging.getLogger("ephemera.ws")
 
 TOKEN_REVOKED = (4403, "Token revoked")
 RECHECK_BATCH = 500  # token ids per statement of a database check
+
+
+class SocketContext(Protocol):
+    """What the watch uses of a socket's context (server/ws.py's `SocketContext`): the socket imports
+    the watch, not the other way round."""
+
+    services: Services
+    viewer: Viewer | None
+    websocket: WebSocket | None
+    watched_token: int | None
 
 
 class TokenWatch:
@@ -62,11 +69,11 @@ class TokenWatch:
             ]
         await asyncio.shield(self._live)
 
-    def forget(self, ctx: RequestContext) -> None:
+    def forget(self, ctx: RequestContext | SocketContext) -> None:
         token_id = getattr(ctx, "watched_token", None)
         if token_id is None:
             return
-        ctx.watched_token = None  # type: ignore[attr-defined]
+        ctx.watched_token = None  # type: ignore[union-attr]
         watched = self.sockets.get(token_id, [])
         for n, other in enumerate(watched):
             if other is ctx:

@@ -25,7 +25,7 @@ from core.context import RequestContext
 from core.errors import BadToken
 from core.observability import WEBSOCKETS
 from core.redis_client import RedisClient
-from resolvers.auth import authenticate, live_token_expiry
+from resolvers.accounts.auth import authenticate, live_token_expiry
 from server.body import UnreadableJSON, load_json
 from server.context import fill_context, from_own_page, services_of
 from server.keepalive import KeepAlive

@@ -22,10 +22,10 @@ from models import (
     Story,
     User,
 )
-from resolvers.activity_inbox import ActivityItem
-from resolvers.highlights import VisibleHighlight
-from schema.activity import ActivityType
-from schema.comments import CommentType
+from resolvers.activity.inbox import ActivityItem
+from resolvers.stories.highlights import VisibleHighlight
+from schema.accounts.users import UserType
+from schema.activity.activity import ActivityType
 from schema.conversations.events import (
     ConversationReadType,
     MembersChangedType,
@@ -34,12 +34,12 @@ from schema.conversations.events import (
     TypingChangedType,
 )
 from schema.conversations.types import ConversationType, MessageReactionType, MessageType
-from schema.hashtags import HashtagType
-from schema.highlights import HighlightType
-from schema.posts import PostType
-from schema.stories import StoryReacted, StoryTrayItem, StoryType, StoryViewer
-from schema.story_activity import StoryReplied
-from schema.users import UserType
+from schema.discovery.hashtags import HashtagType
+from schema.posts.comments import CommentType
+from schema.posts.posts import PostType
+from schema.stories.highlights import HighlightType
+from schema.stories.live import StoryReplied
+from schema.stories.stories import StoryReacted, StoryTrayItem, StoryType, StoryViewer
 from tests.engagement import GO_PRIVATE, comment
 from tests.harness import Api, TestUser
 from tests.posting import create_post

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvers.moderation import set_moderator
+from resolvers.safety.moderation import set_moderator
 from tests.harness import Api, TestUser
 
 REPORT = """

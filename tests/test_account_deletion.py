@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from core.ids import to_global_id
 from models import ConversationMember, Media
-from resolvers import fanout
-from resolvers.feed_cache import FeedCache
+from resolvers.feed import fanout
+from resolvers.feed.cache import FeedCache
 from tests.conversation_helpers import HISTORY, REACT
 from tests.engagement import COMMENTS, FOLLOW, LIKE, activity_of, comment, react
 from tests.harness import Api, ServerFactory, TestUser

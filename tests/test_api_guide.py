@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from demo.world import EVERYONE, MARKER
-from resolvers.auth import authenticate
-from resolvers.moderation import set_moderator
+from resolvers.accounts.auth import authenticate
+from resolvers.safety.moderation import set_moderator
 from subscriptions import user_channel
 from tests.harness import Api, make_jpeg, post_form
 from tests.media_files import make_mp4

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from media.storage import StorageUnavailable
 from models import DataExport, ExportStatus, Media
-from resolvers.data_export import STALE_AFTER, sweep_expired_exports
+from resolvers.accounts.export import STALE_AFTER, sweep_expired_exports
 from tests.engagement import FOLLOW, comment
 from tests.harness import Api, TestUser, http_client
 from tests.posting import CREATE_POST, create_post, settle, user_id

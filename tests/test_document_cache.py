@@ -8,7 +8,7 @@ import pytest
 import strawberry.schema.schema as strawberry_schema
 
 from schema import build_schema
-from schema.document_cache import ValidTexts
+from schema.extensions.document_cache import ValidTexts
 from settings import Settings
 
 VALID = "query { __typename }"

@@ -18,10 +18,12 @@ from core.context import RequestContext, Viewer
 from core.errors import AppError
 from core.ids import from_global_id
 from models import Outbox, Post, User
-from resolvers import fanout, graph, posts
-from resolvers.feed import hybrid_page, pull_page
-from resolvers.feed_cache import FeedCache
+from resolvers.feed import fanout
+from resolvers.feed.cache import FeedCache
+from resolvers.feed.pages import hybrid_page, pull_page
+from resolvers.graph import actions as graph
 from resolvers.paging import PageArgs
+from resolvers.posts import posts
 from tests.conftest import _empty_postgres, _flush_redis
 from tests.harness import Api, running_server, test_settings
 from tests.posting import create_post, ready_media_rows, settle, user_id

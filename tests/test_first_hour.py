@@ -17,9 +17,9 @@ README = (ROOT / "README.md").read_text()
 
 
 def environment_variables() -> set[str]:
-    source = (ROOT / "settings.py").read_text()
+    source = "".join(path.read_text() for path in sorted((ROOT / "settings").glob("*.py")))
     direct = re.findall(r'env(?:\.get)?[\(\[]\s*"([A-Z0-9_]+)"', source)
-    typed = re.findall(r'_(?:int|float|bool|list)\(env, "([A-Z0-9_]+)"', source)
+    typed = re.findall(r'env_(?:int|float|bool|list)\(env, "([A-Z0-9_]+)"', source)
     return set(direct) | set(typed)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.ids import to_global_id
-from resolvers.caption_text import hashtags_in, usernames_in
+from resolvers.discovery.caption_text import hashtags_in, usernames_in
 from tests.engagement import APPROVE, BLOCK, DELETE_POST, FOLLOW, GO_PRIVATE, UNBLOCK
 from tests.harness import Api, TestUser
 from tests.posting import CREATE_POST, create_post, ready_media

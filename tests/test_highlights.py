@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.ids import to_global_id
-from resolvers.highlights import MAX_HIGHLIGHTS_PER_USER, MAX_STORIES_PER_HIGHLIGHT, MAX_TITLE
+from resolvers.stories.highlights import MAX_HIGHLIGHTS_PER_USER, MAX_STORIES_PER_HIGHLIGHT, MAX_TITLE
 from tests.harness import Api, TestUser
 from tests.story_helpers import (
     CREATE_HIGHLIGHT,

@@ -1,9 +1,11 @@
 """The layering docs/architecture.md draws, checked on the imports themselves: transport only in
-server/, GraphQL only in schema/ (and the transport), and imports pointing down the picture."""
+server/, GraphQL only in schema/ (and the transport), and imports pointing down the picture; and
+the layout it names: one folder per area in resolvers/ and schema/, shared modules at the top."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ MAY_IMPORT = {
     "models": set(),
     "subscriptions": set(),
     "media": set(),
+    "settings": set(),
     "resolvers": {"core", "models", "media", "subscriptions"},
     "schema": {"core", "models", "media", "subscriptions", "resolvers"},
     "server": {"core", "models", "media", "subscriptions", "resolvers", "schema"},
@@ -69,3 +72,58 @@ def test_the_domain_does_not_import_strawberry_beyond_its_dataloader() -> None:
         if name.split(".")[0] == "strawberry" and name != "strawberry.dataloader"
     }
     assert not offenders
+
+
+# What stays at the top of each layer, shared by every area; everything else is in an area's folder.
+SHARED = {
+    "resolvers": {
+        "__init__",
+        "visibility",
+        "visibility_sql",
+        "loader",
+        "paging",
+        "parent_pages",
+        "text",
+        "emoji",
+        "effects",
+    },
+    "schema": {"__init__", "node", "edges"},
+}
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
+
+
+def areas(layer: str) -> set[str]:
+    return {path.parent.name for path in (ROOT / layer).glob("*/__init__.py")}
+
+
+@pytest.mark.parametrize("layer", sorted(SHARED))
+def test_only_shared_modules_sit_at_the_top_of_a_layer(layer: str) -> None:
+    assert {path.stem for path in (ROOT / layer).glob("*.py")} == SHARED[layer]
+
+
+@pytest.mark.parametrize("layer", sorted(SHARED))
+def test_area_folders_are_one_level_deep(layer: str) -> None:
+    assert list((ROOT / layer).glob("*/*/*.py")) == []
+
+
+def test_every_area_folder_is_in_the_areas_table() -> None:
+    table = ARCHITECTURE.split("## Areas", 1)[1].split("\n## ", 1)[0]
+    named = {layer: set(re.findall(r"`(\w+)/`", table)) for layer in SHARED}
+    rows = {row.split("|")[1].strip() for row in table.splitlines() if row.startswith("| ")}
+    resolver_areas = areas("resolvers")
+    assert resolver_areas <= named["resolvers"] and areas("schema") - {"extensions"} <= resolver_areas
+    assert resolver_areas <= rows  # each folder has its row, named as the folder
+
+
+def test_every_module_path_in_the_docs_exists() -> None:
+    """A module moved or renamed takes its mentions in README.md and docs/ along."""
+    mentioned = re.compile(
+        r"(?<![\w/.])((?:resolvers|schema|core|server|models|media|subscriptions|settings|migrations)/[\w/]*\w\.py)\b"
+    )
+    missing = {
+        f"{doc.relative_to(ROOT)}: {path}"
+        for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+        for path in mentioned.findall(doc.read_text())
+        if not (ROOT / path).exists()
+    }
+    assert not missing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphql import parse
 
 from schema import schema
-from schema.query_limits import operation_cost
+from schema.extensions.query_limits import operation_cost
 from tests.harness import Api
 
 DEEP = "{ viewer { " + "followers { edges { node { " * 4 + "username" + " } } }" * 4 + " } }"

@@ -14,7 +14,7 @@ from PIL import Image
 from core.ids import from_global_id
 from media import LocalStorage
 from models import Media
-from resolvers.media import release_spent_uploads
+from resolvers.media.uploads import release_spent_uploads
 from tests.harness import Api, ServerFactory, TestUser, http_client, make_jpeg, post_form
 from tests.media_files import make_mp4
 
@@ -163,7 +163,7 @@ async def _the_store_refuses_what_the_policy_does_not_allow(api: Api) -> None:
 
 
 async def test_cleanup_removes_abandoned_uploads_and_keeps_attached_media(api: Api) -> None:
-    from resolvers.media import sweep_abandoned_uploads
+    from resolvers.media.uploads import sweep_abandoned_uploads
 
     alice = await api.sign_up()
     kept = await api.upload(alice, "AVATAR")

@@ -164,7 +164,7 @@ async def test_a_decoder_that_hangs_or_crashes_ends_failed_and_the_next_upload_w
         before = set(api.services.media_workers.processes)
 
         with monkeypatch.context() as patched:
-            patched.setattr("resolvers.media.process_file", decoder)
+            patched.setattr("resolvers.media.uploads.process_file", decoder)
             errors = await api.gql_error(CREATE_STORY, {"m": media_id}, alice.token)
 
         assert errors.codes == ["BAD_USER_INPUT"]

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from core.ids import from_global_id
 from models import Media
-from resolvers.media import object_keys
-from resolvers.media_reconciliation import reconcile_media, show_last_reconciliation
+from resolvers.media.reconciliation import reconcile_media, show_last_reconciliation
+from resolvers.media.uploads import object_keys
 from tests.conftest import FAKE_AWS_ENV
 from tests.harness import Api, TestUser
 from tests.processes import ROOT, clean_env

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 
 from media.images import DEFAULT_WIDTHS
 from models import Media, MediaStatus, Story
-from resolvers.activity_inbox import MAX_ACTORS
-from resolvers.conversations import MAX_MEMBERS
-from resolvers.highlights import MAX_HIGHLIGHTS_PER_USER, MAX_STORIES_PER_HIGHLIGHT
-from resolvers.posts import MAX_MEDIA
-from resolvers.stories import MAX_LIVE_STORIES
-from resolvers.story_views import MAX_SEEN_IDS
+from resolvers.activity.inbox import MAX_ACTORS
+from resolvers.conversations.conversations import MAX_MEMBERS
+from resolvers.posts.posts import MAX_MEDIA
+from resolvers.stories.highlights import MAX_HIGHLIGHTS_PER_USER, MAX_STORIES_PER_HIGHLIGHT
+from resolvers.stories.stories import MAX_LIVE_STORIES
+from resolvers.stories.views import MAX_SEEN_IDS
 from schema import schema
-from schema.query_limits import is_list, is_page, list_bound, operation_cost
+from schema.extensions.query_limits import is_list, is_page, list_bound, operation_cost
 from tests.harness import Api
 from tests.story_helpers import CREATE_STORY, db_id
 

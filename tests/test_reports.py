@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Media, Report, Story
-from resolvers.media_reconciliation import reconcile_media
-from resolvers.report_holds import release_report_holds
-from resolvers.sweeper import sweep_expired_stories
+from resolvers.media.reconciliation import reconcile_media
+from resolvers.safety.holds import release_report_holds
+from resolvers.stories.sweeper import sweep_expired_stories
 from tests.conversation_helpers import UNSEND
 from tests.harness import Api, http_client
 from tests.posting import create_post, ready_media

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from models import AuthToken, Outbox
-from resolvers.auth import token_hash
+from resolvers.accounts.auth import token_hash
 from server import token_watch
 from settings import asyncpg_url
 from subscriptions import PublishFailed, resync, revocations_channel

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from schema import schema
-from schema.hints import BUILTIN_SCALARS, without_schema_hints
+from schema.extensions.hints import BUILTIN_SCALARS, without_schema_hints
 from tests.harness import ServerFactory
 
 WORD = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")

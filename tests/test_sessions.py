@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuthToken
-from resolvers.session_activity import flush_session_activity
+from resolvers.accounts.session_activity import flush_session_activity
 from tests.harness import Api, ServerFactory
 from tests.test_credentials import signed_in_as
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.sweeper import sweep_expired_stories
+from resolvers.stories.sweeper import sweep_expired_stories
 from tests.harness import Api, TestUser
 from tests.story_helpers import add_edges, create_highlight, create_story, db_id, set_archive
 from tests.test_story_visibility import AUDIENCES, MATRIX, outcome

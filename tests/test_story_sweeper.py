@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import commands
 from models import Media, Story, StoryEvent
-from resolvers.sweeper import sweep_expired_stories
+from resolvers.stories.sweeper import sweep_expired_stories
 from tests.harness import Api, TestUser
 from tests.story_helpers import (
     bulk_archive,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import BadToken
 from core.token_cache import KnownToken, TokenCache
-from resolvers.auth import authenticate
+from resolvers.accounts.auth import authenticate
 from subscriptions import PubSub, resync, revocations_channel, token_revoked
 from tests.harness import Api
 

@@ -12,7 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from models import AuthToken
-from resolvers.auth import token_hash
+from resolvers.accounts.auth import token_hash
 from subscriptions import resync, revocations_channel
 from tests.harness import Api, ServerFactory
 from tests.ws_client import graphql_socket

@@ -205,8 +205,8 @@ async def test_no_storage_redis_or_pubsub_call_happens_inside_a_transaction(api:
         await api.gql("mutation($id: ID!) { deletePost(id: $id) }", {"id": post}, bob.token)
         await api.gql(BLOCK, {"id": alice.id}, bob.token)
         api.clock.advance(3 * 86_400)
-        from resolvers.media import sweep_abandoned_uploads
-        from resolvers.sweeper import sweep_expired_stories
+        from resolvers.media.uploads import sweep_abandoned_uploads
+        from resolvers.stories.sweeper import sweep_expired_stories
 
         assert await sweep_expired_stories(api.services) == 1
         await sweep_abandoned_uploads(api.services)

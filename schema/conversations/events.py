@@ -10,14 +10,14 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from core.observability import tracked
-from resolvers import live
-from resolvers.conversations import MAX_MEMBERS
-from resolvers.users import UserById, findable_users
+from resolvers.accounts.users import UserById, findable_users
+from resolvers.conversations import live
+from resolvers.conversations.conversations import MAX_MEMBERS
+from schema.accounts.users import UserType
 from schema.conversations.types import ConversationType, MessageType, given
 from schema.edges import Edge
+from schema.extensions.query_limits import at_most
 from schema.node import decode_id
-from schema.query_limits import at_most
-from schema.users import UserType
 
 Ctx = Info[RequestContext, None]
 

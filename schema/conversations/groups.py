@@ -9,7 +9,9 @@ from strawberry.types import Info
 
 from core.context import RequestContext
 from core.ids import to_global_id
-from resolvers import conversations, group_admin, message_requests
+from resolvers.conversations import conversations
+from resolvers.conversations import groups as group_admin
+from resolvers.conversations import requests as message_requests
 from schema.conversations.mutations import ConversationId, conversation_id_of
 from schema.conversations.types import ConversationType, given
 from schema.node import decode_id

@@ -8,7 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from core.context import RequestContext
-from resolvers import conversations, message_changes, messages
+from resolvers.conversations import changes as message_changes
+from resolvers.conversations import conversations, messages
 from schema.conversations.types import ConversationType, MessageType, given
 from schema.node import decode_id
 

@@ -9,7 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from core.context import RequestContext
-from resolvers import conversations, message_requests, messages
+from resolvers.conversations import conversations, messages
+from resolvers.conversations import requests as message_requests
 from resolvers.paging import page_args
 from schema.conversations.types import ConversationConnection, ConversationEdge, ConversationType, MessageType
 from schema.node import After, First, PageInfo

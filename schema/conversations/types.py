@@ -14,18 +14,21 @@ from core.ids import to_global_id
 from models import Conversation as ConversationRow
 from models import Message as MessageRow
 from models import MessageReaction as MessageReactionRow
-from resolvers import conversation_members, conversations, message_changes, message_shares, messages
-from resolvers.media import MediaById
+from resolvers.accounts.users import UserById, findable_users, interacting
+from resolvers.conversations import changes as message_changes
+from resolvers.conversations import conversations, messages
+from resolvers.conversations import members as conversation_members
+from resolvers.conversations import shares as message_shares
+from resolvers.media.uploads import MediaById
 from resolvers.paging import Page
-from resolvers.stories import visible_stories
-from resolvers.users import UserById, findable_users, interacting
+from resolvers.stories.stories import visible_stories
+from schema.accounts.users import UserType
 from schema.edges import Edge
-from schema.media import MediaType
+from schema.extensions.query_limits import at_most
+from schema.media.media import MediaType
 from schema.node import Node, PageInfo
-from schema.posts import PostType
-from schema.query_limits import at_most
-from schema.stories import StoryType
-from schema.users import UserType
+from schema.posts.posts import PostType
+from schema.stories.stories import StoryType
 
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""The activity inbox: recording items, reading pages, the live stream."""

@@ -1,0 +1,1 @@
+"""Conversations: membership, groups, messages and their changes, requests, shares, the live stream."""

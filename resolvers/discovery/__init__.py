@@ -1,0 +1,2 @@
+"""Finding people and posts: search, suggestions, hashtags, and what captions leave behind (tags,
+mentions)."""

@@ -1,0 +1,141 @@
+"""The home feed: the viewer's own posts and those of accounts they follow, newest first.
+
+Two stores give the same pages. `pull_page` is one indexed SQL query (the embedded default and
+the fallback). `hybrid_page` (with Redis) reads the viewer's pushed posts from their sorted set
+and merges, in one SQL statement, the posts pulled at read time (large authors and the viewer's
+own) while checking each cached post still exists and its author is still followed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from sqlalchemy import Select, or_, select, union_all, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.context import Reader, RequestContext, Services
+from core.unit_of_work import unit_of_work
+from models import Follow, FollowState, Post, User
+from resolvers.feed import fanout
+from resolvers.feed.cache import FeedCache, member
+from resolvers.graph.mutes import muted
+from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.posts.posts import PostById
+from resolvers.visibility_sql import interacts
+
+log = logging.getLogger("ephemera.feed")
+MAX_ROUNDS = 4
+
+
+async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
+    viewer = ctx.require_viewer()
+    if ctx.services.redis is None:
+        rows = await pull_page(ctx.services, viewer, args, ctx.read)
+    else:
+        try:
+            rows = await hybrid_page(ctx.services, viewer, args, ctx.read)
+        except RedisError:
+            # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
+            log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
+            rows = await pull_page(ctx.services, viewer, args, ctx.read)
+    for post in rows:
+        PostById(ctx).prime(post.id, post)
+    return page_from_rows([(post.id, post) for post in rows], args)
+
+
+def _followees(viewer: int) -> Select[int]:
+    """Accepted followees whose posts the viewer has not muted, with no block either way and not
+    suspended. A block deletes the follows between the pair in the same transaction; the feed
+    checks anyway (defence in depth)."""
+    return select(Follow.followee_id).where(
+        Follow.follower_id == viewer,
+        Follow.state == FollowState.ACCEPTED,
+        interacts(viewer, Follow.followee_id),
+        ~muted(viewer, Follow.followee_id, stories=False),
+    )
+
+
+def _below(after: int | None) -> ColumnElement[bool]:
+    return Post.id < after if after is not None else Post.id.is_not(None)
+
+
+async def pull_page(
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
+) -> list[Post]:
+    """Up to first + 1 posts (the extra one tells whether a next page exists)."""
+    stmt = (
+        select(Post)
+        .where(or_(Post.author_id == viewer, Post.author_id.in_(_followees(viewer))), _below(args.after))
+        .order_by(Post.id.desc())
+        .limit(args.first + 1)
+    )
+    async with (read or services.db.read)() as session:
+        return list(await session.scalars(stmt))
+
+
+async def hybrid_page(
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
+) -> list[Post]:
+    feeds = fanout.cache(services)
+    assert feeds is not None
+    want = args.first + 1
+    candidates: list[int] = []
+    below, rebuilt = args.after, False
+    for _ in range(MAX_ROUNDS):
+        window = await feeds.read(viewer, below, want)
+        if not window.built:
+            if rebuilt:
+                break
+            await rebuild(services, feeds, viewer)
+            rebuilt = True
+            continue
+        candidates += window.post_ids
+        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want)
+        # The cache answers exactly for ids it has seen all of: down to its floor, or to the last read.
+        covered = window.floor if window.reached_bottom else window.post_ids[-1]
+        if len(rows) == want and rows[-1].id >= covered:
+            return rows
+        if window.reached_bottom:
+            if window.floor == 0:
+                return rows
+            break  # the page reaches below what the cache holds: SQL answers it
+        # Cached posts were deleted or unfollowed since: read further down the set.
+        below = window.post_ids[-1]
+    return await pull_page(services, viewer, args, read)
+
+
+async def _merge(
+    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int
+) -> list[Post]:
+    followees = _followees(viewer)
+    parts = [
+        select(Post.id).where(Post.id.in_(candidates), Post.author_id.in_(followees)),
+        select(Post.id).where(Post.author_id == viewer, _below(after)).order_by(Post.id.desc()).limit(want),
+        select(Post.id)
+        .where(Post.pushed.is_(False), Post.author_id.in_(followees), _below(after))
+        .order_by(Post.id.desc())
+        .limit(want),
+    ]
+    ids = union_all(*(select(part.subquery().c.id) for part in parts))
+    stmt = select(Post).where(Post.id.in_(ids), _below(after)).order_by(Post.id.desc()).limit(want)
+    async with read() as session:
+        return list(await session.scalars(stmt))
+
+
+async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:
+    """A missing or evicted set, filled from SQL; reading the feed also counts as activity."""
+    stmt = (
+        select(Post.id, Post.author_id)
+        .where(Post.pushed.is_(True), Post.author_id.in_(_followees(viewer)))
+        .order_by(Post.id.desc())
+        .limit(feeds.cap)
+    )
+    async with services.db.read() as session:
+        rows = (await session.execute(stmt)).all()
+    floor = rows[-1].id if len(rows) == feeds.cap else 0
+    await feeds.build(viewer, [member(post_id, author) for post_id, author in rows], floor)
+    async with unit_of_work(services) as work:
+        await work.session.execute(
+            update(User).where(User.id == viewer).values(last_active_at=services.clock.now())
+        )

@@ -1,0 +1,1 @@
+"""The social graph: follow, block, mute, and the follow lists."""

@@ -1,0 +1,1 @@
+"""Media: uploads (issue, attach, verify) and reconciliation with object storage."""

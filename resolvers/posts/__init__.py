@@ -1,0 +1,1 @@
+"""Posts and engagement on them: posts and likes, comments, edits, saved posts."""

@@ -1,0 +1,1 @@
+"""Safety: reports, what reports hold in storage, moderation."""

@@ -1,0 +1,1 @@
+"""Schema extensions: limits, rate limits, error policy, metrics, tracing, document cache, hints."""

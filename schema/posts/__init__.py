@@ -1,0 +1,1 @@
+"""GraphQL for posts, comments and saved posts."""

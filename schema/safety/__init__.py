@@ -1,0 +1,1 @@
+"""GraphQL for reports and moderation."""

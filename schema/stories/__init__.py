@@ -1,0 +1,1 @@
+"""GraphQL for stories, their live stream, archive and highlights."""
