@@ -36,12 +36,18 @@ def interacts(viewer: int | None, user_id: Any) -> ColumnElement[bool]:
     return user_id.not_in(blocked_with(viewer))  # type: ignore[no-any-return]
 
 
+def blocks_either_way(a: Any, b: Any) -> ColumnElement[bool]:
+    """Block symmetry: a block row between two users (ids or columns), in either direction
+    (`Relationship.blocking or Relationship.blocked_by`)."""
+    return exists().where(
+        or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
+    )
+
+
 def blocked_between(a: Any, b: Any) -> ColumnElement[bool]:
     """A block between two users (ids or columns), in either direction, or either one suspended."""
     return or_(
-        exists().where(
-            or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
-        ),
+        blocks_either_way(a, b),
         exists().where(_SUSPENDED.id.in_([a, b]), _SUSPENDED.suspended_at.is_not(None)),
     )
 

@@ -41,6 +41,7 @@ from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts.comments import visible_comment
 from resolvers.posts.posts import visible_post
+from resolvers.stories.rules import live
 from resolvers.stories.stories import visible_stories
 from resolvers.visibility import Relationship, can_interact
 from resolvers.visibility_sql import interacts
@@ -95,12 +96,7 @@ def _actor_shown(viewer: int) -> ColumnElement[bool]:
 
 def _shown(viewer: int, now: datetime) -> ColumnElement[bool]:
     has_actor = exists().where(ActivityActor.activity_id == Activity.id, _actor_shown(viewer))
-    live_story = exists().where(
-        Story.id == Activity.story_id,
-        Story.expires_at > now,
-        Story.deleted_at.is_(None),
-        Story.media_id.is_not(None),
-    )
+    live_story = exists().where(Story.id == Activity.story_id, live(now))
     return and_(has_actor, or_(Activity.kind != ActivityKind.STORY_REACTED, live_story))
 
 
