@@ -44,8 +44,12 @@ def blocks_either_way(a: Any, b: Any) -> ColumnElement[bool]:
     )
 
 
-def blocked_between(a: Any, b: Any) -> ColumnElement[bool]:
-    """A block between two users (ids or columns), in either direction, or either one suspended."""
+def blocked_between(a: Any, b: Any, *, b_row: Any = None) -> ColumnElement[bool]:
+    """A block between two users (ids or columns), in either direction, or either one suspended.
+    `b_row`: b's `users` row when the statement joins it already: then only b's suspension counts,
+    as `Relationship.blocked_either_way` (a being the viewer, signed in, so not suspended)."""
+    if b_row is not None:
+        return or_(blocks_either_way(a, b), b_row.suspended_at.is_not(None))
     return or_(
         blocks_either_way(a, b),
         exists().where(_SUSPENDED.id.in_([a, b]), _SUSPENDED.suspended_at.is_not(None)),

@@ -1,11 +1,9 @@
 """What a ranked first page may keep: one snapshot per viewer (a new ranking replaces the last), and
-a per-user budget of first pages. [postgresql] keeps snapshots in Redis, [sqlite] in the database."""
+a per-user budget of first pages. [postgresql] keeps snapshots in Redis, [sqlite] in the process."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
-from models import FeedSnapshot
+from resolvers.feed.snapshots import process_snapshots
 from tests.harness import Api, ServerFactory, TestUser
 from tests.test_ranked_feed import RANKED, _world, ranked
 
@@ -13,9 +11,7 @@ from tests.test_ranked_feed import RANKED, _world, ranked
 async def stored_snapshots(api: Api, viewer: TestUser) -> int:
     redis = api.services.redis
     in_redis = len([key async for key in redis.scan_iter("ranked:*")]) if redis is not None else 0
-    async with api.services.db.read() as session:
-        in_database = await session.scalar(select(func.count()).select_from(FeedSnapshot))
-    return in_redis + (in_database or 0)
+    return in_redis + len(process_snapshots(api.services))
 
 
 async def test_a_new_ranking_replaces_the_last_one(api: Api) -> None:

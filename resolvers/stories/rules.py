@@ -12,7 +12,7 @@ Every path that decides one of these calls these functions, in SQL (pages chosen
 and the query planner) or in Python (rows already loaded). tests/test_rules.py fails when a
 comparison of a story's expiry appears anywhere else. The relationships they read come from
 resolvers/visibility.py; block symmetry is `blocked_either_way` there and
-`blocks_either_way` in resolvers/visibility_sql.py.
+`blocked_between` in resolvers/visibility_sql.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, false, or_
 
 from models import CloseFriend, Contact, Follow, FollowState, HighlightStory, Story, StoryHide, User
 from resolvers.visibility import Relationship
-from resolvers.visibility_sql import blocks_either_way
+from resolvers.visibility_sql import blocked_between
 
 
 def is_live(story: Story, now: datetime) -> bool:
@@ -102,7 +102,7 @@ def story_visible_sql(viewer: Any, story: Any = Story, author: Any = User) -> Co
     )
     return or_(
         story.author_id == viewer,
-        and_(author.suspended_at.is_(None), ~blocks_either_way(viewer, story.author_id), ~hidden, audience),
+        and_(~blocked_between(viewer, story.author_id, b_row=author), ~hidden, audience),
     )
 
 

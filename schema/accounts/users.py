@@ -22,6 +22,7 @@ from resolvers.accounts.users import (
     findable_user,
     findable_users,
     interacting,
+    is_own,
     relationship,
 )
 from resolvers.graph import follow_lists
@@ -66,7 +67,7 @@ class UserType(Node):
         return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row, signed_in=signed_in)
 
     def _own(self, info: Info[RequestContext, None]) -> bool:
-        return self.signed_in or info.context.viewer_id == self.row.id
+        return self.signed_in or is_own(info.context, self.row.id)
 
     @classmethod
     async def visible(cls, ctx: RequestContext, items: Sequence[UserType]) -> list[bool]:
@@ -180,7 +181,7 @@ class UserType(Node):
         description="The viewer's own setting: keep expired stories in the archive. null for anyone else."
     )
     def archive_stories(self, info: Info[RequestContext, None]) -> bool | None:
-        return self.row.archive_stories if info.context.viewer_id == self.row.id else None
+        return self.row.archive_stories if is_own(info.context, self.row.id) else None
 
     @strawberry.field(description="The viewer's own email address; null for anyone else.")
     def email(self, info: Info[RequestContext, None]) -> str | None:
