@@ -26,6 +26,9 @@ from models import CloseFriend, Contact, Follow, FollowState, HighlightStory, St
 from resolvers.visibility import Relationship
 from resolvers.visibility_sql import blocked_between
 
+# Who a story may be for (`can_see_story` decides each).
+AUDIENCES = ("PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS")
+
 
 def is_live(story: Story, now: datetime) -> bool:
     """Not deleted, not purged, and now < expiresAt (a story is gone at its expiry instant)."""

@@ -27,6 +27,7 @@ from resolvers.accounts.users import RelationshipTo, UserById
 from resolvers.loader import RequestLoader, unique
 from resolvers.media.uploads import attach
 from resolvers.stories.rules import (
+    AUDIENCES,
     can_see_expired_story,
     can_see_story,
     has_expired,
@@ -36,7 +37,6 @@ from resolvers.stories.rules import (
 )
 from resolvers.visibility import STRANGER, Relationship
 
-AUDIENCES = ("PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS")
 # Live stories one author may have at once (Instagram's figure): what a profile or tray item lists.
 MAX_LIVE_STORIES = 100
 
