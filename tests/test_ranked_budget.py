@@ -3,7 +3,7 @@ a per-user budget of first pages. [postgresql] keeps snapshots in Redis, [sqlite
 
 from __future__ import annotations
 
-from resolvers.feed.snapshots import process_snapshots
+from resolvers.feed.snapshots import ProcessSnapshots, Snapshot, process_snapshots
 from tests.harness import Api, ServerFactory, TestUser
 from tests.test_ranked_feed import RANKED, _world, ranked
 
@@ -63,3 +63,16 @@ async def test_a_cursor_of_the_other_order_says_which_order_it_is(api: Api) -> N
             "field": "after",
         }
     )
+
+
+def test_the_process_keeps_one_snapshot_per_viewer_and_sweeps_the_expired_and_the_oldest() -> None:
+    """Without Redis the snapshots live in the process: bounded, and swept at every save."""
+    kept = ProcessSnapshots(limit=2)
+    kept.save(1, Snapshot(10, expires=100.0, post_ids=[1]), now=0.0)
+    kept.save(1, Snapshot(11, expires=101.0, post_ids=[2]), now=1.0)  # a new ranking replaces the last
+    assert len(kept) == 1 and kept.get(1) == Snapshot(11, 101.0, [2])
+    kept.save(2, Snapshot(12, expires=102.0, post_ids=[3]), now=2.0)
+    kept.save(3, Snapshot(13, expires=103.0, post_ids=[4]), now=3.0)  # over the limit: the oldest goes
+    assert (kept.get(1), len(kept)) == (None, 2)
+    kept.save(4, Snapshot(14, expires=300.0, post_ids=[5]), now=102.5)  # 2 expired at 102: swept
+    assert [kept.get(viewer) is not None for viewer in (2, 3, 4)] == [False, True, True]

@@ -31,7 +31,7 @@ PROCESS_SNAPSHOTS = 10_000
 
 
 @dataclass(frozen=True)
-class _Snapshot:
+class Snapshot:
     snapshot_id: int
     expires: float  # the app clock's timestamp
     post_ids: list[int]
@@ -43,9 +43,9 @@ class ProcessSnapshots:
 
     def __init__(self, limit: int = PROCESS_SNAPSHOTS) -> None:
         self.limit = limit
-        self._by_viewer: OrderedDict[int, _Snapshot] = OrderedDict()
+        self._by_viewer: OrderedDict[int, Snapshot] = OrderedDict()
 
-    def save(self, viewer: int, snapshot: _Snapshot, now: float) -> None:
+    def save(self, viewer: int, snapshot: Snapshot, now: float) -> None:
         self._by_viewer.pop(viewer, None)
         self._by_viewer[viewer] = snapshot
         while self._by_viewer:
@@ -54,7 +54,7 @@ class ProcessSnapshots:
                 break
             self._by_viewer.popitem(last=False)
 
-    def get(self, viewer: int) -> _Snapshot | None:
+    def get(self, viewer: int) -> Snapshot | None:
         return self._by_viewer.get(viewer)
 
     def __len__(self) -> int:
@@ -77,7 +77,7 @@ async def save(services: Services, viewer: int, snapshot_id: int, post_ids: list
     """Keep the order; returns the store that holds it (a Redis outage falls back to the process)."""
     now = services.clock.now().timestamp()
     ttl = services.settings.feed_ranked_snapshot_seconds
-    snapshot = _Snapshot(snapshot_id, now + ttl, post_ids)
+    snapshot = Snapshot(snapshot_id, now + ttl, post_ids)
     if services.redis is not None:
         value = json.dumps(
             {"id": snapshot_id, "expires": snapshot.expires, "ids": post_ids}, separators=(",", ":")
@@ -94,7 +94,7 @@ async def save(services: Services, viewer: int, snapshot_id: int, post_ids: list
 async def load(services: Services, store: str, viewer: int, snapshot_id: int) -> list[int] | None:
     """The viewer's ranked ids, or None once the snapshot expired (or never was theirs)."""
     now = services.clock.now().timestamp()
-    found: _Snapshot | None = None
+    found: Snapshot | None = None
     if store == REDIS:
         found = await _from_redis(services, viewer)
     elif store == PROCESS:
@@ -104,7 +104,7 @@ async def load(services: Services, store: str, viewer: int, snapshot_id: int) ->
     return found.post_ids
 
 
-async def _from_redis(services: Services, viewer: int) -> _Snapshot | None:
+async def _from_redis(services: Services, viewer: int) -> Snapshot | None:
     if services.redis is None:
         return None
     try:
@@ -115,4 +115,4 @@ async def _from_redis(services: Services, viewer: int) -> _Snapshot | None:
     if raw is None:
         return None
     found = json.loads(raw)
-    return _Snapshot(int(found["id"]), float(found["expires"]), [int(post_id) for post_id in found["ids"]])
+    return Snapshot(int(found["id"]), float(found["expires"]), [int(post_id) for post_id in found["ids"]])
