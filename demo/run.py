@@ -14,6 +14,7 @@ from demo.people import Actors, DemoClock, build_graph, sign_up_people
 from demo.world import EVERYONE, FEATURED, MARKER, PASSWORD
 from models import Comment, Highlight, Message, Post, Story, User
 from resolvers.accounts.auth import log_in
+from resolvers.stories.rules import live
 from services import close_services, open_services
 from settings import Settings
 
@@ -49,11 +50,7 @@ async def _live_stories(services: Services, author_ids: list[int]) -> int:
         count = await session.scalar(
             select(func.count())
             .select_from(Story)
-            .where(
-                Story.author_id.in_(author_ids),
-                Story.expires_at > services.clock.now(),
-                Story.deleted_at.is_(None),
-            )
+            .where(Story.author_id.in_(author_ids), live(services.clock.now()))
         )
         return count or 0
 

@@ -36,12 +36,22 @@ def interacts(viewer: int | None, user_id: Any) -> ColumnElement[bool]:
     return user_id.not_in(blocked_with(viewer))  # type: ignore[no-any-return]
 
 
-def blocked_between(a: Any, b: Any) -> ColumnElement[bool]:
-    """A block between two users (ids or columns), in either direction, or either one suspended."""
+def blocks_either_way(a: Any, b: Any) -> ColumnElement[bool]:
+    """Block symmetry: a block row between two users (ids or columns), in either direction
+    (`Relationship.blocking or Relationship.blocked_by`)."""
+    return exists().where(
+        or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
+    )
+
+
+def blocked_between(a: Any, b: Any, *, b_row: Any = None) -> ColumnElement[bool]:
+    """A block between two users (ids or columns), in either direction, or either one suspended.
+    `b_row`: b's `users` row when the statement joins it already: then only b's suspension counts,
+    as `Relationship.blocked_either_way` (a being the viewer, signed in, so not suspended)."""
+    if b_row is not None:
+        return or_(blocks_either_way(a, b), b_row.suspended_at.is_not(None))
     return or_(
-        exists().where(
-            or_(and_(Block.user_id == a, Block.other_id == b), and_(Block.user_id == b, Block.other_id == a))
-        ),
+        blocks_either_way(a, b),
         exists().where(_SUSPENDED.id.in_([a, b]), _SUSPENDED.suspended_at.is_not(None)),
     )
 

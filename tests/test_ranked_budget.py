@@ -1,11 +1,9 @@
 """What a ranked first page may keep: one snapshot per viewer (a new ranking replaces the last), and
-a per-user budget of first pages. [postgresql] keeps snapshots in Redis, [sqlite] in the database."""
+a per-user budget of first pages. [postgresql] keeps snapshots in Redis, [sqlite] in the process."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
-from models import FeedSnapshot
+from resolvers.feed.snapshots import ProcessSnapshots, Snapshot, process_snapshots
 from tests.harness import Api, ServerFactory, TestUser
 from tests.test_ranked_feed import RANKED, _world, ranked
 
@@ -13,9 +11,7 @@ from tests.test_ranked_feed import RANKED, _world, ranked
 async def stored_snapshots(api: Api, viewer: TestUser) -> int:
     redis = api.services.redis
     in_redis = len([key async for key in redis.scan_iter("ranked:*")]) if redis is not None else 0
-    async with api.services.db.read() as session:
-        in_database = await session.scalar(select(func.count()).select_from(FeedSnapshot))
-    return in_redis + (in_database or 0)
+    return in_redis + len(process_snapshots(api.services))
 
 
 async def test_a_new_ranking_replaces_the_last_one(api: Api) -> None:
@@ -67,3 +63,16 @@ async def test_a_cursor_of_the_other_order_says_which_order_it_is(api: Api) -> N
             "field": "after",
         }
     )
+
+
+def test_the_process_keeps_one_snapshot_per_viewer_and_sweeps_the_expired_and_the_oldest() -> None:
+    """Without Redis the snapshots live in the process: bounded, and swept at every save."""
+    kept = ProcessSnapshots(limit=2)
+    kept.save(1, Snapshot(10, expires=100.0, post_ids=[1]), now=0.0)
+    kept.save(1, Snapshot(11, expires=101.0, post_ids=[2]), now=1.0)  # a new ranking replaces the last
+    assert len(kept) == 1 and kept.get(1) == Snapshot(11, 101.0, [2])
+    kept.save(2, Snapshot(12, expires=102.0, post_ids=[3]), now=2.0)
+    kept.save(3, Snapshot(13, expires=103.0, post_ids=[4]), now=3.0)  # over the limit: the oldest goes
+    assert (kept.get(1), len(kept)) == (None, 2)
+    kept.save(4, Snapshot(14, expires=300.0, post_ids=[5]), now=102.5)  # 2 expired at 102: swept
+    assert [kept.get(viewer) is not None for viewer in (2, 3, 4)] == [False, True, True]

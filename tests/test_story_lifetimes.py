@@ -3,7 +3,7 @@
 The audience matrix of the stories issue (tests/test_story_visibility.py) runs again on expired
 stories kept in a highlight (by their audience, evaluated now) and on archived ones (the author
 alone); every other path treats them as gone. Expectations are written out here, independently
-of resolvers/visibility.py.
+of resolvers/stories/rules.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The visibility matrix: every audience x every kind of viewer x public/private account, on every path.
 
-Expectations are written out here, independently of resolvers/visibility.py.
+Expectations are written out here, independently of resolvers/stories/rules.py.
 """
 
 from __future__ import annotations

@@ -67,6 +67,12 @@ async def latest_export(ctx: RequestContext) -> DataExport | None:
         return found
 
 
+async def export_by_id(ctx: RequestContext, export_id: int) -> DataExport | None:
+    """node(id:) for an export: the viewer's latest one only; None signed out or for any other."""
+    found = await latest_export(ctx) if ctx.viewer is not None else None
+    return found if found is not None and found.id == export_id else None
+
+
 async def download_url(services: Services, export: DataExport) -> str | None:
     """A signed link while READY and unexpired, valid no longer than the file."""
     now = services.clock.now()

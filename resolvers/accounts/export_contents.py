@@ -33,6 +33,7 @@ from models import (
     Story,
     User,
 )
+from resolvers.stories.rules import has_expired
 
 
 @dataclass
@@ -161,7 +162,7 @@ async def collect(services: Services, user_id: int) -> Contents:
                 "media": names.get(s.media_id) if s.media_id else None,
             }
             for s in stories
-            if s.expires_at > now or user.archive_stories or s.id in highlighted
+            if not has_expired(s, now) or user.archive_stories or s.id in highlighted
         ]
         messages = await session.scalars(
             select(Message).where(Message.sender_id == user_id).order_by(Message.conversation_id, Message.seq)

@@ -229,3 +229,13 @@ async def user_by_username(ctx: RequestContext, username: str) -> User | None:
         return None
     UserById(ctx).prime(user.id, user)
     return await findable_user(ctx, user.id)
+
+
+def is_own(ctx: RequestContext, user_id: int) -> bool:
+    """The account is the viewer's: what only its owner sees (email, settings) is shown."""
+    return ctx.viewer_id is not None and ctx.viewer_id == user_id
+
+
+async def signed_in_user(ctx: RequestContext) -> User | None:
+    """`viewer`: the signed-in user's account, None when signed out."""
+    return await UserById(ctx).load(ctx.viewer_id) if ctx.viewer_id is not None else None

@@ -3,9 +3,10 @@
 What the viewer may no longer see vanishes at read time. The page and count statements leave out
 items without a visible actor (none outside a blocked pair, and for likes and follows, the like or
 follow still standing) and reactions to stories no longer live, so pages are exact and the count
-agrees with the list (SQL forms in resolvers/visibility_sql.py); then every item on a page is
-checked with the same functions as every other path (`can_interact`, `visible_post`,
-`visible_comment`, `visible_stories`, `visible_message`), which drop an actor or the whole item.
+agrees with the list (`actor_shown_sql` of resolvers/activity/rules.py, `live` of
+resolvers/stories/rules.py); then every item on a page is checked with the same functions as every
+other path (`actor_shown`, `visible_post`, `visible_comment`, `visible_stories`, `visible_message`),
+which drop an actor or the whole item.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import RequestContext
@@ -25,25 +25,21 @@ from models import (
     ActivityActor,
     ActivityInbox,
     Comment,
-    Follow,
-    FollowState,
     Message,
     Post,
-    PostLike,
-    PostMention,
     Story,
     User,
 )
 from resolvers.accounts.users import UserById, relationships
 from resolvers.activity.recording import ActivityKind
+from resolvers.activity.rules import actor_shown, actor_shown_sql
 from resolvers.conversations.messages import visible_message
 from resolvers.loader import RequestLoader, unique
 from resolvers.paging import Page, PageArgs, page_from_rows
 from resolvers.posts.comments import visible_comment
 from resolvers.posts.posts import visible_post
+from resolvers.stories.rules import live
 from resolvers.stories.stories import visible_stories
-from resolvers.visibility import Relationship, can_interact
-from resolvers.visibility_sql import interacts
 
 MAX_ACTORS = 3
 
@@ -60,47 +56,9 @@ class ActivityItem:
     unseen: bool
 
 
-def _follow(follower: Any, followee: Any, state: FollowState) -> ColumnElement[bool]:
-    return exists().where(
-        Follow.follower_id == follower, Follow.followee_id == followee, Follow.state == state
-    )
-
-
-def _actor_shown(viewer: int) -> ColumnElement[bool]:
-    """An actor row the viewer may see: no block, and what they did still stands."""
-    actor = ActivityActor.actor_id
-    viewer_id = literal(viewer)
-    still = or_(
-        Activity.kind.in_(
-            [ActivityKind.POST_COMMENTED, ActivityKind.STORY_REACTED, ActivityKind.STORY_REPLIED]
-        ),
-        and_(
-            Activity.kind == ActivityKind.POST_LIKED,
-            exists().where(PostLike.post_id == Activity.post_id, PostLike.user_id == actor),
-        ),
-        and_(Activity.kind == ActivityKind.FOLLOWED, _follow(actor, viewer_id, FollowState.ACCEPTED)),
-        and_(Activity.kind == ActivityKind.FOLLOW_REQUESTED, _follow(actor, viewer_id, FollowState.PENDING)),
-        and_(Activity.kind == ActivityKind.FOLLOW_ACCEPTED, _follow(viewer_id, actor, FollowState.ACCEPTED)),
-        # A comment's mention stands as long as the comment; a caption's, until an edit drops it.
-        and_(
-            Activity.kind == ActivityKind.MENTIONED,
-            or_(
-                Activity.comment_id.is_not(None),
-                exists().where(PostMention.post_id == Activity.post_id, PostMention.user_id == viewer_id),
-            ),
-        ),
-    )
-    return and_(interacts(viewer, actor), still)
-
-
 def _shown(viewer: int, now: datetime) -> ColumnElement[bool]:
-    has_actor = exists().where(ActivityActor.activity_id == Activity.id, _actor_shown(viewer))
-    live_story = exists().where(
-        Story.id == Activity.story_id,
-        Story.expires_at > now,
-        Story.deleted_at.is_(None),
-        Story.media_id.is_not(None),
-    )
+    has_actor = exists().where(ActivityActor.activity_id == Activity.id, actor_shown_sql(viewer))
+    live_story = exists().where(Story.id == Activity.story_id, live(now))
     return and_(has_actor, or_(Activity.kind != ActivityKind.STORY_REACTED, live_story))
 
 
@@ -125,7 +83,9 @@ class ActorsOf(RequestLoader[int, ActorPreview]):
             )
             .join(Activity, Activity.id == ActivityActor.activity_id)
             .where(
-                ActivityActor.activity_id.in_(unique(keys)), Activity.user_id == viewer, _actor_shown(viewer)
+                ActivityActor.activity_id.in_(unique(keys)),
+                Activity.user_id == viewer,
+                actor_shown_sql(viewer),
             )
             .subquery()
         )
@@ -155,24 +115,12 @@ class SeenSeq(RequestLoader[int, int]):
         return 0
 
 
-def _still_related(kind: str, rel: Relationship) -> bool:
-    if kind == ActivityKind.FOLLOWED:
-        return rel.followed_by is FollowState.ACCEPTED
-    if kind == ActivityKind.FOLLOW_REQUESTED:
-        return rel.followed_by is FollowState.PENDING
-    if kind == ActivityKind.FOLLOW_ACCEPTED:
-        return rel.follow is FollowState.ACCEPTED
-    return True
-
-
 async def _item(ctx: RequestContext, row: Activity, preview: ActorPreview, seen: int) -> ActivityItem | None:
     users, rels = await asyncio.gather(
         UserById(ctx).load_many(preview.actor_ids), relationships(ctx, preview.actor_ids)
     )
     actors = [
-        user
-        for user, rel in zip(users, rels, strict=True)
-        if user is not None and can_interact(rel) and _still_related(row.kind, rel)
+        user for user, rel in zip(users, rels, strict=True) if user is not None and actor_shown(row.kind, rel)
     ]
     if not actors:
         return None

@@ -77,3 +77,10 @@ async def hashtag_posts(ctx: RequestContext, hashtag_id: int, args: PageArgs) ->
     seen = await asyncio.gather(*(can_see_post(ctx, post) for _, post in page.items))
     kept = [item for item, visible in zip(page.items, seen, strict=True) if visible]
     return Page(kept, page.has_next, page.has_previous)
+
+
+async def hashtag_by_id(ctx: RequestContext, hashtag_id: int) -> Hashtag | None:
+    """node(id:) for a hashtag: signed in, and carried by a post the viewer may see; else None."""
+    if ctx.viewer_id is None:
+        return None
+    return await VisibleHashtag(ctx).load(hashtag_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context import Services
 from core.unit_of_work import UnitOfWork
 from models import Follow, FollowState, Post, User
+from resolvers.feed.active import active_among
 from resolvers.feed.cache import FeedCache, member
 
 log = logging.getLogger("ephemera.fanout")
@@ -119,14 +119,15 @@ async def remove_post(services: Services, payload: dict[str, Any]) -> None:
         await feeds.remove_post(chunk, post_id, author_id)
 
 
-async def _followers(services: Services, session: AsyncSession, author_id: int) -> list[Any]:
-    cutoff = services.clock.now() - timedelta(days=services.settings.feed_inactive_days)
+async def _followers(services: Services, session: AsyncSession, author_id: int) -> list[tuple[int, bool]]:
+    """(follower, active) for the author's accepted followers (resolvers/feed/active.py)."""
     stmt = (
-        select(Follow.follower_id, User.last_active_at >= cutoff)
+        select(Follow.follower_id, User.last_active_at)
         .join(User, User.id == Follow.follower_id)
         .where(Follow.followee_id == author_id, Follow.state == FollowState.ACCEPTED)
     )
-    return list((await session.execute(stmt)).all())
+    rows = [(follower, last_active_at) for follower, last_active_at in (await session.execute(stmt)).all()]
+    return await active_among(services, rows)
 
 
 async def backfill(services: Services, payload: dict[str, Any]) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import Select, or_, select, union_all, update
+from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import Reader, RequestContext, Services
-from core.unit_of_work import unit_of_work
-from models import Follow, FollowState, Post, User
+from models import Follow, FollowState, Post
 from resolvers.feed import fanout
+from resolvers.feed.active import mark_active
 from resolvers.feed.cache import FeedCache, member
 from resolvers.graph.mutes import muted
 from resolvers.paging import Page, PageArgs, page_from_rows
@@ -124,7 +124,8 @@ async def _merge(
 
 
 async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:
-    """A missing or evicted set, filled from SQL; reading the feed also counts as activity."""
+    """A missing or evicted set, filled from SQL; reading the feed also counts as activity
+    (stamped in Redis, resolvers/feed/active.py: a read writes nothing in the database)."""
     stmt = (
         select(Post.id, Post.author_id)
         .where(Post.pushed.is_(True), Post.author_id.in_(_followees(viewer)))
@@ -135,7 +136,4 @@ async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:
         rows = (await session.execute(stmt)).all()
     floor = rows[-1].id if len(rows) == feeds.cap else 0
     await feeds.build(viewer, [member(post_id, author) for post_id, author in rows], floor)
-    async with unit_of_work(services) as work:
-        await work.session.execute(
-            update(User).where(User.id == viewer).values(last_active_at=services.clock.now())
-        )
+    await mark_active(services, viewer)

@@ -7,7 +7,7 @@ cursors name the snapshot and a position in it, so later pages read the same ord
 and comments move the scores meanwhile: nothing repeats and nothing is skipped. Posts deleted or
 no longer followed since drop out at read time. A cursor whose snapshot expired, or was replaced
 by the viewer's newer ranking, answers BAD_USER_INPUT with `reason: SNAPSHOT_EXPIRED`: ask for the
-first page again. First pages write a snapshot, so each user gets FEED_RANKED_FIRST_PAGES_PER_MINUTE
+first page again. First pages keep a snapshot, so each user gets FEED_RANKED_FIRST_PAGES_PER_MINUTE
 of them (RATE_LIMITED past that); later pages are free.
 """
 
@@ -30,7 +30,7 @@ from resolvers.paging import MAX_KEY, RANKED_PREFIX, Page, PageArgs, decode_curs
 from resolvers.posts.posts import PostById
 from resolvers.visibility import can_see_content
 
-_CURSOR = re.compile(re.escape(RANKED_PREFIX) + r"([rd])\.([0-9]{1,19})\.([0-9]{1,5})")
+_CURSOR = re.compile(re.escape(RANKED_PREFIX) + r"([rdp])\.([0-9]{1,19})\.([0-9]{1,5})")
 
 
 class SnapshotExpired(AppError):
@@ -100,7 +100,7 @@ async def ranked_page(ctx: RequestContext, args: PageArgs, after: str | None) ->
         offset = 0
     else:
         store, snapshot_id, offset = _position(after)
-        found = await feed_snapshots.load(services, ctx.read, store, viewer, snapshot_id)
+        found = await feed_snapshots.load(services, store, viewer, snapshot_id)
         if found is None:
             raise SnapshotExpired()
         ids = found

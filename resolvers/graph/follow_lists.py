@@ -1,4 +1,7 @@
-"""Followers, following and follow requests as keyset pages, batched across parents."""
+"""Followers, following and follow requests as keyset pages, batched across parents.
+
+A profile's followers and following are its content: `followers` and `following` answer an empty
+page to a viewer who may not see the account's content (`can_see_content`)."""
 
 from __future__ import annotations
 
@@ -6,8 +9,12 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from models import Follow, FollowState
-from resolvers.parent_pages import ParentPages
+from core.context import RequestContext
+from models import Follow, FollowState, User
+from resolvers.accounts.users import relationship
+from resolvers.paging import Page, PageArgs
+from resolvers.parent_pages import PageKey, ParentPages
+from resolvers.visibility import can_see_content
 
 
 class _FollowPages(ParentPages[int]):
@@ -39,3 +46,21 @@ class FollowingPage(_FollowPages):
 
 class FollowRequestsPage(_FollowPages):
     state = FollowState.PENDING
+
+
+async def followers(ctx: RequestContext, user: User, args: PageArgs) -> Page[int]:
+    """The ids of the accounts following `user`, newest follow first, as the viewer may see them."""
+    if not await sees_content(ctx, user):
+        return Page([], False)
+    return await FollowersPage(ctx).load(PageKey(user.id, args.first, args.after))
+
+
+async def following(ctx: RequestContext, user: User, args: PageArgs) -> Page[int]:
+    """The ids of the accounts `user` follows, newest follow first, as the viewer may see them."""
+    if not await sees_content(ctx, user):
+        return Page([], False)
+    return await FollowingPage(ctx).load(PageKey(user.id, args.first, args.after))
+
+
+async def sees_content(ctx: RequestContext, user: User) -> bool:
+    return can_see_content(await relationship(ctx, user.id), author_is_private=user.is_private)

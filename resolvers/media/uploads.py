@@ -343,3 +343,10 @@ async def release_spent_uploads(services: Services, batch: int = 200) -> int:
 def _a(noun: str) -> str:
     """The noun with its indefinite article: "an avatar", "an image/png", "a video/mp4"."""
     return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+async def own_media(ctx: RequestContext, media_id: int) -> Media | None:
+    """node(id:) for media: only its owner reaches it by id; others see it through the post, story
+    or message that shows it."""
+    row = await MediaById(ctx).load(media_id)
+    return row if row is not None and row.owner_id == ctx.viewer_id else None

@@ -8,6 +8,7 @@ from core.context import RequestContext
 from models import Story
 from resolvers.accounts.users import UserById
 from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.stories.rules import expired
 from resolvers.stories.stories import filter_reachable
 
 
@@ -22,7 +23,7 @@ async def story_archive(ctx: RequestContext, args: PageArgs) -> Page[Story]:
         select(Story)
         .where(
             Story.author_id == viewer,
-            Story.expires_at <= ctx.services.clock.now(),
+            expired(ctx.services.clock.now()),
             Story.deleted_at.is_(None),
             Story.media_id.is_not(None),
         )

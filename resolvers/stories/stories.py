@@ -2,7 +2,7 @@
 
 Every path that returns or acts on a story goes through `visible_stories` (or the profile
 and tray helpers built on `filter_visible`): expiry is a read-time filter on the app's
-clock, and audience rules come from resolvers/visibility.py with batched relationships.
+clock, and audience rules come from resolvers/stories/rules.py with batched relationships.
 
 Past its expiry a story lives on only where its author chose (ARCHITECTURE.md, Lifetimes of a
 story): in a highlight, or in the author's archive. Only the paths made for that go through
@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import RequestContext
@@ -26,28 +26,19 @@ from models import Highlight, HighlightStory, Media, Story, StoryEvent, User
 from resolvers.accounts.users import RelationshipTo, UserById
 from resolvers.loader import RequestLoader, unique
 from resolvers.media.uploads import attach
-from resolvers.visibility import STRANGER, Relationship, can_see_expired_story, can_see_story
+from resolvers.stories.rules import (
+    AUDIENCES,
+    can_see_expired_story,
+    can_see_story,
+    has_expired,
+    is_live,
+    live,
+    urls_end_with_story,
+)
+from resolvers.visibility import STRANGER, Relationship
 
-AUDIENCES = ("PUBLIC", "FOLLOWERS", "CLOSE_FRIENDS", "CONTACTS")
 # Live stories one author may have at once (Instagram's figure): what a profile or tray item lists.
 MAX_LIVE_STORIES = 100
-
-
-def is_live(story: Story, now: datetime) -> bool:
-    """Not deleted, not purged, and now < expiresAt (a story is gone at its expiry instant)."""
-    return story.deleted_at is None and story.media_id is not None and now < story.expires_at
-
-
-def kept_past_expiry() -> ColumnElement[bool]:
-    """SQL: the story is one its author keeps past expiry: not deleted, and in a highlight or
-    archived by its author. The sweeper leaves these alone; the archive lists the archived ones."""
-    return and_(
-        Story.deleted_at.is_(None),
-        or_(
-            exists().where(HighlightStory.story_id == Story.id),
-            exists().where(User.id == Story.author_id, User.archive_stories.is_(True)),
-        ),
-    )
 
 
 class StoryById(RequestLoader[int, Story | None]):
@@ -77,12 +68,7 @@ class LiveStoriesByAuthor(RequestLoader[int, list[Story]]):
     async def fetch(self, keys: Sequence[int]) -> Mapping[int, list[Story]]:
         stmt = (
             select(Story)
-            .where(
-                Story.author_id.in_(unique(keys)),
-                Story.expires_at > self.ctx.services.clock.now(),
-                Story.deleted_at.is_(None),
-                Story.media_id.is_not(None),
-            )
+            .where(Story.author_id.in_(unique(keys)), live(self.ctx.services.clock.now()))
             .order_by(Story.id)
         )
         found: dict[int, list[Story]] = {}
@@ -116,7 +102,7 @@ async def filter_reachable(
     knows to be in a highlight (a highlight's own stories); by default looked up in one batch."""
     now = ctx.services.clock.now()
     present = [s for s in stories if s.deleted_at is None and s.media_id is not None]
-    expired = [s.id for s in present if now >= s.expires_at]
+    expired = [s.id for s in present if has_expired(s, now)]
     if highlighted is None:
         flags = await InHighlight(ctx).load_many(expired)
         kept_in_highlight = {story_id for story_id, flag in zip(expired, flags, strict=True) if flag}
@@ -130,7 +116,7 @@ async def filter_reachable(
 
     def reachable(story: Story) -> bool:
         author, rel = by_author[story.author_id]
-        if now < story.expires_at:
+        if not has_expired(story, now):
             return admits(author, rel, story.audience)
         return author is not None and can_see_expired_story(
             rel,
@@ -182,6 +168,11 @@ async def reachable_stories(ctx: RequestContext, ids: Iterable[int]) -> dict[int
     return {s.id: s for s in await filter_reachable(ctx, [row for row in rows if row is not None])}
 
 
+def media_urls_end(ctx: RequestContext, story: Story, *, kept: bool) -> datetime | None:
+    """When the story's media URLs must end: with a live story; never for one shown kept past expiry."""
+    return story.expires_at if urls_end_with_story(story, ctx.services.clock.now(), kept=kept) else None
+
+
 async def user_stories(ctx: RequestContext, author_id: int) -> list[Story]:
     """A profile's active stories the viewer may see, oldest first."""
     return await filter_visible(ctx, await LiveStoriesByAuthor(ctx).load(author_id))
@@ -209,17 +200,10 @@ async def create_story(ctx: RequestContext, media_id: int, audience: str) -> Sto
                 raise BadInput("This media is already used by a story.", field="mediaId")
             # The author's row serialises their story posts, so two at once cannot both be the 100th.
             await work.session.execute(select(User.id).where(User.id == viewer).with_for_update())
-            live = await work.session.scalar(
-                select(func.count())
-                .select_from(Story)
-                .where(
-                    Story.author_id == viewer,
-                    Story.expires_at > now,
-                    Story.deleted_at.is_(None),
-                    Story.media_id.is_not(None),
-                )
+            live_now = await work.session.scalar(
+                select(func.count()).select_from(Story).where(Story.author_id == viewer, live(now))
             )
-            if (live or 0) >= MAX_LIVE_STORIES:
+            if (live_now or 0) >= MAX_LIVE_STORIES:
                 raise BadInput(
                     f"At most {MAX_LIVE_STORIES} stories can be live at once: delete one or wait until "
                     "the oldest expires.",

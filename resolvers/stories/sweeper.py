@@ -23,7 +23,7 @@ from core.sql import skip_locked
 from core.unit_of_work import unit_of_work
 from models import Media, Story, StoryEvent
 from resolvers.media.uploads import object_keys
-from resolvers.stories.stories import kept_past_expiry
+from resolvers.stories.rules import expired, kept_past_expiry
 
 log = logging.getLogger("ephemera.sweeper")
 
@@ -46,7 +46,7 @@ async def _sweep_batch(services: Services, batch: int) -> tuple[int, int]:
         session = work.session
         stmt = (
             select(Story)
-            .where(Story.expires_at <= cutoff, Story.media_id.is_not(None), ~kept_past_expiry())
+            .where(expired(cutoff), Story.media_id.is_not(None), ~kept_past_expiry())
             .order_by(Story.expires_at)
             .limit(batch)
         )

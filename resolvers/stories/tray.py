@@ -14,7 +14,7 @@ invisible meanwhile simply drop out, which never makes another owner repeat or v
 The page is chosen in the database: one statement groups the visible live stories of the
 related accounts by owner, orders the owners by their key and keeps the page after the cursor
 (LIMIT); a second reads the page's stories with the viewer's views; the owners come from their
-loader. Visibility in SQL is `story_visible_sql`, the audience rule of resolvers/visibility.py.
+loader. Visibility in SQL is `live` and `story_visible_sql`, the rules of resolvers/stories/rules.py.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from models import CloseFriend, Contact, Follow, FollowState, Story, StoryView, 
 from resolvers.accounts.users import UserById, findable_user, relationship
 from resolvers.graph.mutes import muted
 from resolvers.paging import Page, check_size, decode_cursor, encode_cursor
+from resolvers.stories.rules import live, story_visible_sql
 from resolvers.stories.stories import MAX_LIVE_STORIES, user_stories
 from resolvers.stories.views import ViewIdOf
-from resolvers.visibility import story_visible_sql
 
 OWN, UNSEEN, SEEN = 0, 1, 2
 
@@ -134,9 +134,7 @@ def _visible_live(*columns: Any) -> Select[Any]:
         .join(User, User.id == Story.author_id)
         .outerjoin(StoryView, and_(StoryView.story_id == Story.id, StoryView.viewer_id == VIEWER))
         .where(
-            Story.expires_at > bindparam("now"),
-            Story.deleted_at.is_(None),
-            Story.media_id.is_not(None),
+            live(bindparam("now")),
             or_(
                 Story.author_id == VIEWER,
                 and_(Story.author_id.in_(related), ~muted(VIEWER, Story.author_id, stories=True)),

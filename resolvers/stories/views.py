@@ -14,7 +14,9 @@ from core.errors import BadInput, NotFound
 from core.sql import insert_ignore_many
 from models import Story, StoryReaction, StoryView
 from resolvers.loader import RequestLoader, unique
-from resolvers.parent_pages import ParentPages
+from resolvers.paging import Page, PageArgs
+from resolvers.parent_pages import PageKey, ParentPages
+from resolvers.stories.rules import shows_views_to
 from resolvers.stories.stories import visible_stories
 from resolvers.visibility_sql import interacts
 
@@ -113,3 +115,17 @@ async def mark_seen(ctx: RequestContext, story_ids: list[int]) -> list[Story]:
         ]
         await insert_ignore_many(work.session, StoryView, rows)
     return [visible[story_id] for story_id in ids]
+
+
+async def view_count(ctx: RequestContext, story: Story) -> int | None:
+    """How many others viewed the story: for its author while it is live, None for anyone else."""
+    if not shows_views_to(ctx.viewer_id, story, ctx.services.clock.now()):
+        return None
+    return await ViewCount(ctx).load(story.id)
+
+
+async def viewers(ctx: RequestContext, story: Story, args: PageArgs) -> Page[ViewerRow] | None:
+    """Who viewed the story, most recent first: for its author while it is live, None otherwise."""
+    if not shows_views_to(ctx.viewer_id, story, ctx.services.clock.now()):
+        return None
+    return await ViewersPage(ctx).load(PageKey(story.id, args.first, args.after))

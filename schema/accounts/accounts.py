@@ -10,7 +10,7 @@ from strawberry.types import Info
 from core.context import RequestContext
 from resolvers.accounts import auth, signup
 from resolvers.accounts.profile import ProfileChanges, update_profile
-from resolvers.accounts.users import UserById
+from resolvers.accounts.users import signed_in_user
 from schema.accounts.users import UserType
 from schema.node import decode_id
 
@@ -80,8 +80,7 @@ class AuthPayload:
 class AccountQuery:
     @strawberry.field(description="The signed-in user; null without a valid token.")
     async def viewer(self, info: Info[RequestContext, None]) -> UserType | None:
-        viewer = info.context.viewer_id
-        user = await UserById(info.context).load(viewer) if viewer is not None else None
+        user = await signed_in_user(info.context)
         return UserType.of(user) if user else None
 
 

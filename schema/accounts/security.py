@@ -110,8 +110,8 @@ class DataExportType(Node):
 
 
 async def data_export_node(ctx: RequestContext, export_id: int) -> DataExportType | None:
-    found = await data_export.latest_export(ctx) if ctx.viewer is not None else None
-    return DataExportType.of(found) if found is not None and found.id == export_id else None
+    found = await data_export.export_by_id(ctx, export_id)
+    return DataExportType.of(found) if found else None
 
 
 async def session_node(ctx: RequestContext, token_id: int) -> SessionType | None:

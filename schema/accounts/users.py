@@ -22,16 +22,16 @@ from resolvers.accounts.users import (
     findable_user,
     findable_users,
     interacting,
+    is_own,
     relationship,
 )
-from resolvers.graph.follow_lists import FollowersPage, FollowingPage
+from resolvers.graph import follow_lists
 from resolvers.media.uploads import MediaById
 from resolvers.paging import Page, page_args
-from resolvers.parent_pages import PageKey
 from resolvers.posts.posts import PostCount, author_posts
 from resolvers.stories.highlights import MAX_HIGHLIGHTS_PER_USER, user_highlights
 from resolvers.stories.stories import MAX_LIVE_STORIES, user_stories
-from resolvers.visibility import Relationship, can_see_content
+from resolvers.visibility import Relationship
 from schema.edges import Edge
 from schema.extensions.query_limits import at_most
 from schema.media.media import MediaType
@@ -67,7 +67,7 @@ class UserType(Node):
         return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row, signed_in=signed_in)
 
     def _own(self, info: Info[RequestContext, None]) -> bool:
-        return self.signed_in or info.context.viewer_id == self.row.id
+        return self.signed_in or is_own(info.context, self.row.id)
 
     @classmethod
     async def visible(cls, ctx: RequestContext, items: Sequence[UserType]) -> list[bool]:
@@ -181,7 +181,7 @@ class UserType(Node):
         description="The viewer's own setting: keep expired stories in the archive. null for anyone else."
     )
     def archive_stories(self, info: Info[RequestContext, None]) -> bool | None:
-        return self.row.archive_stories if info.context.viewer_id == self.row.id else None
+        return self.row.archive_stories if is_own(info.context, self.row.id) else None
 
     @strawberry.field(description="The viewer's own email address; null for anyone else.")
     def email(self, info: Info[RequestContext, None]) -> str | None:
@@ -226,9 +226,6 @@ class UserType(Node):
 
         return PostConnection.of(await author_posts(info.context, self.row, page_args(first, after)))
 
-    async def can_see_content(self, info: Info[RequestContext, None]) -> bool:
-        return can_see_content(await self._rel(info), author_is_private=self.row.is_private)
-
     @strawberry.field(
         description="Accounts following this user, most recent follow first; empty for a private account "
         "the viewer does not follow.",
@@ -237,10 +234,7 @@ class UserType(Node):
     async def followers(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
     ) -> UserConnection:
-        args = page_args(first, after)
-        if not await self.can_see_content(info):
-            return UserConnection.empty()
-        page = await FollowersPage(info.context).load(PageKey(self.row.id, args.first, args.after))
+        page = await follow_lists.followers(info.context, self.row, page_args(first, after))
         return await UserConnection.of(info.context, page)
 
     @strawberry.field(
@@ -251,10 +245,7 @@ class UserType(Node):
     async def following(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
     ) -> UserConnection:
-        args = page_args(first, after)
-        if not await self.can_see_content(info):
-            return UserConnection.empty()
-        page = await FollowingPage(info.context).load(PageKey(self.row.id, args.first, args.after))
+        page = await follow_lists.following(info.context, self.row, page_args(first, after))
         return await UserConnection.of(info.context, page)
 
 
@@ -275,10 +266,6 @@ class UserConnection:
     page_info: PageInfo = strawberry.field(
         description="Whether more users follow, and the cursor to get them."
     )
-
-    @classmethod
-    def empty(cls) -> UserConnection:
-        return cls(edges=[], page_info=PageInfo.of(Page([], False)))
 
     @classmethod
     async def of(cls, ctx: RequestContext, page: Page[int]) -> UserConnection:

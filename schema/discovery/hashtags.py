@@ -10,7 +10,7 @@ from strawberry.types import Info
 from core.context import RequestContext
 from core.ids import to_global_id
 from models import Hashtag as HashtagRow
-from resolvers.discovery.hashtags import VisibleHashtag, find_hashtag, hashtag_posts
+from resolvers.discovery.hashtags import find_hashtag, hashtag_by_id, hashtag_posts
 from resolvers.paging import page_args
 from schema.edges import Edge
 from schema.node import After, First, Node
@@ -53,7 +53,5 @@ class HashtagQuery:
 
 
 async def hashtag_node(ctx: RequestContext, hashtag_id: int) -> HashtagType | None:
-    if ctx.viewer_id is None:
-        return None
-    row = await VisibleHashtag(ctx).load(hashtag_id)
+    row = await hashtag_by_id(ctx, hashtag_id)
     return HashtagType.of(row) if row else None

@@ -270,7 +270,5 @@ class MediaMutation:
 
 async def media_node(ctx: RequestContext, media_id: int) -> MediaType | None:
     """Only the owner reaches media by id; others see it through the post, story or message."""
-    row = await media_resolvers.MediaById(ctx).load(media_id)
-    if row is None or row.owner_id != ctx.viewer_id:
-        return None
-    return MediaType.of(row)
+    row = await media_resolvers.own_media(ctx, media_id)
+    return MediaType.of(row) if row else None

@@ -18,12 +18,11 @@ from models import Story as StoryRow
 from resolvers.accounts.users import UserById, interacting
 from resolvers.media.uploads import MediaById
 from resolvers.paging import Page, page_args
-from resolvers.parent_pages import PageKey
 from resolvers.stories import reactions as story_reactions
 from resolvers.stories import stories, tray
 from resolvers.stories import views as story_views
 from resolvers.stories.reactions import ViewerReaction
-from resolvers.stories.views import ViewCount, ViewersPage, ViewIdOf
+from resolvers.stories.views import ViewIdOf
 from schema.accounts.users import UserType, author_of
 from schema.edges import Edge
 from schema.extensions.query_limits import at_most
@@ -118,9 +117,7 @@ class StoryType(Node):
         row = await MediaById(ctx).load(self.row.media_id) if self.row.media_id else None
         if row is None:
             return None
-        # A live story's media ends with it; past expiry only a kept story is ever shown.
-        outlives = self.kept or not stories.is_live(self.row, ctx.services.clock.now())
-        return MediaType.of(row, urls_end_by=None if outlives else self.row.expires_at)
+        return MediaType.of(row, urls_end_by=stories.media_urls_end(ctx, self.row, kept=self.kept))
 
     @strawberry.field(description="Who may see it, as chosen when it was posted.")
     def audience(self) -> StoryAudience:
@@ -144,17 +141,9 @@ class StoryType(Node):
     async def viewer_reaction(self, info: Ctx) -> str | None:
         return await ViewerReaction(info.context).load(self.row.id)
 
-    def _is_author_of_live(self, info: Ctx) -> bool:
-        """Views are about a story while it is active: past expiry (in a highlight or the archive)
-        nobody, the author included, sees who watched it."""
-        ctx = info.context
-        return ctx.viewer_id == self.row.author_id and stories.is_live(self.row, ctx.services.clock.now())
-
     @strawberry.field(description="Author only, while the story is active; null for anyone else.")
     async def view_count(self, info: Ctx) -> int | None:
-        if not self._is_author_of_live(info):
-            return None
-        return await ViewCount(info.context).load(self.row.id)
+        return await story_views.view_count(info.context, self.row)
 
     @strawberry.field(
         description="Author only, while the story is active; null for anyone else. Most recent first.",
@@ -163,11 +152,10 @@ class StoryType(Node):
     async def viewers(
         self, info: Ctx, first: First = VIEWERS_PAGE, after: After = strawberry.UNSET
     ) -> StoryViewerConnection | None:
-        args = page_args(first, after, default=VIEWERS_PAGE)
-        if not self._is_author_of_live(info):
-            return None
         ctx = info.context
-        page = await ViewersPage(ctx).load(PageKey(self.row.id, args.first, args.after))
+        page = await story_views.viewers(ctx, self.row, page_args(first, after, default=VIEWERS_PAGE))
+        if page is None:
+            return None
         ids = [row.user_id for _, row in page.items]
         users, shown = await asyncio.gather(UserById(ctx).load_many(ids), interacting(ctx, ids))
         edges = [
