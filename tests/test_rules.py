@@ -165,3 +165,20 @@ def test_the_checks_find_what_they_look_for() -> None:
     ]
     blocks = [n for n in ast.walk(rules[VISIBILITY_SQL]) if isinstance(n, ast.Name) and n.id == "Block"]
     assert len(compared) >= 2 and blocks
+
+
+def test_the_actor_rule_reads_the_page_s_own_activity() -> None:
+    """The like and mention checks nest two EXISTS deep under the page's activity row: they must
+    correlate to it, not scan every activity (auto-correlation looks one level up only)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql
+
+    from models import Activity
+    from resolvers.activity.inbox import _shown
+
+    statement = select(Activity.id).where(_shown(5, datetime.now(UTC)))
+    sql = str(statement.compile(dialect=postgresql.dialect()))
+    assert sql.count("FROM activities") == 1
+    assert "FROM post_likes, " not in sql and "FROM post_mentions, " not in sql

@@ -65,7 +65,9 @@ def actor_shown_sql(
         kind.in_(LASTING),
         and_(
             kind == ActivityKind.POST_LIKED,
-            exists().where(PostLike.post_id == Activity.post_id, PostLike.user_id == actor),
+            exists()
+            .where(PostLike.post_id == Activity.post_id, PostLike.user_id == actor)
+            .correlate_except(PostLike),
         ),
         *standing_follows,
         # A comment's mention stands as long as the comment; a caption's, until an edit drops it.
@@ -73,7 +75,9 @@ def actor_shown_sql(
             kind == ActivityKind.MENTIONED,
             or_(
                 Activity.comment_id.is_not(None),
-                exists().where(PostMention.post_id == Activity.post_id, PostMention.user_id == viewer_id),
+                exists()
+                .where(PostMention.post_id == Activity.post_id, PostMention.user_id == viewer_id)
+                .correlate_except(PostMention),
             ),
         ),
     )
