@@ -205,6 +205,10 @@ class Settings:
     outbox_max_attempts: int = 60
     subscription_queue_size: int = 256
     graphiql: bool | None = None
+    # Planned queries run on the compiled executor (execution/); off: every operation on strawberry.
+    compiled_execution: bool = True
+    # Every compiled request also runs on strawberry and the two must agree (the test suite).
+    execution_differential: bool = False
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
@@ -323,6 +327,8 @@ class Settings:
             outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 60),
             subscription_queue_size=_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
             graphiql=_bool(env, "GRAPHIQL"),
+            compiled_execution=_bool(env, "COMPILED_EXECUTION") is not False,
+            execution_differential=bool(_bool(env, "EXECUTION_DIFFERENTIAL")),
             max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
             max_aliases=_int(env, "MAX_ALIASES", 15),
             max_tokens=_int(env, "MAX_TOKENS", 2000),

@@ -50,6 +50,7 @@ from schema.media import MediaMutation, MediaType
 from schema.metrics import OperationMetrics
 from schema.mutation_rate_limit import MutationRateLimit
 from schema.node import Node, NodeResolver, resolve_node
+from schema.planning import Root, planned
 from schema.posts import PostMutation, PostQuery, PostType
 from schema.query_limits import CostLimiter, DepthLimiter, RefuseUnstorableText
 from schema.safety import ReportType, SafetyMutation, SafetyQuery, report_node
@@ -84,7 +85,8 @@ NODE_TYPES: dict[str, NodeResolver] = {
 @strawberry.type
 class NodeQuery:
     @strawberry.field(
-        description="Any object by its global ID; null when it does not exist or the viewer may not see it."
+        description="Any object by its global ID; null when it does not exist or the viewer may not see it.",
+        metadata=planned(Root("node")),
     )
     async def node(
         self,
@@ -180,6 +182,12 @@ TYPES = [
 
 class EphemeraSchema(strawberry.Schema):
     hide_schema = False
+    # Set by the transport (execution/executor.py): wraps graphql-core's execute function.
+    wrap_execute: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        execute = super()._get_execute_function()
+        return execute if self.wrap_execute is None else self.wrap_execute(execute)
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Mask and code errors where strawberry reports them, so none escapes the policy (even one

@@ -35,6 +35,7 @@ from resolvers.visibility import Relationship, can_see_content
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo
+from schema.planning import Child, Column, planned
 from schema.query_limits import at_most
 
 if TYPE_CHECKING:
@@ -80,29 +81,38 @@ class UserType(Node):
         return await interacting(ctx, [item.row.id for item in items])
 
     @strawberry.field(
-        description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'."
+        description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'.",
+        metadata=planned(Column("username")),
     )
     def username(self) -> str:
         return self.row.username
 
     @strawberry.field(
-        description="The name to show, at most 64 characters; the username unless one was given."
+        description="The name to show, at most 64 characters; the username unless one was given.",
+        metadata=planned(Column("display_name")),
     )
     def display_name(self) -> str:
         return self.row.display_name
 
-    @strawberry.field(description="Profile text, at most 150 characters; empty when not set.")
+    @strawberry.field(
+        description="Profile text, at most 150 characters; empty when not set.",
+        metadata=planned(Column("bio")),
+    )
     def bio(self) -> str:
         return self.row.bio
 
     @strawberry.field(
         description="New followers need approval, and only accepted followers see the posts, followers "
-        "and following."
+        "and following.",
+        metadata=planned(Column("is_private")),
     )
     def is_private(self) -> bool:
         return self.row.is_private
 
-    @strawberry.field(description="The profile photo; null when none is set.")
+    @strawberry.field(
+        description="The profile photo; null when none is set.",
+        metadata=planned(Child("media_by_id", key=lambda user: user.avatar_media_id)),
+    )
     async def avatar(self, info: Info[RequestContext, None]) -> MediaType | None:
         if self.row.avatar_media_id is None:
             return None

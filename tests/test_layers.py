@@ -17,7 +17,8 @@ MAY_IMPORT = {
     "media": set(),
     "resolvers": {"core", "models", "media", "subscriptions"},
     "schema": {"core", "models", "media", "subscriptions", "resolvers"},
-    "server": {"core", "models", "media", "subscriptions", "resolvers", "schema"},
+    "execution": {"core", "models", "media", "subscriptions", "resolvers", "schema"},
+    "server": {"core", "models", "media", "subscriptions", "resolvers", "schema", "execution"},
 }
 OURS = {*MAY_IMPORT, "app", "services", "startup", "commands", "demo", "migrations", "bench", "tests"}
 
