@@ -15,13 +15,13 @@ from typing import Any
 
 from core.context import RequestContext
 from core.ids import from_global_id
+from execution import rows
 from resolvers.feed import feed_page
-from resolvers.media import MediaById
 from resolvers.paging import PageArgs, check_size, page_args
-from resolvers.posts import PostMediaRows, ViewerLiked, visible_post
+from resolvers.posts import ViewerLiked, visible_post
 from resolvers.ranked_feed import ranked_page
 from resolvers.saved_posts import ViewerSaved
-from resolvers.users import UserById, findable, findable_user
+from resolvers.users import findable_user
 from schema.feed_order import FeedOrder
 
 
@@ -66,28 +66,31 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     return Tagged(type_name, None)  # not planned: the request runs on strawberry
 
 
+class NeedsExactRule(Exception):
+    """The SQL form of a rule refused a row the exact rule may allow: strawberry decides."""
+
+
 class UsersOnEdge(ChildLoader):
-    """Users reached by an edge (a post's author): only those the viewer may find (`findable`)."""
+    """Users reached by an edge (a post's author). The edge's rule is `findable`; the statement
+    checks the stricter `interacts`, and any user it refuses sends the request to strawberry."""
 
     async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
-        found = await UserById(ctx).fetch(keys)
-        users = [user for user in found.values() if user is not None]
-        for user in users:
-            UserById(ctx).prime(user.id, user)
-        allowed = await findable(ctx, users)
-        return {user.id: user for user, ok in zip(users, allowed, strict=True) if ok}
+        found = await rows.users_on_edge(ctx, keys)
+        if not all(row.clear for row in found.values()):
+            raise NeedsExactRule("a user on an edge is in a blocked pair with the viewer")
+        return found
 
 
 class MediaOfPosts(ChildLoader):
     default: Any = ()
 
     async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
-        return await PostMediaRows(ctx).fetch(keys)
+        return await rows.media_of_posts(ctx, keys)
 
 
 class MediaByIdLoader(ChildLoader):
     async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
-        return await MediaById(ctx).fetch(keys)
+        return await rows.media_by_id(ctx, keys)
 
 
 class Flags(ChildLoader):
