@@ -9,6 +9,7 @@ strawberry, which reports the error with its code and path.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 from core.context import RequestContext
 from core.ids import from_global_id
 from execution import rows
+from resolvers.comments import comments_page, visible_comment_count
 from resolvers.feed import feed_page
 from resolvers.paging import PageArgs, check_size, page_args
-from resolvers.posts import ViewerLiked, visible_post
+from resolvers.posts import PostCount, ViewerLiked, author_posts, visible_post
 from resolvers.ranked_feed import ranked_page
 from resolvers.saved_posts import ViewerSaved
-from resolvers.users import findable_user
+from resolvers.users import FollowerCount, FollowingCount, findable_user, user_by_username
 from schema.feed_order import FeedOrder
 
 
@@ -31,6 +33,10 @@ class Tagged:
 
     type_name: str
     row: Any
+
+
+class NodeNotPlanned(Exception):
+    """`node(id:)` of a type without a planned loader: the request runs on strawberry."""
 
 
 RootLoader = Callable[[RequestContext, dict[str, Any]], Awaitable[Any]]
@@ -63,7 +69,8 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     if type_name == "User":
         user = await findable_user(ctx, key)
         return Tagged("User", user) if user is not None else None
-    return Tagged(type_name, None)  # not planned: the request runs on strawberry
+    # Stories, comments, ...: their visibility is the domain's node resolver's, not planned here.
+    raise NodeNotPlanned(type_name)
 
 
 class NeedsExactRule(Exception):
@@ -93,6 +100,34 @@ class MediaByIdLoader(ChildLoader):
         return await rows.media_by_id(ctx, keys)
 
 
+PerParentFn = Callable[[RequestContext, Any, dict[str, Any]], Awaitable[Any]]
+
+
+class PerParent(ChildLoader):
+    """The domain's own function for each parent, all awaited together: the DataLoaders it uses
+    batch them, so the statements do not grow with the number of parents."""
+
+    def __init__(self, fn: PerParentFn, default: Any = None) -> None:
+        self.fn = fn
+        self.default = default
+
+    async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
+        values = await asyncio.gather(*(self.fn(ctx, key, args) for key in keys))
+        return dict(zip(keys, values, strict=True))
+
+
+async def _user_posts(ctx: RequestContext, user: Any, args: dict[str, Any]) -> Any:
+    return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")))
+
+
+async def _post_comments(ctx: RequestContext, post: Any, args: dict[str, Any]) -> Any:
+    return await comments_page(ctx, post, page_args(args.get("first"), args.get("after")))
+
+
+async def _user(ctx: RequestContext, args: dict[str, Any]) -> Any:
+    return await user_by_username(ctx, str(args["username"]))
+
+
 class Flags(ChildLoader):
     """A per-viewer flag of each post (liked, saved): the domain loader's own statement."""
 
@@ -106,11 +141,17 @@ class Flags(ChildLoader):
         return found
 
 
-ROOTS: dict[str, RootLoader] = {"feed": _feed, "node": _node}
+ROOTS: dict[str, RootLoader] = {"feed": _feed, "node": _node, "user": _user}
 CHILDREN: dict[str, ChildLoader] = {
     "users_on_edge": UsersOnEdge(),
     "post_media": MediaOfPosts(),
     "media_by_id": MediaByIdLoader(),
     "viewer_liked": Flags(ViewerLiked),
     "viewer_saved": Flags(ViewerSaved),
+    "user_posts": PerParent(_user_posts),
+    "post_comments": PerParent(_post_comments),
+    "comment_count": PerParent(lambda ctx, post, args: visible_comment_count(ctx, post), 0),
+    "follower_count": PerParent(lambda ctx, user, args: FollowerCount(ctx).load(user.id), 0),
+    "following_count": PerParent(lambda ctx, user, args: FollowingCount(ctx).load(user.id), 0),
+    "post_count": PerParent(lambda ctx, user, args: PostCount(ctx).load(user.id), 0),
 }

@@ -43,6 +43,12 @@ class GlobalId:
     """`Node.id`: the global id of the object's GraphQL type name and its row's `id`."""
 
 
+def itself(row: Any) -> Any:
+    """A child key that is the parent itself: for loaders that need the whole row (a page of a
+    user's posts reads whether the account is private)."""
+    return row
+
+
 @dataclass(frozen=True)
 class Child:
     loader: str

@@ -24,7 +24,7 @@ from schema.edges import Edge
 from schema.feed_order import FeedOrder
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
-from schema.planning import Child, Column, Pure, Root, planned
+from schema.planning import Child, Column, Pure, Root, itself, planned
 from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
@@ -85,7 +85,10 @@ class PostType(Node):
     async def viewer_has_liked(self, info: Ctx) -> bool:
         return await posts.ViewerLiked(info.context).load(self.row.id)
 
-    @strawberry.field(description="How many comments the viewer may see: exactly what `comments` lists.")
+    @strawberry.field(
+        description="How many comments the viewer may see: exactly what `comments` lists.",
+        metadata=planned(Child("comment_count", key=itself)),
+    )
     async def comment_count(self, info: Ctx) -> int:
         return await visible_comment_count(info.context, self.row)
 
@@ -93,6 +96,7 @@ class PostType(Node):
         description="Comments the viewer may see, oldest first (none from users in a blocked pair with "
         "them).",
         extensions=[Edge()],
+        metadata=planned(Child("post_comments", key=itself)),
     )
     async def comments(
         self, info: Ctx, first: First = 20, after: After = strawberry.UNSET

@@ -35,7 +35,7 @@ from resolvers.visibility import Relationship, can_see_content
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo
-from schema.planning import Child, Column, planned
+from schema.planning import Child, Column, itself, planned
 from schema.query_limits import at_most
 
 if TYPE_CHECKING:
@@ -119,11 +119,17 @@ class UserType(Node):
         row = await MediaById(info.context).load(self.row.avatar_media_id)
         return MediaType.of(row) if row else None
 
-    @strawberry.field(description="Accepted followers; pending requests are not counted.")
+    @strawberry.field(
+        description="Accepted followers; pending requests are not counted.",
+        metadata=planned(Child("follower_count", key=itself)),
+    )
     async def follower_count(self, info: Info[RequestContext, None]) -> int:
         return await FollowerCount(info.context).load(self.row.id)
 
-    @strawberry.field(description="Accounts this user follows (accepted follows only).")
+    @strawberry.field(
+        description="Accounts this user follows (accepted follows only).",
+        metadata=planned(Child("following_count", key=itself)),
+    )
     async def following_count(self, info: Info[RequestContext, None]) -> int:
         return await FollowingCount(info.context).load(self.row.id)
 
@@ -220,7 +226,8 @@ class UserType(Node):
         return self.row.is_moderator if self._own(info) else None
 
     @strawberry.field(
-        description="Posts this user has published, counted even when the viewer may not see them."
+        description="Posts this user has published, counted even when the viewer may not see them.",
+        metadata=planned(Child("post_count", key=itself)),
     )
     async def post_count(self, info: Info[RequestContext, None]) -> int:
         return await PostCount(info.context).load(self.row.id)
@@ -228,6 +235,7 @@ class UserType(Node):
     @strawberry.field(
         description="The user's posts, newest first; empty for a private account the viewer does not follow.",
         extensions=[Edge()],
+        metadata=planned(Child("user_posts", key=itself)),
     )
     async def posts(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET
