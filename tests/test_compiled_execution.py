@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+import execution.loaders
+from execution.executor import differences
+from tests.engagement import comment
 from tests.harness import Api, TestUser
 from tests.posting import create_post, settle
 
@@ -102,3 +105,53 @@ async def test_an_error_is_strawberrys_with_its_code_and_path(api: Api) -> None:
     me, _ = await a_feed(api)
     body, _ = await counted(api, FEED, {"first": 500}, me)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+PROFILE = """
+query Profile($name: String!, $first: Int) {
+  user(username: $name) {
+    username postCount avatar { url }
+    posts(first: $first) {
+      edges { node { caption commentCount author { username avatar { url } } media { url }
+        comments(first: 2) { edges { node { body author { username } } } } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+
+async def test_a_compiled_page_costs_the_same_statements_at_any_size(api: Api) -> None:
+    me, author = await api.sign_up(), await api.sign_up()
+    for n in range(24):
+        post = await create_post(api, author, f"post {n}")
+        if n % 2:
+            await comment(api, me, post, "first!")
+            await comment(api, author, post, "thanks")
+    costs, seen = [], []
+    for size in (4, 20):
+        before = await api.metric(COMPILED)
+        with api.count_statements() as statements:
+            body = await api.post(PROFILE, {"name": author.username, "first": size}, me.token)
+        assert await api.metric(COMPILED) - before == 1, body
+        edges = body["data"]["user"]["posts"]["edges"]
+        assert len(edges) == size
+        assert sum(edge["node"]["commentCount"] for edge in edges) == size  # every other post, 2 each
+        costs.append(len(statements))
+        seen.append([s[:90] for s in statements])
+    assert costs[0] == costs[1], seen
+    # token, user, relationship, posts page, post count, comments page, hidden comment counts,
+    # authors, media, avatars.
+    assert costs[0] <= 11, costs
+
+
+async def test_a_difference_between_the_executors_fails_loudly(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me, _ = await a_feed(api)
+    declaration = execution.loaders.CHILDREN["viewer_liked"]
+    monkeypatch.setattr(declaration, "default", True)  # a wrong value only the compiled path shows
+    body = await api.post(FEED, {"first": 2}, me.token)
+    found, differences[:] = list(differences), []
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert len(found) == 1 and '"viewerHasLiked":true' in found[0]
