@@ -23,8 +23,10 @@ from resolvers.paging import PageArgs, check_size, page_args
 from resolvers.posts import PostCount, ViewerLiked, author_posts, visible_post
 from resolvers.ranked_feed import ranked_page
 from resolvers.saved_posts import ViewerSaved
+from resolvers.stories import reachable_stories
 from resolvers.users import FollowerCount, FollowingCount, findable_user, user_by_username
 from schema.feed_order import FeedOrder
+from schema.stories import media_urls_end
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     if type_name == "Post":
         post = await visible_post(ctx, key)
         return Tagged("Post", post) if post is not None else None
+    if type_name == "Story":
+        story = (await reachable_stories(ctx, [key])).get(key)
+        return Tagged("Story", story) if story is not None else None
     if type_name == "User":
         user = await findable_user(ctx, key)
         return Tagged("User", user) if user is not None else None
@@ -128,6 +133,31 @@ async def _user(ctx: RequestContext, args: dict[str, Any]) -> Any:
     return await user_by_username(ctx, str(args["username"]))
 
 
+class MediaEnding:
+    """A media row whose URLs end by `urls_end_by` (a live story's media ends with the story)."""
+
+    __slots__ = ("row", "urls_end_by")
+
+    def __init__(self, row: Any, urls_end_by: Any) -> None:
+        self.row, self.urls_end_by = row, urls_end_by
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+class StoryMedia(ChildLoader):
+    """Each story's media (reached by `node(id:)`, so never as a kept highlight's story)."""
+
+    async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
+        found = await rows.media_by_id(ctx, [story.media_id for story in keys if story.media_id])
+        now = ctx.services.clock.now()
+        return {
+            story: MediaEnding(found[story.media_id], media_urls_end(story, False, now))
+            for story in keys
+            if story.media_id in found
+        }
+
+
 class Flags(ChildLoader):
     """A per-viewer flag of each post (liked, saved): the domain loader's own statement."""
 
@@ -148,6 +178,7 @@ CHILDREN: dict[str, ChildLoader] = {
     "media_by_id": MediaByIdLoader(),
     "viewer_liked": Flags(ViewerLiked),
     "viewer_saved": Flags(ViewerSaved),
+    "story_media": StoryMedia(),
     "user_posts": PerParent(_user_posts),
     "post_comments": PerParent(_post_comments),
     "comment_count": PerParent(lambda ctx, post, args: visible_comment_count(ctx, post), 0),

@@ -116,8 +116,8 @@ async def media_url(services: Services, row: Any, urls_end_by: datetime | None) 
 
 
 async def _planned_url(row: Any, ctx: RequestContext) -> str | None:
-    """Compiled plans reach media through posts and avatars, whose URLs have no end of their own."""
-    return await media_url(ctx.services, row, None)
+    """A compiled row carries its URLs' end as `urls_end_by` when it has one (a story's media)."""
+    return await media_url(ctx.services, row, getattr(row, "urls_end_by", None))
 
 
 @strawberry.type(

@@ -25,6 +25,7 @@ from resolvers.users import UserById, interacting
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.planning import Child, Column, Pure, itself, planned
 from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
@@ -99,12 +100,17 @@ class StoryType(Node):
         """An edge to a story: live ones by audience, past expiry the kept ones (as node(id:))."""
         return await stories.reachable(ctx, [item.row for item in items])
 
-    @strawberry.field(description="Who posted it.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who posted it.",
+        extensions=[Edge()],
+        metadata=planned(Child("users_on_edge", key=lambda story: story.author_id)),
+    )
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
     @strawberry.field(
-        description="The photo or video; while the story is live, its URLs expire no later than the story."
+        description="The photo or video; while the story is live, its URLs expire no later than the story.",
+        metadata=planned(Child("story_media", key=itself)),
     )
     async def media(self, info: Ctx) -> MediaType:
         media = await self.media_of(info.context)
@@ -116,20 +122,23 @@ class StoryType(Node):
         row = await MediaById(ctx).load(self.row.media_id) if self.row.media_id else None
         if row is None:
             return None
-        # A live story's media ends with it; past expiry only a kept story is ever shown.
-        outlives = self.kept or not stories.is_live(self.row, ctx.services.clock.now())
-        return MediaType.of(row, urls_end_by=None if outlives else self.row.expires_at)
+        return MediaType.of(row, urls_end_by=media_urls_end(self.row, self.kept, ctx.services.clock.now()))
 
-    @strawberry.field(description="Who may see it, as chosen when it was posted.")
+    @strawberry.field(
+        description="Who may see it, as chosen when it was posted.",
+        metadata=planned(Pure(lambda row, ctx: StoryAudience[row.audience])),
+    )
     def audience(self) -> StoryAudience:
         return StoryAudience[self.row.audience]
 
-    @strawberry.field(description="When it was posted.")
+    @strawberry.field(description="When it was posted.", metadata=planned(Column("created_at")))
     def created_at(self) -> datetime:
         return self.row.created_at
 
     @strawberry.field(
-        description="When it stops being live (24 hours after createdAt): hide it then, by the server's time."
+        description="When it stops being live (24 hours after createdAt): hide it then, by the server's "
+        "time.",
+        metadata=planned(Column("expires_at")),
     )
     def expires_at(self) -> datetime:
         return self.row.expires_at
@@ -326,6 +335,11 @@ class StoryMutation:
 async def tray_item_node(ctx: RequestContext, owner_id: int) -> StoryTrayItem | None:
     item = await tray.tray_item(ctx, owner_id)
     return StoryTrayItem.of(item) if item else None
+
+
+def media_urls_end(story: StoryRow, kept: bool, now: datetime) -> datetime | None:
+    """A live story's media URLs end with it; past expiry only a kept story is ever shown."""
+    return None if kept or not stories.is_live(story, now) else story.expires_at
 
 
 async def story_node(ctx: RequestContext, story_id: int) -> StoryType | None:

@@ -31,7 +31,11 @@ FEED = (
     f"{{ feed(first: $first, after: $after) {{ edges {{ cursor node {POST} }} {PAGE} }} }}"
 )
 RANKED = f"query R {{ feed(first: 3, order: RANKED) {{ edges {{ cursor node {POST} }} {PAGE} }} }}"
-NODE = f"query N($id: ID!) {{ node(id: $id) {{ __typename id ... on Post {POST} ... on User {USER} }} }}"
+STORY = f"{{ id audience createdAt expiresAt author {USER} storyMedia: media {MEDIA} }}"
+NODE = (
+    f"query N($id: ID!) {{ node(id: $id) {{ __typename id ... on Post {POST} ... on User {USER}"
+    f" ... on Story {STORY} }} }}"
+)
 PROFILE = (
     "query P($name: String!) { user(username: $name) { ...U posts(first: 3) "
     f"{{ edges {{ cursor node {POST} }} {PAGE} }} }} }} fragment U on User {USER}"
@@ -43,16 +47,21 @@ async def compiled_count(api: Api) -> float:
 
 
 async def ask_everything(api: Api, world: CompiledWorld, token: str | None) -> None:
+    async def ask(document: str, variables: dict[str, Any]) -> Any:
+        body = await api.post(document, variables, token)
+        assert "errors" not in body, (document, variables, body)
+        return body["data"]
+
     if token is not None:
-        await api.post(FEED, {"first": 4}, token)
-        page = (await api.post(FEED, {"first": 4}, token))["data"]["feed"]["pageInfo"]["endCursor"]
-        await api.post(FEED, {"first": 50, "after": page}, token)
-        await api.post(RANKED, {}, token)
+        await ask(FEED, {"first": 4})
+        page = (await ask(FEED, {"first": 4}))["feed"]["pageInfo"]["endCursor"]
+        await ask(FEED, {"first": 20, "after": page})
+        await ask(RANKED, {})
     for node_id in world.node_ids():
-        await api.post(NODE, {"id": node_id}, token)
+        await ask(NODE, {"id": node_id})
     for user in world.users.values():
-        await api.post(PROFILE, {"name": user.username}, token)
-    await api.post(PROFILE, {"name": "nobody_here"}, token)
+        await ask(PROFILE, {"name": user.username})
+    await ask(PROFILE, {"name": "nobody_here"})
 
 
 async def test_the_hot_documents_agree_on_every_case(api: Api) -> None:
@@ -106,11 +115,13 @@ COMMENTS_SEL = selection(["id", "body", "createdAt"], {"author": USER_SEL}).map(
 POST_SEL = selection(
     POST_FIELDS, {"author": USER_SEL, "media": MEDIA_SEL, "comments(first: 2)": COMMENTS_SEL}
 )
+STORY_SEL = selection(["id", "audience", "createdAt", "expiresAt"], {"author": USER_SEL, "media": MEDIA_SEL})
 ROOTS = st.one_of(
     POST_SEL.map(lambda post: f"feed(first: 3) {{ edges {{ cursor node {post} }} {PAGE} }}"),
     POST_SEL.map(lambda post: f"node(id: $id) {{ __typename ... on Post {post} }}"),
     USER_SEL.map(lambda user: f"node(id: $id) {{ ... on User {user} ...F }}"),
     USER_SEL.map(lambda user: f"user(username: $name) {user}"),
+    STORY_SEL.map(lambda story: f"node(id: $id) {{ __typename ... on Story {story} }}"),
 )
 VARIABLES = {"$on": "Boolean!", "$id": "ID!", "$name": "String!"}
 
