@@ -80,7 +80,7 @@ async def test_the_feed_runs_compiled_and_pages_as_strawberry_does(api: Api) -> 
     [
         "{ __schema { queryType { name } } }",  # introspection
         "query { viewer { username } }",  # a field without a declaration
-        "query F { feed(first: 2) { edges { node { commentCount } } } }",  # unplanned nested field
+        "query F { feed(first: 2) { edges { node { mentions { username } } } } }",  # unplanned nested
     ],
 )
 async def test_what_the_plans_do_not_cover_runs_on_strawberry(api: Api, query: str) -> None:
@@ -149,8 +149,11 @@ async def test_a_difference_between_the_executors_fails_loudly(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     me, _ = await a_feed(api)
-    declaration = execution.loaders.CHILDREN["viewer_liked"]
-    monkeypatch.setattr(declaration, "default", True)  # a wrong value only the compiled path shows
+
+    async def everything_liked(ctx: object, keys: list[int], args: object) -> dict[int, bool]:
+        return dict.fromkeys(keys, True)  # a wrong value only the compiled path shows
+
+    monkeypatch.setattr(execution.loaders.CHILDREN["viewer_liked"], "load", everything_liked)
     body = await api.post(FEED, {"first": 2}, me.token)
     found, differences[:] = list(differences), []
     assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
