@@ -25,6 +25,12 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     registry=REGISTRY,
 )
+OPERATIONS = Counter(
+    "ephemera_graphql_operations_total",
+    "GraphQL operations by the executor that answered them (compiled or strawberry)",
+    ["executor"],
+    registry=REGISTRY,
+)
 ERRORS = Counter("ephemera_graphql_errors_total", "GraphQL errors by code", ["code"], registry=REGISTRY)
 # Gauges say how several workers of one host add up when /metrics reads them all
 # (server/metrics.py): live sums of what each worker holds, or the most recent value.

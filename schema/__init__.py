@@ -55,6 +55,7 @@ from schema.graph.graph import GraphMutation, GraphQuery
 from schema.media import media
 from schema.media.media import MediaMutation, MediaType
 from schema.node import Node, NodeResolver, resolve_node
+from schema.planning import Root, planned
 from schema.posts import comments, posts
 from schema.posts.comments import CommentMutation, CommentType
 from schema.posts.posts import PostMutation, PostQuery, PostType
@@ -89,7 +90,8 @@ NODE_TYPES: dict[str, NodeResolver] = {
 @strawberry.type
 class NodeQuery:
     @strawberry.field(
-        description="Any object by its global ID; null when it does not exist or the viewer may not see it."
+        description="Any object by its global ID; null when it does not exist or the viewer may not see it.",
+        metadata=planned(Root("node")),
     )
     async def node(
         self,
@@ -185,6 +187,12 @@ TYPES = [
 
 class EphemeraSchema(strawberry.Schema):
     hide_schema = False
+    # Set by the transport (execution/executor.py): wraps graphql-core's execute function.
+    wrap_execute: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        execute = super()._get_execute_function()
+        return execute if self.wrap_execute is None else self.wrap_execute(execute)
 
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Mask and code errors where strawberry reports them, so none escapes the policy (even one

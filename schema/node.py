@@ -11,41 +11,55 @@ from core.context import RequestContext
 from core.errors import NotFound
 from core.ids import from_global_id
 from resolvers.paging import Page
+from schema.planning import GlobalId, Pure, planned
 
 
 @strawberry.interface(description="An object with a global ID; `node(id:)` refetches any of them.")
 class Node:
     id: strawberry.ID = strawberry.field(
-        description="Global ID: opaque, stable, and unique across every type; keep it as a string."
+        description="Global ID: opaque, stable, and unique across every type; keep it as a string.",
+        metadata=planned(GlobalId()),
     )
 
 
+def start_cursor(page: Page[Any]) -> str | None:
+    return page.items[0][0] if page.items else None
+
+
+def end_cursor(page: Page[Any]) -> str | None:
+    return page.items[-1][0] if page.items else None
+
+
+# A connection's compiled source is its `Page`: these read one.
 @strawberry.type(description="Where a page sits in its list, and the cursors to move from it.")
 class PageInfo:
     has_next_page: bool = strawberry.field(
-        description="More items follow this page: pass `endCursor` as `after` to get them."
+        description="More items follow this page: pass `endCursor` as `after` to get them.",
+        metadata=planned(Pure(lambda page, ctx: page.has_next)),
     )
     has_previous_page: bool = strawberry.field(
         description="Items come before this page. Meaningful on message history (`last`/`before`): "
-        "older messages remain. Elsewhere it is true on every page fetched with `after`."
+        "older messages remain. Elsewhere it is true on every page fetched with `after`.",
+        metadata=planned(Pure(lambda page, ctx: page.has_previous)),
     )
     start_cursor: str | None = strawberry.field(
         description="The cursor of the page's first edge; null when the page is empty. "
-        "Message history takes it as `before` to page back."
+        "Message history takes it as `before` to page back.",
+        metadata=planned(Pure(lambda page, ctx: start_cursor(page))),
     )
     end_cursor: str | None = strawberry.field(
         description="The cursor of the page's last edge; null when the page is empty. "
-        "Pass it as `after` for the next page."
+        "Pass it as `after` for the next page.",
+        metadata=planned(Pure(lambda page, ctx: end_cursor(page))),
     )
 
     @classmethod
     def of(cls, page: Page[Any]) -> PageInfo:
-        cursors = [cursor for cursor, _ in page.items]
         return cls(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            start_cursor=start_cursor(page),
+            end_cursor=end_cursor(page),
         )
 
 

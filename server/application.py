@@ -15,6 +15,7 @@ from strawberry import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from core.observability import REGISTRY
+from execution.executor import install
 from media import LocalStorage
 from server.body_limit import BodyLimit
 from server.explorer import explorer_routes
@@ -61,6 +62,7 @@ def build_application(
     traced: bool = False,
 ) -> Starlette:
     documents = persisted_documents(settings)
+    install(schema)
     collect = metrics_collector(REGISTRY, settings.metrics_dir)
 
     async def metrics_text(request: Request) -> bytes:

@@ -88,6 +88,8 @@ class Settings(SettingsFields):
             outbox_max_attempts=env_int(env, "OUTBOX_MAX_ATTEMPTS", 60),
             subscription_queue_size=env_int(env, "SUBSCRIPTION_QUEUE_SIZE", 256),
             graphiql=env_bool(env, "GRAPHIQL"),
+            compiled_execution=env_bool(env, "COMPILED_EXECUTION") is not False,
+            execution_differential=bool(env_bool(env, "EXECUTION_DIFFERENTIAL")),
             max_query_depth=env_int(env, "MAX_QUERY_DEPTH", 10),
             max_aliases=env_int(env, "MAX_ALIASES", 15),
             max_tokens=env_int(env, "MAX_TOKENS", 2000),

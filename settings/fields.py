@@ -108,6 +108,10 @@ class SettingsFields:
     outbox_max_attempts: int = 60
     subscription_queue_size: int = 256
     graphiql: bool | None = None
+    # Planned queries run on the compiled executor (execution/); off: every operation on strawberry.
+    compiled_execution: bool = True
+    # Every compiled request also runs on strawberry and the two must agree (the test suite).
+    execution_differential: bool = False
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000

@@ -17,6 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy.engine import make_url
 
+from execution.executor import differences
 from migrations.runner import upgrade_to_head
 from models import Base
 from tests.harness import Api, ServerFactory, free_port, in_process, running_server, test_settings
@@ -44,6 +45,16 @@ FAKE_AWS_ENV = {
 class S3:
     endpoint: str
     bucket: str
+
+
+@pytest.fixture(autouse=True)
+def compiled_agrees_with_strawberry() -> Iterator[None]:
+    """The suite runs with EXECUTION_DIFFERENTIAL: any request on which the compiled executor and
+    strawberry disagree fails the test that sent it, whatever the test itself checks."""
+    differences.clear()
+    yield
+    found, differences[:] = list(differences), []
+    assert not found, "\n\n".join(found)
 
 
 @pytest.fixture(scope="session")

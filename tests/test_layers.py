@@ -20,7 +20,8 @@ MAY_IMPORT = {
     "settings": set(),
     "resolvers": {"core", "models", "media", "subscriptions"},
     "schema": {"core", "models", "media", "subscriptions", "resolvers"},
-    "server": {"core", "models", "media", "subscriptions", "resolvers", "schema"},
+    "execution": {"core", "models", "media", "subscriptions", "resolvers", "schema"},
+    "server": {"core", "models", "media", "subscriptions", "resolvers", "schema", "execution"},
 }
 OURS = {*MAY_IMPORT, "app", "services", "startup", "commands", "demo", "migrations", "bench", "tests"}
 
@@ -87,7 +88,7 @@ SHARED = {
         "emoji",
         "effects",
     },
-    "schema": {"__init__", "node", "edges"},
+    "schema": {"__init__", "node", "edges", "planning"},
 }
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
 

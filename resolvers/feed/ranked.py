@@ -80,23 +80,41 @@ async def ranked_candidates(ctx: RequestContext) -> list[Post]:
     return ranking.rank(posts, ranking.Weights.of(settings), now, window, done, contents)
 
 
+class FirstRanking:
+    """Key of the request's first ranking in `ctx.loaders`: a request that asks for the first
+    page twice (a batch, the compiled executor's differential check) ranks and reserves once."""
+
+
+async def _first_ranking(ctx: RequestContext, viewer: int) -> tuple[str, int, list[int]]:
+    known: tuple[str, int, list[int]] | None = ctx.loaders.get(FirstRanking)
+    if known is not None:
+        return known
+    services = ctx.services
+    await reserve(
+        services.limiter,
+        f"ranked:user:{viewer}",
+        services.settings.feed_ranked_first_pages_per_minute,
+        60,
+        "Too many new rankings of the feed: page through this one, or wait.",
+    )
+    ranked = await ranked_candidates(ctx)
+    if not ranked:
+        known = ("", 0, [])
+    else:
+        ids = [post.id for post in ranked]
+        snapshot_id = services.ids.next_id()
+        known = (await feed_snapshots.save(services, viewer, snapshot_id, ids), snapshot_id, ids)
+    ctx.loaders[FirstRanking] = known
+    return known
+
+
 async def ranked_page(ctx: RequestContext, args: PageArgs, after: str | None) -> Page[Post]:
     viewer = ctx.require_viewer()
     services = ctx.services
     if not after:
-        await reserve(
-            services.limiter,
-            f"ranked:user:{viewer}",
-            services.settings.feed_ranked_first_pages_per_minute,
-            60,
-            "Too many new rankings of the feed: page through this one, or wait.",
-        )
-        ranked = await ranked_candidates(ctx)
-        if not ranked:
+        store, snapshot_id, ids = await _first_ranking(ctx, viewer)
+        if not ids:
             return Page([], False)
-        ids = [post.id for post in ranked]
-        snapshot_id = services.ids.next_id()
-        store = await feed_snapshots.save(services, viewer, snapshot_id, ids)
         offset = 0
     else:
         store, snapshot_id, offset = _position(after)

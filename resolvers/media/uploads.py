@@ -12,7 +12,9 @@ import logging
 import secrets
 import shutil
 import tempfile
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -265,13 +267,33 @@ def object_keys(media: Media) -> list[str]:
     return keys
 
 
+# URLs signed during one operation, by (key, seconds): inside `one_signature_per_request()` a
+# URL signed twice is the same URL, whichever executor asks (S3 signs with the wall clock).
+_signed: ContextVar[dict[tuple[str, int], str] | None] = ContextVar("signed_urls", default=None)
+
+
+@contextmanager
+def one_signature_per_request() -> Iterator[None]:
+    token = _signed.set({})
+    try:
+        yield
+    finally:
+        _signed.reset(token)
+
+
 async def download_url(services: Services, key: str, not_after: datetime | None = None) -> str:
     """A download URL valid for MEDIA_URL_EXPIRES_SECONDS, and never past `not_after` (a story's
     media must not outlive the story). A CDN's plain URLs are the CDN's to expire."""
     seconds = services.settings.media_url_expires_seconds
     if not_after is not None:
         seconds = max(1, min(seconds, int((not_after - services.clock.now()).total_seconds())))
-    return await services.storage.download_url(key, seconds)
+    signed = _signed.get()
+    if signed is None:
+        return await services.storage.download_url(key, seconds)
+    url = signed.get((key, seconds))
+    if url is None:
+        url = signed[key, seconds] = await services.storage.download_url(key, seconds)
+    return url
 
 
 class MediaById(RequestLoader[int, Media | None]):

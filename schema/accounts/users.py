@@ -36,6 +36,7 @@ from schema.edges import Edge
 from schema.extensions.query_limits import at_most
 from schema.media.media import MediaType
 from schema.node import After, First, Node, PageInfo
+from schema.planning import Child, Column, itself, planned
 
 if TYPE_CHECKING:
     from schema.posts.posts import PostConnection
@@ -80,40 +81,55 @@ class UserType(Node):
         return await interacting(ctx, [item.row.id for item in items])
 
     @strawberry.field(
-        description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'."
+        description="Unique handle: 3 to 30 characters, lowercase letters, digits, '.' and '_'.",
+        metadata=planned(Column("username")),
     )
     def username(self) -> str:
         return self.row.username
 
     @strawberry.field(
-        description="The name to show, at most 64 characters; the username unless one was given."
+        description="The name to show, at most 64 characters; the username unless one was given.",
+        metadata=planned(Column("display_name")),
     )
     def display_name(self) -> str:
         return self.row.display_name
 
-    @strawberry.field(description="Profile text, at most 150 characters; empty when not set.")
+    @strawberry.field(
+        description="Profile text, at most 150 characters; empty when not set.",
+        metadata=planned(Column("bio")),
+    )
     def bio(self) -> str:
         return self.row.bio
 
     @strawberry.field(
         description="New followers need approval, and only accepted followers see the posts, followers "
-        "and following."
+        "and following.",
+        metadata=planned(Column("is_private")),
     )
     def is_private(self) -> bool:
         return self.row.is_private
 
-    @strawberry.field(description="The profile photo; null when none is set.")
+    @strawberry.field(
+        description="The profile photo; null when none is set.",
+        metadata=planned(Child("media_by_id", key=lambda user: user.avatar_media_id)),
+    )
     async def avatar(self, info: Info[RequestContext, None]) -> MediaType | None:
         if self.row.avatar_media_id is None:
             return None
         row = await MediaById(info.context).load(self.row.avatar_media_id)
         return MediaType.of(row) if row else None
 
-    @strawberry.field(description="Accepted followers; pending requests are not counted.")
+    @strawberry.field(
+        description="Accepted followers; pending requests are not counted.",
+        metadata=planned(Child("follower_count", key=itself)),
+    )
     async def follower_count(self, info: Info[RequestContext, None]) -> int:
         return await FollowerCount(info.context).load(self.row.id)
 
-    @strawberry.field(description="Accounts this user follows (accepted follows only).")
+    @strawberry.field(
+        description="Accounts this user follows (accepted follows only).",
+        metadata=planned(Child("following_count", key=itself)),
+    )
     async def following_count(self, info: Info[RequestContext, None]) -> int:
         return await FollowingCount(info.context).load(self.row.id)
 
@@ -210,7 +226,8 @@ class UserType(Node):
         return self.row.is_moderator if self._own(info) else None
 
     @strawberry.field(
-        description="Posts this user has published, counted even when the viewer may not see them."
+        description="Posts this user has published, counted even when the viewer may not see them.",
+        metadata=planned(Child("post_count", key=itself)),
     )
     async def post_count(self, info: Info[RequestContext, None]) -> int:
         return await PostCount(info.context).load(self.row.id)
@@ -218,6 +235,7 @@ class UserType(Node):
     @strawberry.field(
         description="The user's posts, newest first; empty for a private account the viewer does not follow.",
         extensions=[Edge()],
+        metadata=planned(Child("user_posts", key=itself)),
     )
     async def posts(
         self, info: Info[RequestContext, None], first: First = 20, after: After = strawberry.UNSET

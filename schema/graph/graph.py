@@ -16,6 +16,7 @@ from resolvers.paging import page_args
 from resolvers.parent_pages import PageKey
 from schema.accounts.users import UserConnection, UserType
 from schema.node import After, First, decode_id
+from schema.planning import Root, planned
 
 Ctx = Info[RequestContext, None]
 UserId = Annotated[
@@ -34,7 +35,8 @@ def _user_id(global_id: strawberry.ID) -> int:
 @strawberry.type
 class GraphQuery:
     @strawberry.field(
-        description="The user with this username; null when there is none or that user blocked the viewer."
+        description="The user with this username; null when there is none or that user blocked the viewer.",
+        metadata=planned(Root("user")),
     )
     async def user(
         self,

@@ -18,6 +18,7 @@ from models import MediaStatus as RowStatus
 from resolvers.media import uploads as media_resolvers
 from schema.extensions.query_limits import at_most
 from schema.node import Node
+from schema.planning import Column, Pure, planned
 
 Ctx = Info[RequestContext, None]
 # An upload form: S3's pre-signed POST has at most 8 fields (key, type, policy, the signature's
@@ -108,6 +109,17 @@ async def _variants(
     ]
 
 
+async def media_url(services: Services, row: Any, urls_end_by: datetime | None) -> str | None:
+    if row.status is not RowStatus.READY:
+        return None
+    return await media_resolvers.download_url(services, row.storage_key, urls_end_by)
+
+
+async def _planned_url(row: Any, ctx: RequestContext) -> str | None:
+    """A compiled row carries its URLs' end as `urls_end_by` when it has one (a story's media)."""
+    return await media_url(ctx.services, row, getattr(row, "urls_end_by", None))
+
+
 @strawberry.type(
     name="Media",
     description="An uploaded photo or video. Only its owner gets it by `node(id:)`; others reach it "
@@ -122,46 +134,56 @@ class MediaType(Node):
     def of(cls, row: MediaRow, urls_end_by: datetime | None = None) -> MediaType:
         return cls(id=strawberry.ID(to_global_id("Media", row.id)), row=row, urls_end_by=urls_end_by)
 
-    @strawberry.field(description="Photo or video, from the declared content type.")
+    @strawberry.field(
+        description="Photo or video, from the declared content type.",
+        metadata=planned(Pure(lambda row, ctx: MediaKind(row.kind))),
+    )
     def kind(self) -> MediaKind:
         return MediaKind(self.row.kind)
 
     @strawberry.field(
-        description="MIME type, e.g. image/jpeg; a HEIC/HEIF photo reads image/jpeg once READY."
+        description="MIME type, e.g. image/jpeg; a HEIC/HEIF photo reads image/jpeg once READY.",
+        metadata=planned(Column("content_type")),
     )
     def content_type(self) -> str:
         return self.row.content_type
 
-    @strawberry.field(description="Size in bytes: as declared until READY, then of the file served.")
+    @strawberry.field(
+        description="Size in bytes: as declared until READY, then of the file served.",
+        metadata=planned(Column("byte_size")),
+    )
     def byte_size(self) -> int:
         return self.row.byte_size
 
-    @strawberry.field(description="Whether the upload was checked, and with what outcome.")
+    @strawberry.field(
+        description="Whether the upload was checked, and with what outcome.",
+        metadata=planned(Pure(lambda row, ctx: MediaStatus[RowStatus(row.status).name])),
+    )
     def status(self) -> MediaStatus:
         return MediaStatus[RowStatus(self.row.status).name]
 
-    @strawberry.field(description="Width in pixels; null until READY.")
+    @strawberry.field(description="Width in pixels; null until READY.", metadata=planned(Column("width")))
     def width(self) -> int | None:
         return self.row.width
 
-    @strawberry.field(description="Height in pixels; null until READY.")
+    @strawberry.field(description="Height in pixels; null until READY.", metadata=planned(Column("height")))
     def height(self) -> int | None:
         return self.row.height
 
-    @strawberry.field(description="The uploader's description for screen readers; null when none.")
+    @strawberry.field(
+        description="The uploader's description for screen readers; null when none.",
+        metadata=planned(Column("alt_text")),
+    )
     def alt_text(self) -> str | None:
         return self.row.alt_text
 
     @strawberry.field(
         description="Where a client downloads the original; null until READY. A signed URL expires after "
-        "an hour (with a story, no later than it)."
+        "an hour (with a story, no later than it).",
+        metadata=planned(Pure(_planned_url)),
     )
     async def url(self, info: Ctx) -> str | None:
-        if self.row.status is not RowStatus.READY:
-            return None
-        return await media_resolvers.download_url(
-            info.context.services, self.row.storage_key, self.urls_end_by
-        )
+        return await media_url(info.context.services, self.row, self.urls_end_by)
 
     @strawberry.field(
         description="Resized renditions of an image, smallest first.", metadata=at_most(len(DEFAULT_WIDTHS))
@@ -172,13 +194,15 @@ class MediaType(Node):
         return await _variants(info.context.services, self.row.variants, self.urls_end_by)
 
     @strawberry.field(
-        description="Seconds of playback of a video (a story of a video lasts this long); null for photos."
+        description="Seconds of playback of a video (a story of a video lasts this long); null for photos.",
+        metadata=planned(Column("duration_seconds")),
     )
     def duration_seconds(self) -> float | None:
         return self.row.duration_seconds
 
     @strawberry.field(
-        description='The codec of a video as FFmpeg names it ("h264", "hevc"); null for photos.'
+        description='The codec of a video as FFmpeg names it ("h264", "hevc"); null for photos.',
+        metadata=planned(Column("video_codec")),
     )
     def video_codec(self) -> str | None:
         return self.row.video_codec
@@ -191,12 +215,17 @@ class MediaType(Node):
         return MediaPoster(recorded=poster, not_after=self.urls_end_by)
 
     @strawberry.field(
-        description="A BlurHash (blurha.sh) of the image or poster to paint while it loads; null until READY."
+        description="A BlurHash (blurha.sh) of the image or poster to paint while it loads; null until "
+        "READY.",
+        metadata=planned(Pure(lambda row, ctx: row.placeholder if row.status is RowStatus.READY else None)),
     )
     def placeholder(self) -> str | None:
         return self.row.placeholder if self.row.status is RowStatus.READY else None
 
-    @strawberry.field(description="Why the media is FAILED, in words for the uploader; null otherwise.")
+    @strawberry.field(
+        description="Why the media is FAILED, in words for the uploader; null otherwise.",
+        metadata=planned(Pure(lambda row, ctx: row.failure if row.status is RowStatus.FAILED else None)),
+    )
     def failure_reason(self) -> str | None:
         return self.row.failure if self.row.status is RowStatus.FAILED else None
 

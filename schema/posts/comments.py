@@ -19,6 +19,7 @@ from resolvers.posts.posts import PostById
 from schema.accounts.users import UserType, author_of
 from schema.edges import Edge
 from schema.node import Node, PageInfo, decode_id
+from schema.planning import Child, Column, Pure, planned
 from schema.posts.posts import PostType
 
 Ctx = Info[RequestContext, None]
@@ -47,15 +48,19 @@ class CommentType(Node):
             raise NotFound("Post")
         return PostType.of(post)  # the edge shows it only when the viewer may see it
 
-    @strawberry.field(description="Who wrote it.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who wrote it.",
+        extensions=[Edge()],
+        metadata=planned(Child("users_on_edge", key=lambda comment: comment.author_id)),
+    )
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
-    @strawberry.field(description="The text, 1 to 2,200 characters.")
+    @strawberry.field(description="The text, 1 to 2,200 characters.", metadata=planned(Column("body")))
     def body(self) -> str:
         return self.row.body
 
-    @strawberry.field(description="When it was added.")
+    @strawberry.field(description="When it was added.", metadata=planned(Column("created_at")))
     def created_at(self) -> datetime:
         return self.row.created_at
 
@@ -63,16 +68,22 @@ class CommentType(Node):
 @strawberry.type(description="A comment in a paged list, with the cursor of its position.")
 class CommentEdge:
     cursor: str = strawberry.field(
-        description="Opaque position of this comment in the list; pass it as `after`."
+        description="Opaque position of this comment in the list; pass it as `after`.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: CommentType = strawberry.field(description="The comment at this position.")
+    node: CommentType = strawberry.field(
+        description="The comment at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of comments.")
 class CommentConnection:
-    edges: list[CommentEdge] = strawberry.field(description="The page's comments, oldest first.")
+    edges: list[CommentEdge] = strawberry.field(
+        description="The page's comments, oldest first.", metadata=planned(Pure(lambda page, ctx: page.items))
+    )
     page_info: PageInfo = strawberry.field(
-        description="Whether more comments follow, and the cursor to get them."
+        description="Whether more comments follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda page, ctx: page)),
     )
 
     @classmethod

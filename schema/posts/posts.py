@@ -26,6 +26,7 @@ from schema.extensions.query_limits import at_most
 from schema.feed.order import FeedOrder
 from schema.media.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.planning import Child, Column, Pure, Root, itself, planned
 
 if TYPE_CHECKING:
     from schema.posts.comments import CommentConnection
@@ -48,34 +49,46 @@ class PostType(Node):
     async def visible(cls, ctx: RequestContext, items: Sequence[PostType]) -> list[bool]:
         return await posts.visible_posts(ctx, [item.row for item in items])
 
-    @strawberry.field(description="Who posted it.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who posted it.",
+        extensions=[Edge()],
+        metadata=planned(Child("users_on_edge", key=lambda post: post.author_id)),
+    )
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
-    @strawberry.field(description="The text under the media, at most 2,200 characters; empty when none.")
+    @strawberry.field(
+        description="The text under the media, at most 2,200 characters; empty when none.",
+        metadata=planned(Column("caption")),
+    )
     def caption(self) -> str:
         return self.row.caption
 
     @strawberry.field(
         description="The photos and videos, 1 to 10, in the order the author gave them.",
-        metadata=at_most(posts.MAX_MEDIA),
+        metadata=at_most(posts.MAX_MEDIA) | planned(Child("post_media")),
     )
     async def media(self, info: Ctx) -> list[MediaType]:
         return [MediaType.of(row) for row in await posts.PostMediaRows(info.context).load(self.row.id)]
 
-    @strawberry.field(description="When it was posted.")
+    @strawberry.field(description="When it was posted.", metadata=planned(Column("created_at")))
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(description="How many users like it.")
+    @strawberry.field(description="How many users like it.", metadata=planned(Column("like_count")))
     def like_count(self) -> int:
         return self.row.like_count
 
-    @strawberry.field(description="The viewer likes it; false when signed out.")
+    @strawberry.field(
+        description="The viewer likes it; false when signed out.", metadata=planned(Child("viewer_liked"))
+    )
     async def viewer_has_liked(self, info: Ctx) -> bool:
         return await posts.ViewerLiked(info.context).load(self.row.id)
 
-    @strawberry.field(description="How many comments the viewer may see: exactly what `comments` lists.")
+    @strawberry.field(
+        description="How many comments the viewer may see: exactly what `comments` lists.",
+        metadata=planned(Child("comment_count", key=itself)),
+    )
     async def comment_count(self, info: Ctx) -> int:
         return await visible_comment_count(info.context, self.row)
 
@@ -83,6 +96,7 @@ class PostType(Node):
         description="Comments the viewer may see, oldest first (none from users in a blocked pair with "
         "them).",
         extensions=[Edge()],
+        metadata=planned(Child("post_comments", key=itself)),
     )
     async def comments(
         self, info: Ctx, first: First = 20, after: After = strawberry.UNSET
@@ -93,12 +107,15 @@ class PostType(Node):
         return CommentConnection.of(page)
 
     @strawberry.field(
-        description="The author turned comments off: addComment answers CONFLICT; existing comments stay."
+        description="The author turned comments off: addComment answers CONFLICT; existing comments stay.",
+        metadata=planned(Column("comments_disabled")),
     )
     def comments_disabled(self) -> bool:
         return self.row.comments_disabled
 
-    @strawberry.field(description="When the caption was last edited; null if never.")
+    @strawberry.field(
+        description="When the caption was last edited; null if never.", metadata=planned(Column("edited_at"))
+    )
     def edited_at(self) -> datetime | None:
         return self.row.edited_at
 
@@ -112,12 +129,12 @@ class PostType(Node):
 
     @strawberry.field(
         description="Hashtags in the caption, lower-case, without the #, in order of first use.",
-        metadata=at_most(MAX_HASHTAGS),
+        metadata=at_most(MAX_HASHTAGS) | planned(Pure(lambda post, ctx: hashtags_in(post.caption))),
     )
     def hashtags(self) -> list[str]:
         return hashtags_in(self.row.caption)
 
-    @strawberry.field(description="Saved by the viewer.")
+    @strawberry.field(description="Saved by the viewer.", metadata=planned(Child("viewer_saved")))
     async def viewer_has_saved(self, info: Ctx) -> bool:
         return await ViewerSaved(info.context).load(self.row.id)
 
@@ -125,16 +142,23 @@ class PostType(Node):
 @strawberry.type(description="A post in a paged list, with the cursor of its position.")
 class PostEdge:
     cursor: str = strawberry.field(
-        description="Opaque position of this post in the list; pass it as `after`."
+        description="Opaque position of this post in the list; pass it as `after`.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: PostType = strawberry.field(description="The post at this position.")
+    node: PostType = strawberry.field(
+        description="The post at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of posts.")
 class PostConnection:
-    edges: list[PostEdge] = strawberry.field(description="The page's posts, in the list's order.")
+    edges: list[PostEdge] = strawberry.field(
+        description="The page's posts, in the list's order.",
+        metadata=planned(Pure(lambda page, ctx: page.items)),
+    )
     page_info: PageInfo = strawberry.field(
-        description="Whether more posts follow, and the cursor to get them."
+        description="Whether more posts follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda page, ctx: page)),
     )
 
     @classmethod
@@ -159,7 +183,8 @@ class PostQuery:
     @strawberry.field(
         description="Posts of the accounts the viewer follows (accepted follows) and the viewer's own. "
         "RECENT: newest first. RANKED: best first by the documented score. Pages are stable in both "
-        "orders: nothing that happens after the first page makes later pages repeat or skip an item."
+        "orders: nothing that happens after the first page makes later pages repeat or skip an item.",
+        metadata=planned(Root("feed")),
     )
     async def feed(
         self,

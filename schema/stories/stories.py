@@ -28,6 +28,7 @@ from schema.edges import Edge
 from schema.extensions.query_limits import at_most
 from schema.media.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.planning import Child, Column, Pure, itself, planned
 
 Ctx = Info[RequestContext, None]
 
@@ -100,12 +101,17 @@ class StoryType(Node):
         """An edge to a story: live ones by audience, past expiry the kept ones (as node(id:))."""
         return await stories.reachable(ctx, [item.row for item in items])
 
-    @strawberry.field(description="Who posted it.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who posted it.",
+        extensions=[Edge()],
+        metadata=planned(Child("users_on_edge", key=lambda story: story.author_id)),
+    )
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
     @strawberry.field(
-        description="The photo or video; while the story is live, its URLs expire no later than the story."
+        description="The photo or video; while the story is live, its URLs expire no later than the story.",
+        metadata=planned(Child("story_media", key=itself)),
     )
     async def media(self, info: Ctx) -> MediaType:
         media = await self.media_of(info.context)
@@ -119,16 +125,21 @@ class StoryType(Node):
             return None
         return MediaType.of(row, urls_end_by=stories.media_urls_end(ctx, self.row, kept=self.kept))
 
-    @strawberry.field(description="Who may see it, as chosen when it was posted.")
+    @strawberry.field(
+        description="Who may see it, as chosen when it was posted.",
+        metadata=planned(Pure(lambda row, ctx: StoryAudience[row.audience])),
+    )
     def audience(self) -> StoryAudience:
         return StoryAudience[self.row.audience]
 
-    @strawberry.field(description="When it was posted.")
+    @strawberry.field(description="When it was posted.", metadata=planned(Column("created_at")))
     def created_at(self) -> datetime:
         return self.row.created_at
 
     @strawberry.field(
-        description="When it stops being live (24 hours after createdAt): hide it then, by the server's time."
+        description="When it stops being live (24 hours after createdAt): hide it then, by the server's "
+        "time.",
+        metadata=planned(Column("expires_at")),
     )
     def expires_at(self) -> datetime:
         return self.row.expires_at

@@ -1,0 +1,191 @@
+"""The loaders plans name (schema/planning.py `Root("...")`, `Child("...")`), by name.
+
+A root loader takes the field's arguments (GraphQL names, coerced) and gives the field's value;
+a child loader maps the keys of all parents at one depth to values, in one statement. Each
+reuses the domain's own page selection, loaders' statements and visibility rules (resolvers/),
+so both executors apply one rule. A loader may raise anything: the request then runs on
+strawberry, which reports the error with its code and path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.context import RequestContext
+from core.ids import from_global_id
+from execution import rows
+from resolvers.accounts.users import FollowerCount, FollowingCount, findable_user, user_by_username
+from resolvers.feed.pages import feed_page
+from resolvers.feed.ranked import ranked_page
+from resolvers.paging import PageArgs, check_size, page_args
+from resolvers.posts.comments import comments_page, visible_comment_count
+from resolvers.posts.posts import PostCount, ViewerLiked, author_posts, visible_post
+from resolvers.posts.saved import ViewerSaved
+from resolvers.stories.rules import urls_end_with_story
+from resolvers.stories.stories import reachable_stories
+from schema.feed.order import FeedOrder
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """A value of an abstract field: its concrete type's name and its row."""
+
+    type_name: str
+    row: Any
+
+
+class NodeNotPlanned(Exception):
+    """`node(id:)` of a type without a planned loader: the request runs on strawberry."""
+
+
+RootLoader = Callable[[RequestContext, dict[str, Any]], Awaitable[Any]]
+
+
+class ChildLoader:
+    """Keys of all parents at one depth -> values; `default` for a key the mapping lacks."""
+
+    default: Any = None
+
+    async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
+        raise NotImplementedError
+
+
+async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
+    first, after = args.get("first"), args.get("after")
+    if args.get("order") is FeedOrder.RANKED:
+        return await ranked_page(ctx, PageArgs(check_size(first, "first", default=20)), after or None)
+    return await feed_page(ctx, page_args(first, after))
+
+
+async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
+    parsed = from_global_id(str(args["id"]))
+    if parsed is None:
+        return None
+    type_name, key = parsed
+    if type_name == "Post":
+        post = await visible_post(ctx, key)
+        return Tagged("Post", post) if post is not None else None
+    if type_name == "Story":
+        story = (await reachable_stories(ctx, [key])).get(key)
+        return Tagged("Story", story) if story is not None else None
+    if type_name == "User":
+        user = await findable_user(ctx, key)
+        return Tagged("User", user) if user is not None else None
+    # Stories, comments, ...: their visibility is the domain's node resolver's, not planned here.
+    raise NodeNotPlanned(type_name)
+
+
+class NeedsExactRule(Exception):
+    """The SQL form of a rule refused a row the exact rule may allow: strawberry decides."""
+
+
+class UsersOnEdge(ChildLoader):
+    """Users reached by an edge (a post's author). The edge's rule is `findable`; the statement
+    checks the stricter `interacts`, and any user it refuses sends the request to strawberry."""
+
+    async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
+        found = await rows.users_on_edge(ctx, keys)
+        if not all(row.clear for row in found.values()):
+            raise NeedsExactRule("a user on an edge is in a blocked pair with the viewer")
+        return found
+
+
+class MediaOfPosts(ChildLoader):
+    default: Any = ()
+
+    async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
+        return await rows.media_of_posts(ctx, keys)
+
+
+class MediaByIdLoader(ChildLoader):
+    async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
+        return await rows.media_by_id(ctx, keys)
+
+
+PerParentFn = Callable[[RequestContext, Any, dict[str, Any]], Awaitable[Any]]
+
+
+class PerParent(ChildLoader):
+    """The domain's own function for each parent, all awaited together: the DataLoaders it uses
+    batch them, so the statements do not grow with the number of parents."""
+
+    def __init__(self, fn: PerParentFn, default: Any = None) -> None:
+        self.fn = fn
+        self.default = default
+
+    async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
+        values = await asyncio.gather(*(self.fn(ctx, key, args) for key in keys))
+        return dict(zip(keys, values, strict=True))
+
+
+async def _user_posts(ctx: RequestContext, user: Any, args: dict[str, Any]) -> Any:
+    return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")))
+
+
+async def _post_comments(ctx: RequestContext, post: Any, args: dict[str, Any]) -> Any:
+    return await comments_page(ctx, post, page_args(args.get("first"), args.get("after")))
+
+
+async def _user(ctx: RequestContext, args: dict[str, Any]) -> Any:
+    return await user_by_username(ctx, str(args["username"]))
+
+
+class MediaEnding:
+    """A media row whose URLs end by `urls_end_by` (a live story's media ends with the story)."""
+
+    __slots__ = ("row", "urls_end_by")
+
+    def __init__(self, row: Any, urls_end_by: Any) -> None:
+        self.row, self.urls_end_by = row, urls_end_by
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+class StoryMedia(ChildLoader):
+    """Each story's media (reached by `node(id:)`, so never as a kept highlight's story)."""
+
+    async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
+        found = await rows.media_by_id(ctx, [story.media_id for story in keys if story.media_id])
+        now = ctx.services.clock.now()
+        return {
+            story: MediaEnding(
+                found[story.media_id],
+                story.expires_at if urls_end_with_story(story, now, kept=False) else None,
+            )
+            for story in keys
+            if story.media_id in found
+        }
+
+
+class Flags(ChildLoader):
+    """A per-viewer flag of each post (liked, saved): the domain loader's own statement."""
+
+    default: Any = False
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
+        found: Mapping[int, Any] = await self.loader(ctx).fetch(keys)
+        return found
+
+
+ROOTS: dict[str, RootLoader] = {"feed": _feed, "node": _node, "user": _user}
+CHILDREN: dict[str, ChildLoader] = {
+    "users_on_edge": UsersOnEdge(),
+    "post_media": MediaOfPosts(),
+    "media_by_id": MediaByIdLoader(),
+    "viewer_liked": Flags(ViewerLiked),
+    "viewer_saved": Flags(ViewerSaved),
+    "story_media": StoryMedia(),
+    "user_posts": PerParent(_user_posts),
+    "post_comments": PerParent(_post_comments),
+    "comment_count": PerParent(lambda ctx, post, args: visible_comment_count(ctx, post), 0),
+    "follower_count": PerParent(lambda ctx, user, args: FollowerCount(ctx).load(user.id), 0),
+    "following_count": PerParent(lambda ctx, user, args: FollowingCount(ctx).load(user.id), 0),
+    "post_count": PerParent(lambda ctx, user, args: PostCount(ctx).load(user.id), 0),
+}

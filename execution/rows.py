@@ -1,0 +1,57 @@
+"""Child loads as SQLAlchemy Core statements returning tuples (named rows), not ORM objects.
+
+Each is one statement for every parent at its depth. Named rows read like the ORM objects the
+declarations were written against (`row.username`), because the columns keep the models'
+attribute names. Nothing here is primed into the request's ORM loaders: strawberry's resolvers
+must keep seeing ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from core.context import RequestContext
+from core.sql import id_in
+from models import Media, PostMedia, User
+from resolvers.visibility_sql import interacts
+
+NO_VIEWER = 0  # no account has this id: `interacts(NO_VIEWER, ...)` is "not suspended"
+
+
+async def users_on_edge(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, Any]:
+    """The users an edge leads to (a post's author), each with `clear`: `interacts` with the
+    viewer (no block either way, not suspended). A user that is not clear may still be findable
+    (the viewer blocked them): the caller leaves those to strawberry's exact rule."""
+    postgres = not ctx.services.db.is_sqlite
+    viewer = ctx.viewer_id if ctx.viewer_id is not None else NO_VIEWER
+    stmt = select(*User.__table__.c, interacts(viewer, User.id).label("clear")).where(
+        id_in(User.id, ids, postgres=postgres)
+    )
+    async with ctx.read() as session:
+        return {row.id: row for row in (await session.execute(stmt)).all()}
+
+
+async def media_of_posts(ctx: RequestContext, post_ids: Sequence[int]) -> Mapping[int, list[Any]]:
+    """Each post's media in the author's order (the statement of resolvers/posts.PostMediaRows)."""
+    postgres = not ctx.services.db.is_sqlite
+    stmt = (
+        select(PostMedia.post_id.label("parent_post_id"), *Media.__table__.c)
+        .join(Media, Media.id == PostMedia.media_id)
+        .where(id_in(PostMedia.post_id, post_ids, postgres=postgres))
+        .order_by(PostMedia.post_id, PostMedia.position)
+    )
+    found: dict[int, list[Any]] = {}
+    async with ctx.read() as session:
+        for row in (await session.execute(stmt)).all():
+            found.setdefault(row.parent_post_id, []).append(row)
+    return found
+
+
+async def media_by_id(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, Any]:
+    postgres = not ctx.services.db.is_sqlite
+    stmt = select(*Media.__table__.c).where(id_in(Media.id, ids, postgres=postgres))
+    async with ctx.read() as session:
+        return {row.id: row for row in (await session.execute(stmt)).all()}
