@@ -83,6 +83,15 @@ FULL_COLLECTIONS = ("full_collections", "full_collection_seconds", "longest_full
 START = "mutation($id: ID!) { startConversation(input: {memberIds: [$id]}) { id } }"
 
 
+def per_socket(before: dict[str, Any], after: dict[str, Any], count: int, top: int = 25) -> dict[str, float]:
+    """The types whose unfrozen objects grew most across the opens, per socket."""
+    grown = {
+        name: (number - before["unfrozen_types"].get(name, 0)) / count
+        for name, number in after["unfrozen_types"].items()
+    }
+    return {name: round(n, 1) for name, n in sorted(grown.items(), key=lambda item: -item[1])[:top] if n > 0}
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_file_limit()
     name, db_url = await create_database(args.database, args.database_prefix)
@@ -206,6 +215,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "after_idle": probe_idle["objects"],
         },
         "frozen_objects": probe_idle["frozen"],
+        "objects_per_socket_by_type": per_socket(probe_before, probe_idle, count),
         "longest_loop_stall_ms": {
             "opening": probe_open["longest_stall_ms"],
             "idle": probe_idle["longest_stall_ms"],

@@ -5,10 +5,11 @@ SIGUSR1 dumps a snapshot of the traced allocations to $BENCH_SNAPSHOTS/snapshot-
     python -m bench.probed_server serve
     python -X tracemalloc=25 -m bench.probed_server serve
 
-A probe reports the objects the collector tracks (its generations plus what `gc.freeze()` moved out
-of them), the longest lateness of a monitor task that sleeps 10 ms at a time (the longest the event
-loop was stopped: a long collection, a blocking call) and the full collections since the previous
-probe. The first probe starts the monitor; a probe's own walk of the heap is not counted as a stall.
+A probe reports the objects the collector tracks (its generations plus what `gc.freeze()` moved
+out of them; the most numerous types of those not frozen), the longest lateness of a monitor task
+that sleeps 10 ms at a time (the longest the event loop was stopped: a long collection, a blocking
+call) and the full collections since the previous probe. The first probe starts the monitor; a
+probe's own walk of the heap is not counted as a stall.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import signal
 import sys
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -29,6 +31,7 @@ from typing import Any
 from commands import main
 
 TICK = 0.01
+TYPES = 60  # the most numerous types of tracked objects, by count
 _snapshots = itertools.count(1)
 _probes = itertools.count(1)
 
@@ -67,9 +70,14 @@ class Monitor:
                 self.stall = max(self.stall, late)
 
     def read(self) -> dict[str, Any]:
+        frozen = gc.get_freeze_count()
+        objects = gc.get_objects()  # not the frozen ones: unfreezing them would change the run
+        types = Counter(type(obj).__qualname__ for obj in objects)
+        del objects
         figures = {
-            "objects": len(gc.get_objects()) + gc.get_freeze_count(),
-            "frozen": gc.get_freeze_count(),
+            "objects": sum(types.values()) + frozen,
+            "unfrozen_types": dict(types.most_common(TYPES)),
+            "frozen": frozen,
             "gc_thresholds": gc.get_threshold(),
             "longest_stall_ms": round(self.stall * 1000, 1),
             "full_collections": self.full_collections,

@@ -60,6 +60,8 @@ class GraphQLTransportWSHandler(KeepAliveHandler):
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
+            # Cancelled by then: not kept (with its CancelledError and frames) for the socket's life.
+            self.connection_init_timeout_task = None
         except InvalidConnectionParams as exc:
             await self.websocket.close(code=4400, reason=str(exc))
         except RefusedToken as exc:
