@@ -110,6 +110,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if await migrate.wait() != 0:
             raise RuntimeError(f"migrate failed: see {work / 'server.log'}")
         users = await seed_users(db_url, args.subscribers + 2)
+        if args.no_freeze:
+            env["BENCH_NO_FREEZE"] = "1"
         command = ["-m", "bench.probed_server", "serve"]
         if args.tracemalloc:
             command = ["-X", f"tracemalloc={args.tracemalloc}", *command]
@@ -260,6 +262,9 @@ def main() -> None:
     )
     parser.add_argument("--top", type=int, default=25, help="allocation sites listed with --tracemalloc")
     parser.add_argument("--database", default=ADMIN_URL, help="PostgreSQL to create the database on")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="the server does not freeze sockets (to count them by type)"
+    )
     parser.add_argument("--database-prefix", default="ephemera_bench", help="of the database's name")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
