@@ -265,6 +265,9 @@ def main() -> None:
     parser.add_argument(
         "--no-freeze", action="store_true", help="the server does not freeze sockets (to count them by type)"
     )
+    parser.add_argument(
+        "--pool", type=int, default=0, help="DATABASE_POOL_SIZE for the server (default: its own)"
+    )
     parser.add_argument("--database-prefix", default="ephemera_bench", help="of the database's name")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))

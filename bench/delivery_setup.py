@@ -134,6 +134,7 @@ def server_env(args: argparse.Namespace, db_url: str, port: int, data_dir: str) 
         "MUTATIONS_PER_MINUTE_PER_USER": "1000000",
         "MUTATIONS_PER_MINUTE_PER_ADDRESS": "1000000",
         **({"WS_KEEPALIVE_SECONDS": str(args.keepalive)} if args.keepalive else {}),
+        **({"DATABASE_POOL_SIZE": str(args.pool)} if getattr(args, "pool", 0) else {}),
     }
 
 

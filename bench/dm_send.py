@@ -168,6 +168,9 @@ def main() -> None:
     parser.add_argument("--open-concurrency", type=int, default=100, help="subscriptions opened at once")
     parser.add_argument("--keepalive", type=int, default=0, help="WS_KEEPALIVE_SECONDS for the server")
     parser.add_argument("--database", default=ADMIN_URL, help="PostgreSQL to create the database on")
+    parser.add_argument(
+        "--pool", type=int, default=0, help="DATABASE_POOL_SIZE for the server (default: its own)"
+    )
     parser.add_argument("--database-prefix", default="ephemera_bench", help="of the database's name")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))

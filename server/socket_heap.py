@@ -6,8 +6,9 @@ walked by every full collection, and at thousands of sockets a full collection s
 loop for most of a second: the tail of every delivery, the slowest `/healthz` answer, and most of
 the CPU spent opening sockets (docs/benchmarks.md, message delivery).
 
-So the sockets' objects are frozen (`gc.freeze()`) in batches: once `batch` sockets have opened
-since the last freeze, or `settle` seconds after the last open. A freeze first collects the young
+So the sockets' objects are frozen (`gc.freeze()`) in batches, once at least `batch` sockets are
+open: when `batch` sockets have opened since the last freeze, or `settle` seconds after the last
+open. A freeze first collects the young
 generations, so what is garbage already is not frozen with the rest.
 
 Frozen objects are never collected, so what a closed socket leaves in reference cycles stays until
@@ -61,6 +62,8 @@ class SocketHeap:
     def open(self) -> None:
         self.live += 1
         self.opened += 1
+        if self.live < self.batch:
+            return  # a few sockets cost a full collection little: nothing frozen for them
         if self.opened >= self.batch:
             self.freeze()
         elif self._timer is None:

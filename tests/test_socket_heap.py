@@ -40,12 +40,22 @@ async def test_a_full_batch_of_opens_is_frozen_at_once() -> None:
 async def test_a_partial_batch_is_frozen_once_opening_settles() -> None:
     counted = Counted()
     sockets = heap(counted, settle=0.01)
-    sockets.open()
-    sockets.open()
+    for _ in range(12):
+        sockets.open()
+    assert counted.freezes == 1
     frozen = asyncio.get_running_loop().create_future()
     sockets._freeze = lambda: frozen.set_result(None)
     await asyncio.wait_for(frozen, 5)
-    assert sockets.opened == 0 and sockets.freezes == 1
+    assert sockets.opened == 0 and sockets.freezes == 2
+
+
+async def test_fewer_sockets_than_a_batch_are_never_frozen() -> None:
+    counted = Counted()
+    sockets = heap(counted, settle=0)
+    for _ in range(9):
+        sockets.open()
+    await asyncio.sleep(0.01)
+    assert counted.freezes == 0 and sockets._timer is None
 
 
 async def test_closes_unfreeze_once_a_quarter_of_the_sockets_closed() -> None:
