@@ -7,7 +7,8 @@ their own recipient in a 1:1 conversation; the recipients and N idle users hold 
 `conversationEvents` subscription each (so every send is delivered, over Redis, to a live socket).
 Once the server is quiet, the C clients send `sendMessage` back to back for --seconds over HTTP.
 
-The floor is the same work written by hand, C at a time: through asyncpg, in one transaction, the
+The floor is the same work written by hand, C at a time (on as many connections as the server's
+pool has, with --pool): through asyncpg, in one transaction, the
 conversation's next seq (UPDATE ... RETURNING) and the message's INSERT, then one PUBLISH through
 redis-py (to a channel nobody reads, so that the floor does not make the server work).
 
@@ -97,7 +98,8 @@ async def server_sends(
 async def floor_sends(
     args: argparse.Namespace, bench: Served, pairs: list[tuple[int, int]]
 ) -> dict[str, Any]:
-    pool = await asyncpg.create_pool(dsn(bench.db_url), min_size=args.clients, max_size=args.clients)
+    size = min(args.clients, args.pool or args.clients)  # the server's pool, when it was given one
+    pool = await asyncpg.create_pool(dsn(bench.db_url), min_size=size, max_size=size)
     redis = Redis.from_url(args.redis)
     ids = IdGenerator(FLOOR_NODE)
     try:
