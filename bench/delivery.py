@@ -23,9 +23,12 @@ _PER_ADDRESS) so that the timed sends are not refused. Then:
 It reports KiB per idle subscription (server RSS after the idle window minus before the N opened,
 / N), subscription opens per second (N / time from the first connect to quiet), CPU per open
 (server's and this client's: on a shared machine opens per second follows the CPU it gets), the
-server's CPU while idle, and send-to-receipt p50/p99. With --tracemalloc FRAMES the server runs under
-tracemalloc (bench/traced_server.py) and the report adds the allocations that grew across the N
-opens, per subscription: profiling slows the server, so its other figures are not comparable.
+server's CPU while idle, and send-to-receipt p50/p99. The server runs under bench/probed_server.py,
+which adds the Python objects the collector tracks per socket (across the N opens and the idle
+window) and the longest stall of its event loop (a monitor task's lateness) with the full
+collections, while opening, while idle and while sending. With --tracemalloc FRAMES it also runs
+under tracemalloc and the report adds the allocations that grew across the N opens, per
+subscription: profiling slows the server, so its other figures are not comparable.
 """
 
 from __future__ import annotations
@@ -35,311 +38,63 @@ import asyncio
 import contextlib
 import json
 import os
-import re
-import resource
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import insert
-from sqlalchemy.engine import make_url
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from bench.common import ADMIN_URL
-from core.database import Database
-from core.ids import IdGenerator, to_global_id
-from models import AuthToken, User
-from resolvers.accounts.auth import TOKEN_PREFIX, token_hash
+from bench.delivery_clients import (
+    Subscriber,
+    open_all,
+    open_subscriber,
+    percentile,
+    redis_floor,
+    subscriptions_active,
+    wait_until_live,
+    wait_until_quiet,
+)
+from bench.delivery_setup import (
+    ROOT,
+    ProbedServer,
+    cpu_seconds,
+    create_database,
+    drop_database,
+    free_port,
+    growth,
+    own_cpu_seconds,
+    raise_file_limit,
+    rss_kib,
+    seed_users,
+    server_env,
+)
+from core.ids import to_global_id
 from subscriptions import user_channel
 
-ROOT = Path(__file__).resolve().parent.parent
-SUBSCRIBE = "subscription { conversationEvents { ... on MessageAdded { message { seq } } } }"
 SEND = """mutation($cid: ID!, $c: String!) {
   sendMessage(input: {conversationId: $cid, body: "ping", clientId: $c}) { seq } }"""
+FULL_COLLECTIONS = ("full_collections", "full_collection_seconds", "longest_full_collection_ms")
 START = "mutation($id: ID!) { startConversation(input: {memberIds: [$id]}) { id } }"
-PONG = json.dumps({"type": "pong"})
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 2)
-
-
-def raise_file_limit() -> None:
-    """For the client's sockets; the server inherits it too."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def create_database(admin_url: str) -> tuple[str, str]:
-    name = f"ephemera_bench_{uuid.uuid4().hex[:8]}"
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database="postgres")
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name, url.set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, database="postgres")
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
-async def seed_users(db_url: str, count: int) -> list[tuple[int, str]]:
-    """Users with tokens straight in the database: signing up thousands would time argon2."""
-    ids, now = IdGenerator(1), datetime.now(UTC)
-    users, tokens, result = [], [], []
-    for n in range(count):
-        user_id, token = ids.next_id(), TOKEN_PREFIX + secrets.token_urlsafe(32)
-        users.append(
-            {
-                "id": user_id,
-                "username": f"bench{n}",
-                "display_name": f"bench{n}",
-                "bio": "",
-                "is_private": False,
-                "password_hash": "-",
-                "created_at": now,
-                "last_active_at": now,
-            }
-        )
-        tokens.append(
-            {
-                "id": ids.next_id(),
-                "user_id": user_id,
-                "token_hash": token_hash(token),
-                "created_at": now,
-                "expires_at": now + timedelta(days=1),
-            }
-        )
-        result.append((user_id, token))
-    db = Database.open(db_url)
-    async with db.write() as session:
-        await session.execute(insert(User), users)
-        await session.execute(insert(AuthToken), tokens)
-    await db.close()
-    return result
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class Subscriber:
-    """One graphql-transport-ws client: answers `ping` with `pong`; every other frame is queued."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.pings = 0
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in self.ws:
-                message = json.loads(raw)
-                if message.get("type") == "ping":
-                    self.pings += 1
-                    await self.ws.send(PONG)
-                elif message.get("type") != "pong":
-                    self.frames.put_nowait(message)
-
-    async def close(self) -> None:
-        await self.ws.close()
-        self.reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.reader
-
-
-async def open_subscriber(url: str, token: str) -> Subscriber:
-    ws = await connect(url, subprotocols=["graphql-transport-ws"], open_timeout=60, ping_interval=None)  # type: ignore[list-item]
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
-    ack = json.loads(await ws.recv())
-    assert ack["type"] == "connection_ack", ack
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
-    return Subscriber(ws)
-
-
-async def open_all(url: str, tokens: list[str], concurrency: int) -> list[Subscriber]:
-    pending = iter(tokens)
-    opened: list[Subscriber] = []
-
-    async def worker() -> None:
-        for token in pending:
-            opened.append(await open_subscriber(url, token))
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return opened
-
-
-# Production serves /metrics on PORT only to this token (METRICS_TOKEN).
-METRICS_TOKEN = secrets.token_urlsafe(24)
-METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
-
-
-async def subscriptions_active(http: httpx.AsyncClient) -> float:
-    return gauge((await http.get("/metrics", headers=METRICS_AUTH)).text, "ephemera_subscriptions_active")
-
-
-def gauge(metrics: str, name: str) -> float:
-    found = re.search(rf"^{name} (\S+)$", metrics, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
-async def wait_until_live(http: httpx.AsyncClient, redis: Redis, expected: int, channels: list[str]) -> None:
-    """Until the server counts `expected` active subscriptions and Redis a subscriber on each channel."""
-    async with asyncio.timeout(300):
-        while True:  # polled: the server has no push signal for it
-            if await subscriptions_active(http) == expected:
-                break
-            await asyncio.sleep(0.05)
-        missing = channels
-        while missing:
-            counts: list[Any] = []
-            for start in range(0, len(missing), 1000):
-                counts += await redis.pubsub_numsub(*missing[start : start + 1000])
-            missing = [channel.decode() for channel, count in counts if count < 1]
-            await asyncio.sleep(0.05 if missing else 0)
-
-
-async def wait_until_quiet(pid: int, window: float = 2.0, busy: float = 0.5) -> float:
-    """When the server went quiet: the start of the first `window` in which it used less than
-    `busy` of a core (what it still had to do for the sockets opened is done; opening keeps it
-    near a whole core; 10,000 idle sockets took 38%)."""
-    samples = [(time.perf_counter(), cpu_seconds(pid))]
-    async with asyncio.timeout(600):
-        while True:
-            await asyncio.sleep(0.25)
-            samples.append((time.perf_counter(), cpu_seconds(pid)))
-            start = next((s for s in reversed(samples) if samples[-1][0] - s[0] >= window), None)
-            if start is not None and samples[-1][1] - start[1] < busy * (samples[-1][0] - start[0]):
-                return start[0]
-
-
-async def redis_floor(redis_url: str, samples: int) -> list[float]:
-    publisher, subscriber = Redis.from_url(redis_url), Redis.from_url(redis_url)
-    pubsub = subscriber.pubsub()
-    await pubsub.subscribe("bench:floor")
-    await pubsub.get_message(timeout=1)
-    rtts = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        await publisher.publish("bench:floor", "x")
-        while (await pubsub.get_message(timeout=1)) is None:
-            pass
-        rtts.append((time.perf_counter() - start) * 1000)
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
-    await publisher.aclose()
-    await subscriber.aclose()
-    return rtts
-
-
-def server_env(args: argparse.Namespace, db_url: str, port: int, data_dir: str) -> dict[str, str]:
-    """What an operator sets for one production process, with the mutation limits raised."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "WS_"))}
-    return env | {
-        "ENV": "production",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATABASE_URL": db_url,
-        "REDIS_URL": args.redis,
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "METRICS_TOKEN": METRICS_TOKEN,
-        "DATA_DIR": data_dir,
-        "WEB_CONCURRENCY": "1",
-        "MUTATIONS_PER_MINUTE_PER_USER": "1000000",
-        "MUTATIONS_PER_MINUTE_PER_ADDRESS": "1000000",
-        **({"WS_KEEPALIVE_SECONDS": str(args.keepalive)} if args.keepalive else {}),
+def per_socket(before: dict[str, Any], after: dict[str, Any], count: int, top: int = 25) -> dict[str, float]:
+    """The types whose unfrozen objects grew most across the opens, per socket."""
+    grown = {
+        name: (number - before["unfrozen_types"].get(name, 0)) / count
+        for name, number in after["unfrozen_types"].items()
     }
-
-
-class TracedServer:
-    """Snapshots of a server started by bench/traced_server.py: SIGUSR1 asks, a file answers."""
-
-    def __init__(self, pid: int, directory: Path) -> None:
-        self.pid, self.directory, self.count = pid, directory, 0
-
-    async def snapshot(self) -> tracemalloc.Snapshot:
-        self.count += 1
-        path = self.directory / f"snapshot-{self.count}"
-        os.kill(self.pid, signal.SIGUSR1)
-        for _ in range(6000):  # a snapshot of a big heap takes minutes
-            if path.exists():
-                break
-            await asyncio.sleep(0.1)
-        return tracemalloc.Snapshot.load(str(path))
-
-
-def _site(frame: tracemalloc.Frame) -> str:
-    name = frame.filename
-    for prefix in (str(ROOT) + "/", "site-packages/", "lib/python3.11/"):
-        name = name.split(prefix, 1)[-1]
-    return f"{name}:{frame.lineno}"
-
-
-def growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count: int, top: int) -> dict[str, Any]:
-    """What grew across `count` opens, per subscription: by file, and by the line that allocated
-    (with the lines that called it), biggest first."""
-    by_file = after.compare_to(before, "filename")
-    by_line = after.compare_to(before, "traceback")
-    return {
-        "traced_kib_per_subscription": round(sum(stat.size_diff for stat in by_file) / count / 1024, 1),
-        "by_file": [
-            f"{stat.size_diff / count:7.0f} B {stat.count_diff / count:5.1f} blocks  "
-            + _site(stat.traceback[0]).rsplit(":", 1)[0]
-            for stat in by_file[:top]
-            if stat.size_diff > 0
-        ],
-        "by_line": [
-            f"{stat.size_diff / count:7.0f} B {stat.count_diff / count:5.1f} blocks  "
-            + " <- ".join(_site(frame) for frame in reversed(stat.traceback[-3:]))
-            for stat in by_line[:top]
-            if stat.size_diff > 0
-        ],
-    }
+    return {name: round(n, 1) for name, n in sorted(grown.items(), key=lambda item: -item[1])[:top] if n > 0}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_file_limit()
-    name, db_url = await create_database(args.database)
+    name, db_url = await create_database(args.database, args.database_prefix)
     work = Path(tempfile.mkdtemp(prefix="ephemera-delivery-"))
     port = free_port()
     env = server_env(args, db_url, port, str(work / "data"))
@@ -355,15 +110,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if await migrate.wait() != 0:
             raise RuntimeError(f"migrate failed: see {work / 'server.log'}")
         users = await seed_users(db_url, args.subscribers + 2)
+        if args.no_freeze:
+            env["BENCH_NO_FREEZE"] = "1"
+        command = ["-m", "bench.probed_server", "serve"]
         if args.tracemalloc:
-            command = ["-X", f"tracemalloc={args.tracemalloc}", "-m", "bench.traced_server", "serve"]
-            env["BENCH_SNAPSHOTS"] = str(work)
-        else:
-            command = ["-m", "commands", "serve"]
+            command = ["-X", f"tracemalloc={args.tracemalloc}", *command]
+        env["BENCH_SNAPSHOTS"] = env["BENCH_PROBES"] = str(work)
         server = await asyncio.create_subprocess_exec(
             sys.executable, *command, cwd=ROOT, env=env, stdout=log, stderr=log
         )
-        traced = TracedServer(server.pid, work) if args.tracemalloc else None
+        probed = ProbedServer(server.pid, work)
         base = f"http://127.0.0.1:{port}"
         url = f"ws://127.0.0.1:{port}/graphql"
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -386,8 +142,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             watched = await open_subscriber(url, bob)
             subscribers.append(watched)
             await wait_until_live(http, redis, 1, [user_channel(bob_id)])
-            before = await traced.snapshot() if traced else None
+            before = await probed.snapshot() if args.tracemalloc else None
             rss_before, cpu_before = rss_kib(server.pid), cpu_seconds(server.pid)
+            probe_before = await probed.probe()
             client_before = own_cpu_seconds()
 
             idle = users[2:]
@@ -400,6 +157,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             settled = await wait_until_quiet(server.pid) - opening
             rss_open, cpu_open = rss_kib(server.pid), cpu_seconds(server.pid)
             client_open = own_cpu_seconds()
+            probe_open = await probed.probe()
+            cpu_open = cpu_seconds(server.pid)  # the probe's own walk of the heap is not idle work
 
             health: list[float] = []
             idle_until = time.monotonic() + args.idle_seconds
@@ -410,7 +169,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(max(0.0, min(1.0, idle_until - time.monotonic())))
             rss_idle, cpu_idle = rss_kib(server.pid), cpu_seconds(server.pid)
             idle_window = args.idle_seconds + (time.monotonic() - idle_until)
-            after = await traced.snapshot() if traced else None
+            probe_idle = await probed.probe()
+            after = await probed.snapshot() if args.tracemalloc else None
             still_open = await subscriptions_active(http)
             pings = sum(subscriber.pings for subscriber in subscribers)
 
@@ -426,6 +186,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 assert frame["type"] == "next", frame
                 latencies.append((received - answered) * 1000)
                 from_request.append((received - start) * 1000)
+            probe_sent = await probed.probe()
         floor = await redis_floor(args.redis, args.messages)
     finally:
         await asyncio.gather(*(subscriber.close() for subscriber in subscribers), return_exceptions=True)
@@ -449,6 +210,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_cpu_ms_per_open": round((cpu_open - cpu_before) * 1000 / count, 2),
         "client_cpu_ms_per_open": round((client_open - client_before) * 1000 / count, 2),
         "idle_cpu_percent": round((cpu_idle - cpu_open) / idle_window * 100, 2),
+        "objects_per_socket": round((probe_idle["objects"] - probe_before["objects"]) / count, 1),
+        "objects": {
+            "before": probe_before["objects"],
+            "opened": probe_open["objects"],
+            "after_idle": probe_idle["objects"],
+        },
+        "frozen_objects": probe_idle["frozen"],
+        "objects_per_socket_by_type": per_socket(probe_before, probe_idle, count),
+        "longest_loop_stall_ms": {
+            "opening": probe_open["longest_stall_ms"],
+            "idle": probe_idle["longest_stall_ms"],
+            "sending": probe_sent["longest_stall_ms"],
+        },
+        "full_collections": {
+            phase: {key: probe[key] for key in FULL_COLLECTIONS}
+            for phase, probe in (("opening", probe_open), ("idle", probe_idle), ("sending", probe_sent))
+        },
         "idle_seconds": round(idle_window, 1),
         "keepalive_pings_answered": pings,
         "subscriptions_after_idle": int(still_open),
@@ -484,6 +262,13 @@ def main() -> None:
     )
     parser.add_argument("--top", type=int, default=25, help="allocation sites listed with --tracemalloc")
     parser.add_argument("--database", default=ADMIN_URL, help="PostgreSQL to create the database on")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="the server does not freeze sockets (to count them by type)"
+    )
+    parser.add_argument(
+        "--pool", type=int, default=0, help="DATABASE_POOL_SIZE for the server (default: its own)"
+    )
+    parser.add_argument("--database-prefix", default="ephemera_bench", help="of the database's name")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
 

@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from strawberry import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -28,7 +29,23 @@ from server.trusted import TrustedDocuments
 from server.ws import GraphQLWebSocket
 from settings import Settings
 
-Application = Starlette
+
+class Application(Starlette):
+    """Starlette, with GraphQL WebSockets taken straight to their view: the middleware stack and the
+    router would otherwise stay suspended (a coroutine and closures per layer) for each socket's
+    life. CORS does not apply to WebSockets (the view checks the Origin), and the view answers
+    its own errors; a traced app keeps the full stack (its middleware traces the handshake)."""
+
+    graphql_sockets: GraphQLWebSocket | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.graphql_sockets
+        direct = scope["type"] == "websocket" and scope["path"] == "/graphql" and not scope.get("root_path")
+        if lane is not None and direct:
+            scope["app"] = self
+            await lane(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def persisted_documents(settings: Settings) -> Documents:
@@ -49,7 +66,7 @@ def persisted_documents(settings: Settings) -> Documents:
     )
 
 
-Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+Lifespan = Callable[[Application], AbstractAsyncContextManager[None]]
 
 
 def build_application(
@@ -60,7 +77,7 @@ def build_application(
     readiness: ReadinessCheck,
     local_storage: LocalStorage | None,
     traced: bool = False,
-) -> Starlette:
+) -> Application:
     documents = persisted_documents(settings)
     install(schema)
     collect = metrics_collector(REGISTRY, settings.metrics_dir)
@@ -110,7 +127,8 @@ def build_application(
     ]
     if traced:
         middleware.append(Middleware(TraceContext))
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Application(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.graphql_sockets = None if traced else websockets
     app.state.settings = settings
     app.state.websockets = websockets
     return app

@@ -9,11 +9,9 @@ silently becoming anonymous."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -30,22 +28,23 @@ from server.body import UnreadableJSON, load_json
 from server.context import fill_context, from_own_page, services_of
 from server.keepalive import KeepAlive
 from server.persisted import Documents
+from server.socket_heap import SocketHeap
+from server.token_expiry import ExpiryWatch
 from server.token_watch import TOKEN_REVOKED, TokenWatch
 from server.ws_protocol import GraphQLTransportWSHandler, InvalidConnectionParams, RefusedToken
 
-# The close code a socket gets when its token expires: sign in again (revoked: server/token_watch.py).
-TOKEN_EXPIRED = (4403, "Token expired")
 AUTHORIZATION = "authorization"
 
 
 @dataclass
 class SocketContext(RequestContext):
-    """The context of one WebSocket: it lives as long as the socket, with its expiry watcher; its
-    token is watched for revocation by the view's TokenWatch (server/token_watch.py)."""
+    """The context of one WebSocket: it lives as long as the socket; its token is watched for
+    revocation by the view's TokenWatch (server/token_watch.py) and for expiry by its ExpiryWatch
+    (server/token_expiry.py)."""
 
     websocket: WebSocket | None = None
-    watchers: list[asyncio.Task[None]] = field(default_factory=list)
     watched_token: int | None = None
+    expiry_number: int | None = None
 
 
 def _authorization(params: dict[str, Any] | None) -> str | None:
@@ -75,6 +74,8 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
         # One keep-alive timer for all the sockets (server/keepalive.py), not a task per socket.
         self.keepalive = KeepAlive(float(self.keep_alive_interval or 15)) if self.keep_alive else None
         self.tokens = TokenWatch()
+        self.expiry = ExpiryWatch()
+        self.heap = SocketHeap()
 
     def redis_of(self, context: RequestContext) -> RedisClient | None:
         return context.services.redis
@@ -89,9 +90,11 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.open_sockets.add(send)
         WEBSOCKETS.inc()
+        self.heap.open()
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self.heap.close()
             WEBSOCKETS.dec()
             self.open_sockets.discard(send)
 
@@ -113,10 +116,7 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
             return await super().run(request, ctx, root_value)
         finally:
             self.tokens.forget(ctx)
-            for watcher in ctx.watchers:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            self.expiry.forget(ctx)
 
     async def get_context(self, request: WebSocket, response: WebSocket) -> SocketContext:  # type: ignore[override]
         ctx = SocketContext(services_of(request), websocket=request)
@@ -139,15 +139,6 @@ class GraphQLWebSocket(GraphQL[RequestContext, None]):
             expires = await live_token_expiry(context.services, viewer.token_id)
             if expires is None:
                 raise RefusedToken(TOKEN_REVOKED[1])
-            context.watchers.append(asyncio.create_task(_close_at_expiry(context, expires)))
+            self.expiry.watch(context, expires)
         context.viewer = viewer
         return None
-
-
-async def _close_at_expiry(ctx: SocketContext, expires: datetime) -> None:
-    """Close the socket when its token expires, as HTTP and new sockets would then refuse it."""
-    await ctx.services.clock.sleep_until(expires)
-    ctx.viewer = None
-    if ctx.websocket is not None:
-        with contextlib.suppress(RuntimeError, OSError):
-            await ctx.websocket.close(*TOKEN_EXPIRED)

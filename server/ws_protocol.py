@@ -5,9 +5,11 @@ limit answers an `error` message with a code."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation, _OperationStreamClosed
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
@@ -16,6 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from server.body import OperationRequest, RequestError
 from server.keepalive import KeepAliveHandler
+from server.ws_subscription import is_subscription, run_subscription
 
 _PAYLOAD_FIELDS: dict[str, type] = {
     "query": str,
@@ -60,6 +63,8 @@ class GraphQLTransportWSHandler(KeepAliveHandler):
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
+            # Cancelled by then: not kept (with its CancelledError and frames) for the socket's life.
+            self.connection_init_timeout_task = None
         except InvalidConnectionParams as exc:
             await self.websocket.close(code=4400, reason=str(exc))
         except RefusedToken as exc:
@@ -84,6 +89,23 @@ class GraphQLTransportWSHandler(KeepAliveHandler):
                 return
             message["payload"]["query"] = query
         await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[Any, Any]) -> None:
+        """Subscriptions run without strawberry's per-operation machinery (server/ws_subscription.py);
+        queries and mutations sent over the socket go through it as before."""
+        if not is_subscription(operation.query, operation.operation_name):
+            await super().run_operation(operation)
+            return
+        try:
+            await run_subscription(self, operation)
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
 
     async def _document(self, message: SubscribeMessage) -> str | None:
         """The text the operation runs (trusted documents, APQ); None once refused with an error."""
