@@ -52,6 +52,11 @@ async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
     return await feed_page(ctx, page_args(first, after))
 
 
+# `node(id:)` of the other planned types: type name -> the visible row (execution/registry.py
+# fills it with each area's `NODES`).
+NODES: dict[str, Callable[[RequestContext, int], Awaitable[Any]]] = {}
+
+
 async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     parsed = from_global_id(str(args["id"]))
     if parsed is None:
@@ -63,7 +68,11 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     if type_name == "User":
         user = await findable_user(ctx, key)
         return Tagged("User", user) if user is not None else None
-    return Tagged(type_name, None)  # not planned: the request runs on strawberry
+    found = NODES.get(type_name)
+    if found is None:
+        return Tagged(type_name, None)  # not planned: the request runs on strawberry
+    row = await found(ctx, key)
+    return Tagged(type_name, row) if row is not None else None
 
 
 class UsersOnEdge(ChildLoader):

@@ -25,6 +25,7 @@ from resolvers.users import UserById, interacting
 from schema.edges import Edge
 from schema.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
+from schema.planning import Child, Column, Pure, Root, planned
 from schema.query_limits import at_most
 from schema.users import UserType, author_of
 
@@ -99,12 +100,18 @@ class StoryType(Node):
         """An edge to a story: live ones by audience, past expiry the kept ones (as node(id:))."""
         return await stories.reachable(ctx, [item.row for item in items])
 
-    @strawberry.field(description="Who posted it.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who posted it.",
+        extensions=[Edge()],
+        metadata=planned(Child("users_on_edge", key=lambda story: story.author_id)),
+    )
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
+    # A story's compiled source is its row, never kept: its media's URLs end with it while it is live.
     @strawberry.field(
-        description="The photo or video; while the story is live, its URLs expire no later than the story."
+        description="The photo or video; while the story is live, its URLs expire no later than the story.",
+        metadata=planned(Child("story_media", key=lambda story: story)),
     )
     async def media(self, info: Ctx) -> MediaType:
         media = await self.media_of(info.context)
@@ -120,25 +127,35 @@ class StoryType(Node):
         outlives = self.kept or not stories.is_live(self.row, ctx.services.clock.now())
         return MediaType.of(row, urls_end_by=None if outlives else self.row.expires_at)
 
-    @strawberry.field(description="Who may see it, as chosen when it was posted.")
+    @strawberry.field(
+        description="Who may see it, as chosen when it was posted.",
+        metadata=planned(Pure(lambda story, ctx: StoryAudience[story.audience])),
+    )
     def audience(self) -> StoryAudience:
         return StoryAudience[self.row.audience]
 
-    @strawberry.field(description="When it was posted.")
+    @strawberry.field(description="When it was posted.", metadata=planned(Column("created_at")))
     def created_at(self) -> datetime:
         return self.row.created_at
 
     @strawberry.field(
-        description="When it stops being live (24 hours after createdAt): hide it then, by the server's time."
+        description="When it stops being live (24 hours after createdAt): hide it then, by the server's "
+        "time.",
+        metadata=planned(Column("expires_at")),
     )
     def expires_at(self) -> datetime:
         return self.row.expires_at
 
-    @strawberry.field(description="The viewer has seen it (markStoriesSeen or a reaction).")
+    @strawberry.field(
+        description="The viewer has seen it (markStoriesSeen or a reaction).",
+        metadata=planned(Child("story_seen")),
+    )
     async def viewer_has_seen(self, info: Ctx) -> bool:
         return await ViewIdOf(info.context).load(self.row.id) is not None
 
-    @strawberry.field(description="The viewer's own reaction, if any.")
+    @strawberry.field(
+        description="The viewer's own reaction, if any.", metadata=planned(Child("story_reaction"))
+    )
     async def viewer_reaction(self, info: Ctx) -> str | None:
         return await ViewerReaction(info.context).load(self.row.id)
 
@@ -148,7 +165,10 @@ class StoryType(Node):
         ctx = info.context
         return ctx.viewer_id == self.row.author_id and stories.is_live(self.row, ctx.services.clock.now())
 
-    @strawberry.field(description="Author only, while the story is active; null for anyone else.")
+    @strawberry.field(
+        description="Author only, while the story is active; null for anyone else.",
+        metadata=planned(Child("story_view_count", key=lambda story: story)),
+    )
     async def view_count(self, info: Ctx) -> int | None:
         if not self._is_author_of_live(info):
             return None
@@ -184,16 +204,25 @@ class StoryType(Node):
     "can update `hasUnseen` after markStoriesSeen, and `node(id:)` refetches it."
 )
 class StoryTrayItem(Node):
-    owner: UserType = strawberry.field(description="Whose stories these are.", extensions=[Edge()])
+    # Its compiled source is the resolvers' `tray.TrayItem`.
+    owner: UserType = strawberry.field(
+        description="Whose stories these are.",
+        extensions=[Edge()],
+        metadata=planned(Child("findable_users", key=lambda item: item.owner.id)),
+    )
     stories: list[StoryType] = strawberry.field(
         description="Active stories the viewer may see, oldest first.",
-        metadata=at_most(stories.MAX_LIVE_STORIES),
+        metadata=at_most(stories.MAX_LIVE_STORIES)
+        | planned(Child("reachable_stories", key=lambda item: tuple(item.stories))),
         extensions=[Edge()],
     )
     has_unseen: bool = strawberry.field(
-        description="At least one of `stories` is not seen by the viewer yet."
+        description="At least one of `stories` is not seen by the viewer yet.",
+        metadata=planned(Column("has_unseen")),
     )
-    latest_story_at: datetime = strawberry.field(description="When the newest of `stories` was posted.")
+    latest_story_at: datetime = strawberry.field(
+        description="When the newest of `stories` was posted.", metadata=planned(Column("latest_story_at"))
+    )
 
     @classmethod
     def of(cls, item: tray.TrayItem) -> StoryTrayItem:
@@ -210,16 +239,22 @@ class StoryTrayItem(Node):
 class StoryTrayEdge:
     cursor: str = strawberry.field(
         description="Opaque position of this entry in the tray; pass it as `after`. It keeps the order of "
-        "the first page, so later pages never repeat or skip an entry."
+        "the first page, so later pages never repeat or skip an entry.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: StoryTrayItem = strawberry.field(description="The tray entry at this position.")
+    node: StoryTrayItem = strawberry.field(
+        description="The tray entry at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of the stories tray.")
 class StoryTrayConnection:
-    edges: list[StoryTrayEdge] = strawberry.field(description="The page's entries, in tray order.")
+    edges: list[StoryTrayEdge] = strawberry.field(
+        description="The page's entries, in tray order.", metadata=planned(Pure(lambda page, ctx: page.items))
+    )
     page_info: PageInfo = strawberry.field(
-        description="Whether more entries follow, and the cursor to get them."
+        description="Whether more entries follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda page, ctx: page)),
     )
 
     @classmethod
@@ -262,7 +297,8 @@ StoryId = Annotated[
 class StoryQuery:
     @strawberry.field(
         description="Accounts with active stories the viewer may see: the viewer's own first, then owners "
-        "with unseen stories, then the rest; within each group the most recent story first."
+        "with unseen stories, then the rest; within each group the most recent story first.",
+        metadata=planned(Root("stories_tray")),
     )
     async def stories_tray(
         self, info: Ctx, first: First = 50, after: After = strawberry.UNSET

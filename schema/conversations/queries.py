@@ -13,6 +13,7 @@ from resolvers import conversations, message_requests, messages
 from resolvers.paging import page_args
 from schema.conversations.types import ConversationConnection, ConversationEdge, ConversationType, MessageType
 from schema.node import After, First, PageInfo
+from schema.planning import Root, planned
 
 Ctx = Info[RequestContext, None]
 
@@ -32,7 +33,10 @@ class ConversationFolder(Enum):
 
 @strawberry.type
 class ConversationQuery:
-    @strawberry.field(description="The viewer's conversations, most recently active first.")
+    @strawberry.field(
+        description="The viewer's conversations, most recently active first.",
+        metadata=planned(Root("conversations")),
+    )
     async def conversations(
         self,
         info: Ctx,

@@ -1,0 +1,98 @@
+"""Loaders of the stories tray's plan (schema/stories.py declares them): the tray page, and per
+story its media, the viewer's seen mark and reaction, and the author's view count.
+
+Each applies the rule strawberry's field applies, through the same functions of resolvers/: the
+tray's owners and stories pass their edges' rules (`findable`, `reachable`), a live story's media
+URLs end with it, the view count is the author's while the story is live. The seen marks come
+from the loader the tray page primed, so they cost no statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.context import RequestContext
+from execution.batched import Each, Loaded, Rules, users_on
+from execution.loaders import ChildLoader, RootLoader
+from models import Story
+from resolvers import stories, tray
+from resolvers.media import MediaById
+from resolvers.story_reactions import ViewerReaction
+from resolvers.story_views import ViewCount, ViewIdOf
+
+
+async def _stories_tray(ctx: RequestContext, args: dict[str, Any]) -> Any:
+    return await tray.stories_tray(ctx, args.get("first"), args.get("after") or None)
+
+
+async def _listed(ctx: RequestContext, key: tuple[Story, ...]) -> list[Story]:
+    return list(key)
+
+
+@dataclass(frozen=True)
+class MediaUntil:
+    """A media row whose URLs end no later than `urls_end_by` (a live story's): the compiled source
+    of such media. It reads as the row (`Column`s and `Pure`s of schema/media.py read through)."""
+
+    row: Any
+    urls_end_by: datetime | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+class StoryMedia(ChildLoader):
+    """A story's media, keyed by the story: while it is live its URLs end with it (`media_of`)."""
+
+    async def load(
+        self, ctx: RequestContext, keys: Sequence[Story], args: dict[str, Any]
+    ) -> Mapping[Story, Any]:
+        rows = await MediaById(ctx).load_many([story.media_id for story in keys if story.media_id])
+        by_id = {row.id: row for row in rows if row is not None}
+        now = ctx.services.clock.now()
+        found: dict[Story, Any] = {}
+        for story in keys:
+            row = by_id.get(story.media_id) if story.media_id else None
+            if row is not None:
+                live = stories.is_live(story, now)
+                found[story] = MediaUntil(row, story.expires_at if live else None)
+        return found
+
+
+class AuthorViewCount(ChildLoader):
+    """`Story.viewCount`: the author's, while the story is live; null for anyone else. Keyed by story."""
+
+    async def load(
+        self, ctx: RequestContext, keys: Sequence[Story], args: dict[str, Any]
+    ) -> Mapping[Story, Any]:
+        now = ctx.services.clock.now()
+        own = [story for story in keys if story.author_id == ctx.viewer_id and stories.is_live(story, now)]
+        counts = await ViewCount(ctx).load_many([story.id for story in own])
+        return dict(zip(own, counts, strict=True))
+
+
+def _seen(view_id: int | None) -> bool:
+    return view_id is not None
+
+
+ROOTS: dict[str, RootLoader] = {"stories_tray": _stories_tray}
+CHILDREN: dict[str, ChildLoader] = {
+    "findable_users": users_on(Rules.user),
+    # A tray entry's stories, keyed by the entry's list as a tuple.
+    "reachable_stories": Each(_listed, Rules.story, default=()),
+    "story_media": StoryMedia(),
+    "story_seen": Loaded(ViewIdOf, False, _seen),
+    "story_reaction": Loaded(ViewerReaction),
+    "story_view_count": AuthorViewCount(),
+}
+
+
+async def _story_node(ctx: RequestContext, story_id: int) -> Story | None:
+    """As `schema.stories.story_node`: live stories by audience, past expiry the kept ones."""
+    return (await stories.reachable_stories(ctx, [story_id])).get(story_id)
+
+
+NODES: dict[str, Any] = {"Story": _story_node, "StoryTrayItem": tray.tray_item}
