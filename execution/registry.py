@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from execution import conversation_loaders, loaders, story_loaders
+from execution import activity_loaders, conversation_loaders, loaders, story_loaders
 from execution.loaders import ChildLoader, RootLoader
 
-AREAS: list[Any] = [loaders, story_loaders, conversation_loaders]
+AREAS: list[Any] = [loaders, story_loaders, conversation_loaders, activity_loaders]
 
 
 def _merged(attribute: str) -> dict[str, Any]:

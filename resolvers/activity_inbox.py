@@ -59,6 +59,11 @@ class ActivityItem:
     message: Message | None
     unseen: bool
 
+    @property
+    def id(self) -> int:
+        """The item's id (of its global id, `Activity:<id>`): its row's."""
+        return self.row.id
+
 
 def _follow(follower: Any, followee: Any, state: FollowState) -> ColumnElement[bool]:
     return exists().where(
