@@ -17,7 +17,14 @@ from core.context import RequestContext
 from execution.batched import Each, Loaded, Rules, users_on
 from execution.loaders import ChildLoader, RootLoader
 from models import Conversation, Message
-from resolvers import conversation_members, conversations, message_changes, message_shares, messages
+from resolvers import (
+    conversation_members,
+    conversations,
+    message_changes,
+    message_requests,
+    message_shares,
+    messages,
+)
 from resolvers.paging import Page, page_args
 from resolvers.stories import visible_stories
 from resolvers.users import findable_users
@@ -100,7 +107,19 @@ async def _reply_story(ctx: RequestContext, story_id: int) -> Any:
     return (await visible_stories(ctx, [story_id])).get(story_id)
 
 
-ROOTS: dict[str, RootLoader] = {"conversations": _conversations}
+async def _unread_conversations(ctx: RequestContext, args: dict[str, Any]) -> int:
+    return await message_requests.unread_conversation_count(ctx)
+
+
+async def _request_count(ctx: RequestContext, args: dict[str, Any]) -> int:
+    return await message_requests.request_count(ctx)
+
+
+ROOTS: dict[str, RootLoader] = {
+    "conversations": _conversations,
+    "unread_conversation_count": _unread_conversations,
+    "message_request_count": _request_count,
+}
 CHILDREN: dict[str, ChildLoader] = {
     "conversation_members": Each(_members, Rules.user, default=()),
     "conversation_admins": Each(_admins, Rules.user, default=()),

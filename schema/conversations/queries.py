@@ -57,12 +57,16 @@ class ConversationQuery:
 
     @strawberry.field(
         description="INBOX conversations with messages from others above the viewer's read mark, muted ones "
-        "left out: the number to badge the inbox with."
+        "left out: the number to badge the inbox with.",
+        metadata=planned(Root("unread_conversation_count")),
     )
     async def unread_conversation_count(self, info: Ctx) -> int:
         return await message_requests.unread_conversation_count(info.context)
 
-    @strawberry.field(description="Conversations in the viewer's REQUESTS folder: the number to show on it.")
+    @strawberry.field(
+        description="Conversations in the viewer's REQUESTS folder: the number to show on it.",
+        metadata=planned(Root("message_request_count")),
+    )
     async def message_request_count(self, info: Ctx) -> int:
         return await message_requests.request_count(info.context)
 
