@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from core.context import RequestContext
 from execution.loaders import ChildLoader
 from resolvers import comments, conversations, messages, posts, stories
+from resolvers.paging import Page
 from resolvers.users import UserById, findable, interacting
 
 Rule = Callable[[RequestContext, list[Any]], Awaitable[list[bool]]]
@@ -99,3 +101,12 @@ async def _user(ctx: RequestContext, user_id: int) -> Any:
 def users_on(rule: Rule) -> Each:
     """Users by id, through `UserById`'s cache, as an edge with `rule` shows them."""
     return Each(_user, rule)
+
+
+@dataclass(frozen=True)
+class ShownPage:
+    """A page as strawberry's connection holds it when it filters the page's items: the items shown
+    (`shown`: (cursor, item)) and the page as loaded (`page`, whose cursors `pageInfo` reads)."""
+
+    page: Page[Any]
+    shown: list[tuple[str, Any]]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from core.context import RequestContext
-from execution.batched import Each, Loaded, Rules, users_on
+from execution.batched import Each, Loaded, Rules, ShownPage, users_on
 from execution.loaders import ChildLoader, RootLoader
 from models import Conversation, Message
 from resolvers import (
@@ -67,15 +66,6 @@ async def _is_request(ctx: RequestContext, conversation_id: int) -> bool:
 
 def _muted(membership: Any) -> bool:
     return membership is not None and bool(membership.muted)
-
-
-@dataclass(frozen=True)
-class ShownPage:
-    """A messages page as strawberry's connection holds it: the messages shown (`shown`, without
-    those across a block) and the page as loaded (`page`, whose cursors `pageInfo` reads)."""
-
-    page: Page[Message]
-    shown: list[tuple[str, Message]]
 
 
 class MessagePages(ChildLoader):

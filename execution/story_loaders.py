@@ -9,23 +9,32 @@ from the loader the tray page primed, so they cost no statement.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from core.context import RequestContext
-from execution.batched import Each, Loaded, Rules, users_on
+from execution.batched import Each, Loaded, Rules, ShownPage, users_on
 from execution.loaders import ChildLoader, RootLoader
 from models import Story
 from resolvers import stories, tray
 from resolvers.media import MediaById
+from resolvers.paging import page_args
+from resolvers.parent_pages import PageKey
 from resolvers.story_reactions import ViewerReaction
-from resolvers.story_views import ViewCount, ViewIdOf
+from resolvers.story_views import ViewCount, ViewersPage, ViewIdOf
+from resolvers.users import UserById, interacting
+from schema.stories import VIEWERS_PAGE
 
 
 async def _stories_tray(ctx: RequestContext, args: dict[str, Any]) -> Any:
     return await tray.stories_tray(ctx, args.get("first"), args.get("after") or None)
+
+
+async def _itself(ctx: RequestContext, key: Any) -> Any:
+    return key
 
 
 async def _listed(ctx: RequestContext, key: tuple[Story, ...]) -> list[Story]:
@@ -74,6 +83,48 @@ class AuthorViewCount(ChildLoader):
         return dict(zip(own, counts, strict=True))
 
 
+@dataclass(frozen=True)
+class ViewerItem:
+    """A `StoryViewer`'s compiled source: the user's row, when they viewed, their reaction."""
+
+    user: Any
+    viewed_at: datetime
+    reaction: str | None
+
+
+class AuthorViewers(ChildLoader):
+    """`Story.viewers`, keyed by story: the author's page of each live story (null otherwise), its
+    viewers across no block (`Story.viewers` and the edges' `UserType.interacting`)."""
+
+    async def load(
+        self, ctx: RequestContext, keys: Sequence[Story], args: dict[str, Any]
+    ) -> Mapping[Story, Any]:
+        size = page_args(args.get("first"), args.get("after"), default=VIEWERS_PAGE)
+        now = ctx.services.clock.now()
+        own = [story for story in keys if story.author_id == ctx.viewer_id and stories.is_live(story, now)]
+        pages = await ViewersPage(ctx).load_many([PageKey(story.id, size.first, size.after) for story in own])
+        ids = [row.user_id for page in pages for _, row in page.items]
+        users, shown = await asyncio.gather(UserById(ctx).load_many(ids), interacting(ctx, ids))
+        listed = iter(zip(users, shown, strict=True))
+        kept: dict[Story, list[tuple[str, ViewerItem]]] = {}
+        for story, page in zip(own, pages, strict=True):
+            kept[story] = []
+            for (cursor, row), (user, ok) in zip(page.items, listed, strict=False):
+                if user is not None and ok:
+                    kept[story].append((cursor, ViewerItem(user, row.viewed_at, row.reaction)))
+        # The edge (`viewers` and each viewer's `user`) then admits users across no block.
+        every = [item.user for items in kept.values() for _, item in items]
+        admitted = {
+            id(user) for user, ok in zip(every, await Rules.interacting_user(ctx, every), strict=True) if ok
+        }
+        return {
+            story: ShownPage(
+                page, [(cursor, item) for cursor, item in kept[story] if id(item.user) in admitted]
+            )
+            for story, page in zip(own, pages, strict=True)
+        }
+
+
 def _seen(view_id: int | None) -> bool:
     return view_id is not None
 
@@ -87,6 +138,8 @@ CHILDREN: dict[str, ChildLoader] = {
     "story_seen": Loaded(ViewIdOf, False, _seen),
     "story_reaction": Loaded(ViewerReaction),
     "story_view_count": AuthorViewCount(),
+    "story_viewers": AuthorViewers(),
+    "viewer_user": Each(_itself, Rules.interacting_user),
 }
 
 

@@ -52,9 +52,18 @@ VIEWERS_PAGE = 50
 
 @strawberry.type(description="Someone who viewed a story, as its author sees them.")
 class StoryViewer:
-    user: UserType = strawberry.field(description="Who viewed it.", extensions=[Edge(UserType.interacting)])
-    viewed_at: datetime = strawberry.field(description="When they first viewed it.")
-    reaction: str | None = strawberry.field(description="Their reaction, a single emoji; null when none.")
+    # Compiled, its source is execution/story_loaders.py `ViewerItem`.
+    user: UserType = strawberry.field(
+        description="Who viewed it.",
+        extensions=[Edge(UserType.interacting)],
+        metadata=planned(Child("viewer_user", key=lambda item: item.user)),
+    )
+    viewed_at: datetime = strawberry.field(
+        description="When they first viewed it.", metadata=planned(Column("viewed_at"))
+    )
+    reaction: str | None = strawberry.field(
+        description="Their reaction, a single emoji; null when none.", metadata=planned(Column("reaction"))
+    )
 
     @classmethod
     async def visible(cls, ctx: RequestContext, items: Sequence[StoryViewer]) -> list[bool]:
@@ -65,19 +74,25 @@ class StoryViewer:
 @strawberry.type(description="A story viewer in a paged list, with the cursor of its position.")
 class StoryViewerEdge:
     cursor: str = strawberry.field(
-        description="Opaque position of this viewer in the list; pass it as `after`."
+        description="Opaque position of this viewer in the list; pass it as `after`.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: StoryViewer = strawberry.field(description="The viewer at this position.")
+    node: StoryViewer = strawberry.field(
+        description="The viewer at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of a story's viewers.")
 class StoryViewerConnection:
     edges: list[StoryViewerEdge] = strawberry.field(
         description="The page's viewers, most recent first; users in a blocked pair with the author (either "
-        "way) are left out, so a page may hold fewer than `first`."
+        "way) are left out, so a page may hold fewer than `first`.",
+        metadata=planned(Pure(lambda shown, ctx: shown.shown)),
     )
+    # Compiled, its source is execution/batched.py `ShownPage`.
     page_info: PageInfo = strawberry.field(
-        description="Whether more viewers follow, and the cursor to get them."
+        description="Whether more viewers follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda shown, ctx: shown.page)),
     )
 
 
@@ -177,6 +192,7 @@ class StoryType(Node):
     @strawberry.field(
         description="Author only, while the story is active; null for anyone else. Most recent first.",
         extensions=[Edge()],
+        metadata=planned(Child("story_viewers", key=lambda story: story)),
     )
     async def viewers(
         self, info: Ctx, first: First = VIEWERS_PAGE, after: After = strawberry.UNSET

@@ -131,3 +131,39 @@ async def test_a_compiled_tray_costs_the_same_statements_for_2_owners_as_for_12(
         small = await tray_statements(api, 2, "s")
         large = await tray_statements(api, 12, "l")
     assert small == large, (small, large)
+
+
+VIEWERS = """
+query Viewers($id: ID!, $first: Int, $after: String) {
+  node(id: $id) { id ... on Story { viewCount
+    viewers(first: $first, after: $after) {
+      edges { cursor node { viewedAt reaction user { id username } } }
+      pageInfo { hasNextPage endCursor }
+    } } }
+}
+"""
+BLOCK = "mutation($id: ID!) { block(userId: $id) { id } }"
+
+
+async def test_a_storys_viewers_run_compiled_for_its_author_only(api: Api) -> None:
+    author = await api.sign_up("author")
+    viewers = [await api.sign_up(name) for name in ("anna", "ben", "cleo")]
+    await add_edges(api, [("follow", db_id(v.id), db_id(author.id)) for v in viewers])
+    story = await create_story(api, author)
+    for viewer in viewers:
+        await api.gql(SEEN, {"ids": [story]}, viewer.token)
+    await api.gql(REACT, {"id": story, "e": "😀"}, viewers[0].token)
+    await api.gql(BLOCK, {"id": viewers[1].id}, author.token)  # the author blocks ben
+    body, executors = await counted(api, VIEWERS, {"id": story, "first": 1}, author)
+    assert executors == (1, 0), body
+    page = body["data"]["node"]["viewers"]
+    assert [e["node"]["user"]["username"] for e in page["edges"]] == ["cleo"]
+    body, executors = await counted(
+        api, VIEWERS, {"id": story, "first": 5, "after": page["pageInfo"]["endCursor"]}, author
+    )
+    assert executors == (1, 0), body
+    edges = body["data"]["node"]["viewers"]["edges"]
+    assert [(e["node"]["user"]["username"], e["node"]["reaction"]) for e in edges] == [("anna", "😀")]
+    body, executors = await counted(api, VIEWERS, {"id": story}, viewers[0])
+    assert executors == (1, 0), body
+    assert body["data"]["node"]["viewers"] is None  # not the author

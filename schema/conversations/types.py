@@ -360,7 +360,7 @@ class MessageConnection:
         "viewer are left out, so a page may hold fewer than asked.",
         metadata=planned(Pure(lambda shown, ctx: shown.shown)),
     )
-    # Compiled, its source is execution/conversation_loaders.py `ShownPage`.
+    # Compiled, its source is execution/batched.py `ShownPage`.
     page_info: PageInfo = strawberry.field(
         description="Whether newer (`hasNextPage`) or older (`hasPreviousPage`) messages remain, and the "
         "cursors to get them.",
