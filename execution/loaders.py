@@ -24,7 +24,6 @@ from resolvers.paging import PageArgs, check_size, page_args
 from resolvers.posts.comments import comments_page, visible_comment_count
 from resolvers.posts.posts import PostCount, ViewerLiked, author_posts, visible_post
 from resolvers.posts.saved import ViewerSaved
-from resolvers.stories.rules import urls_end_with_story
 from resolvers.stories.stories import reachable_stories
 from schema.feed.order import FeedOrder
 
@@ -60,6 +59,11 @@ async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
     return await feed_page(ctx, page_args(first, after))
 
 
+# `node(id:)` of the other planned types: type name -> the visible row (execution/registry.py
+# fills it with each area's `NODES`).
+NODES: dict[str, Callable[[RequestContext, int], Awaitable[Any]]] = {}
+
+
 async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     parsed = from_global_id(str(args["id"]))
     if parsed is None:
@@ -74,8 +78,11 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     if type_name == "User":
         user = await findable_user(ctx, key)
         return Tagged("User", user) if user is not None else None
-    # Stories, comments, ...: their visibility is the domain's node resolver's, not planned here.
-    raise NodeNotPlanned(type_name)
+    found = NODES.get(type_name)
+    if found is None:
+        raise NodeNotPlanned(type_name)  # not planned: the request runs on strawberry
+    row = await found(ctx, key)
+    return Tagged(type_name, row) if row is not None else None
 
 
 class NeedsExactRule(Exception):
@@ -133,34 +140,6 @@ async def _user(ctx: RequestContext, args: dict[str, Any]) -> Any:
     return await user_by_username(ctx, str(args["username"]))
 
 
-class MediaEnding:
-    """A media row whose URLs end by `urls_end_by` (a live story's media ends with the story)."""
-
-    __slots__ = ("row", "urls_end_by")
-
-    def __init__(self, row: Any, urls_end_by: Any) -> None:
-        self.row, self.urls_end_by = row, urls_end_by
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.row, name)
-
-
-class StoryMedia(ChildLoader):
-    """Each story's media (reached by `node(id:)`, so never as a kept highlight's story)."""
-
-    async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
-        found = await rows.media_by_id(ctx, [story.media_id for story in keys if story.media_id])
-        now = ctx.services.clock.now()
-        return {
-            story: MediaEnding(
-                found[story.media_id],
-                story.expires_at if urls_end_with_story(story, now, kept=False) else None,
-            )
-            for story in keys
-            if story.media_id in found
-        }
-
-
 class Flags(ChildLoader):
     """A per-viewer flag of each post (liked, saved): the domain loader's own statement."""
 
@@ -181,7 +160,6 @@ CHILDREN: dict[str, ChildLoader] = {
     "media_by_id": MediaByIdLoader(),
     "viewer_liked": Flags(ViewerLiked),
     "viewer_saved": Flags(ViewerSaved),
-    "story_media": StoryMedia(),
     "user_posts": PerParent(_user_posts),
     "post_comments": PerParent(_post_comments),
     "comment_count": PerParent(lambda ctx, post, args: visible_comment_count(ctx, post), 0),

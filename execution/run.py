@@ -20,8 +20,9 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from core.context import RequestContext
 from core.ids import to_global_id
-from execution.loaders import CHILDREN, ROOTS, Tagged
+from execution.loaders import Tagged
 from execution.plan import TYPENAME, FieldPlan, ObjectPlan, Plan
+from execution.registry import CHILDREN, ROOTS
 from schema.planning import Child, Column, GlobalId, Pure, Root
 
 

@@ -30,6 +30,7 @@ class SocketContext(Protocol):
     websocket: WebSocket | None
     expiry_number: int | None
 
+
 log = logging.getLogger("ephemera.ws")
 
 TOKEN_EXPIRED = (4403, "Token expired")

@@ -55,6 +55,11 @@ class ActivityItem:
     message: Message | None
     unseen: bool
 
+    @property
+    def id(self) -> int:
+        """The item's id (of its global id, `Activity:<id>`): its row's."""
+        return self.row.id
+
 
 def _shown(viewer: int, now: datetime) -> ColumnElement[bool]:
     has_actor = exists().where(ActivityActor.activity_id == Activity.id, actor_shown_sql(viewer))

@@ -45,6 +45,11 @@ class TrayItem:
     has_unseen: bool
     latest_story_at: datetime
 
+    @property
+    def id(self) -> int:
+        """The entry's id (its global id, `StoryTrayItem:<owner id>`): the owner's."""
+        return self.owner.id
+
 
 @dataclass(frozen=True)
 class TrayKey:
@@ -73,7 +78,7 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
     viewer = ctx.require_viewer()
     size = check_size(first, "first", default=50)
     parsed = _parse_cursor(after)
-    mark = parsed[0] if parsed else ctx.services.ids.next_id()
+    mark = parsed[0] if parsed else _first_mark(ctx)
     now = ctx.services.clock.now()
     params: dict[str, Any] = {"viewer": viewer, "mark": mark, "now": now, "limit": size + 1}
     async with ctx.read() as session:
@@ -109,6 +114,18 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
         if user is not None and key.owner_id in stories
     ]
     return Page(items=items, has_next=len(keys) > size, has_previous=parsed is not None)
+
+
+class FirstMark:
+    """Key of the request's first-page mark in `ctx.loaders`: a request that asks for the first
+    page twice (a batch, the compiled executor's differential check) gets the same cursors."""
+
+
+def _first_mark(ctx: RequestContext) -> int:
+    mark: int | None = ctx.loaders.get(FirstMark)
+    if mark is None:
+        mark = ctx.loaders[FirstMark] = ctx.services.ids.next_id()
+    return mark
 
 
 # The statements are built once, with parameters: building and hashing them per request cost more

@@ -22,6 +22,7 @@ from schema.conversations import MessageType
 from schema.edges import Edge
 from schema.extensions.query_limits import at_most
 from schema.node import After, First, Node, PageInfo
+from schema.planning import Child, Column, Pure, Root, planned
 from schema.posts.comments import CommentType
 from schema.posts.posts import PostType
 from schema.stories.stories import StoryType
@@ -67,30 +68,43 @@ class ActivityType(Node):
     def of(cls, item: ActivityItem) -> ActivityType:
         return cls(id=strawberry.ID(to_global_id("Activity", item.row.id)), item=item)
 
-    @strawberry.field(description="What happened; it says which of the fields below are set.")
+    # Its compiled source is the resolvers' `ActivityItem`; each edge's loader applies its rule.
+    @strawberry.field(
+        description="What happened; it says which of the fields below are set.",
+        metadata=planned(Pure(lambda item, ctx: ActivityKind(item.row.kind))),
+    )
     def kind(self) -> ActivityKind:
         return ActivityKind(self.item.row.kind)
 
     @strawberry.field(
         description="The most recent actors the viewer may see, newest first, at most three.",
-        metadata=at_most(activity_inbox.MAX_ACTORS),
+        metadata=at_most(activity_inbox.MAX_ACTORS)
+        | planned(Child("activity_actors", key=lambda item: tuple(item.actors))),
         extensions=[Edge(UserType.interacting)],
     )
     def actors(self) -> list[UserType]:
         return [UserType.of(user) for user in self.item.actors]
 
-    @strawberry.field(description="How many actors the item holds (visible to the viewer).")
+    @strawberry.field(
+        description="How many actors the item holds (visible to the viewer).",
+        metadata=planned(Column("actor_count")),
+    )
     def actor_count(self) -> int:
         return self.item.actor_count
 
     @strawberry.field(
         description="The post liked or commented on (POST_LIKED, POST_COMMENTED); else null.",
         extensions=[Edge()],
+        metadata=planned(Child("activity_post", key=lambda item: item.post)),
     )
     def post(self) -> PostType | None:
         return PostType.of(self.item.post) if self.item.post else None
 
-    @strawberry.field(description="The new comment (POST_COMMENTED); else null.", extensions=[Edge()])
+    @strawberry.field(
+        description="The new comment (POST_COMMENTED); else null.",
+        extensions=[Edge()],
+        metadata=planned(Child("activity_comment", key=lambda item: item.comment)),
+    )
     def comment(self) -> CommentType | None:
         return CommentType.of(self.item.comment) if self.item.comment else None
 
@@ -98,27 +112,42 @@ class ActivityType(Node):
         description="The story reacted or replied to, while it is live (STORY_REACTED, STORY_REPLIED); "
         "else null.",
         extensions=[Edge()],
+        metadata=planned(Child("activity_story", key=lambda item: item.story)),
     )
     def story(self) -> StoryType | None:
         return StoryType.of(self.item.story) if self.item.story else None
 
-    @strawberry.field(description="The reply (STORY_REPLIED); else null.", extensions=[Edge()])
+    @strawberry.field(
+        description="The reply (STORY_REPLIED); else null.",
+        extensions=[Edge()],
+        metadata=planned(Child("activity_message", key=lambda item: item.message)),
+    )
     def message(self) -> MessageType | None:
         return MessageType.of(self.item.message) if self.item.message else None
 
-    @strawberry.field(description="The reaction (STORY_REACTED); else null.")
+    @strawberry.field(
+        description="The reaction (STORY_REACTED); else null.", metadata=planned(Column("row.emoji"))
+    )
     def emoji(self) -> str | None:
         return self.item.row.emoji
 
-    @strawberry.field(description="When the item was added or last regrouped.")
+    @strawberry.field(
+        description="When the item was added or last regrouped.", metadata=planned(Column("row.updated_at"))
+    )
     def updated_at(self) -> datetime:
         return self.item.row.updated_at
 
-    @strawberry.field(description="Grows each time an item of this viewer is added or regrouped.")
+    @strawberry.field(
+        description="Grows each time an item of this viewer is added or regrouped.",
+        metadata=planned(Column("row.seq")),
+    )
     def seq(self) -> int:
         return self.item.row.seq
 
-    @strawberry.field(description="Added or regrouped since the viewer last called markActivitySeen.")
+    @strawberry.field(
+        description="Added or regrouped since the viewer last called markActivitySeen.",
+        metadata=planned(Column("unseen")),
+    )
     def is_unseen(self) -> bool:
         return self.item.unseen
 
@@ -126,19 +155,24 @@ class ActivityType(Node):
 @strawberry.type(description="An activity item in a paged list, with the cursor of its position.")
 class ActivityEdge:
     cursor: str = strawberry.field(
-        description="Opaque position of this item in the list; pass it as `after`."
+        description="Opaque position of this item in the list; pass it as `after`.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: ActivityType = strawberry.field(description="The activity item at this position.")
+    node: ActivityType = strawberry.field(
+        description="The activity item at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of the activity inbox.")
 class ActivityConnection:
     edges: list[ActivityEdge] = strawberry.field(
         description="The page's items, most recently updated first; items the viewer may no longer see are "
-        "left out, so a page may hold fewer than `first`."
+        "left out, so a page may hold fewer than `first`.",
+        metadata=planned(Pure(lambda page, ctx: page.items)),
     )
     page_info: PageInfo = strawberry.field(
-        description="Whether more items follow, and the cursor to get them."
+        description="Whether more items follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda page, ctx: page)),
     )
 
     @classmethod
@@ -150,7 +184,8 @@ class ActivityConnection:
 @strawberry.type
 class ActivityQuery:
     @strawberry.field(
-        description="What happened to the viewer's account and content, most recently updated first."
+        description="What happened to the viewer's account and content, most recently updated first.",
+        metadata=planned(Root("activity")),
     )
     async def activity(
         self, info: Ctx, first: First = 20, after: After = strawberry.UNSET
@@ -159,7 +194,10 @@ class ActivityQuery:
             await activity_inbox.activity_page(info.context, page_args(first, after))
         )
 
-    @strawberry.field(description="Activity items updated since the viewer last called markActivitySeen.")
+    @strawberry.field(
+        description="Activity items updated since the viewer last called markActivitySeen.",
+        metadata=planned(Root("activity_unseen_count")),
+    )
     async def activity_unseen_count(self, info: Ctx) -> int:
         return await activity_inbox.unseen_count(info.context)
 

@@ -14,6 +14,7 @@ from resolvers.conversations import requests as message_requests
 from resolvers.paging import page_args
 from schema.conversations.types import ConversationConnection, ConversationEdge, ConversationType, MessageType
 from schema.node import After, First, PageInfo
+from schema.planning import Root, planned
 
 Ctx = Info[RequestContext, None]
 
@@ -33,7 +34,10 @@ class ConversationFolder(Enum):
 
 @strawberry.type
 class ConversationQuery:
-    @strawberry.field(description="The viewer's conversations, most recently active first.")
+    @strawberry.field(
+        description="The viewer's conversations, most recently active first.",
+        metadata=planned(Root("conversations")),
+    )
     async def conversations(
         self,
         info: Ctx,
@@ -54,12 +58,16 @@ class ConversationQuery:
 
     @strawberry.field(
         description="INBOX conversations with messages from others above the viewer's read mark, muted ones "
-        "left out: the number to badge the inbox with."
+        "left out: the number to badge the inbox with.",
+        metadata=planned(Root("unread_conversation_count")),
     )
     async def unread_conversation_count(self, info: Ctx) -> int:
         return await message_requests.unread_conversation_count(info.context)
 
-    @strawberry.field(description="Conversations in the viewer's REQUESTS folder: the number to show on it.")
+    @strawberry.field(
+        description="Conversations in the viewer's REQUESTS folder: the number to show on it.",
+        metadata=planned(Root("message_request_count")),
+    )
     async def message_request_count(self, info: Ctx) -> int:
         return await message_requests.request_count(info.context)
 

@@ -27,6 +27,7 @@ from schema.edges import Edge
 from schema.extensions.query_limits import at_most
 from schema.media.media import MediaType
 from schema.node import Node, PageInfo
+from schema.planning import Child, Column, Pure, planned
 from schema.posts.posts import PostType
 from schema.stories.stories import StoryType
 
@@ -49,20 +50,25 @@ class ConversationType(Node):
     async def visible(cls, ctx: RequestContext, items: Sequence[ConversationType]) -> list[bool]:
         return await conversations.member_of(ctx, [item.row.id for item in items])
 
-    @strawberry.field(description="A group; false for the 1:1 conversation of two users.")
+    @strawberry.field(
+        description="A group; false for the 1:1 conversation of two users.",
+        metadata=planned(Column("is_group")),
+    )
     def is_group(self) -> bool:
         return self.row.is_group
 
     @strawberry.field(
         description="A group's name, at most 100 characters; null for a 1:1 conversation or an untitled "
-        "group."
+        "group.",
+        metadata=planned(Column("title")),
     )
     def title(self) -> str | None:
         return self.row.title
 
     @strawberry.field(
         description="Everyone in it, the viewer included, except users the viewer may not find.",
-        metadata=at_most(conversations.MAX_MEMBERS),
+        metadata=at_most(conversations.MAX_MEMBERS)
+        | planned(Child("conversation_members", key=lambda conversation: conversation)),
         extensions=[Edge()],
     )
     async def members(self, info: Ctx) -> list[UserType]:
@@ -73,6 +79,7 @@ class ConversationType(Node):
         description="The newest message; null when there is none, or when the viewer may not see it "
         "(a block).",
         extensions=[Edge()],
+        metadata=planned(Child("conversation_last_message", key=lambda conversation: conversation)),
     )
     async def last_message(self, info: Ctx) -> MessageType | None:
         if self.row.last_message_id is None:
@@ -82,16 +89,24 @@ class ConversationType(Node):
             return None
         return MessageType.of(row)
 
-    @strawberry.field(description="Messages from others with seq above the viewer's read mark.")
+    @strawberry.field(
+        description="Messages from others with seq above the viewer's read mark.",
+        metadata=planned(Child("conversation_unread")),
+    )
     async def unread_count(self, info: Ctx) -> int:
         return await conversations.UnreadCount(info.context).load(self.row.id)
 
-    @strawberry.field(description="When the last message was sent, or the conversation started.")
+    @strawberry.field(
+        description="When the last message was sent, or the conversation started.",
+        metadata=planned(Column("updated_at")),
+    )
     def updated_at(self) -> datetime:
         return self.row.updated_at
 
     @strawberry.field(
-        description="Ordered by seq; `last`/`before` page back through history.", extensions=[Edge()]
+        description="Ordered by seq; `last`/`before` page back through history.",
+        extensions=[Edge()],
+        metadata=planned(Child("conversation_messages")),
     )
     async def messages(
         self,
@@ -125,7 +140,8 @@ class ConversationType(Node):
 
     @strawberry.field(
         description="A conversation started by an account the viewer does not follow, not yet accepted by "
-        "the viewer. Its sender cannot see whether it was read."
+        "the viewer. Its sender cannot see whether it was read.",
+        metadata=planned(Child("conversation_is_request")),
     )
     async def is_request(self, info: Ctx) -> bool:
         membership = await conversation_members.Membership(info.context).load(self.row.id)
@@ -134,7 +150,8 @@ class ConversationType(Node):
     @strawberry.field(
         description="Members who may add and remove members and rename the group (its creator first); "
         "empty for a 1:1 conversation.",
-        metadata=at_most(conversations.MAX_MEMBERS),
+        metadata=at_most(conversations.MAX_MEMBERS)
+        | planned(Child("conversation_admins", key=lambda conversation: conversation)),
         extensions=[Edge()],
     )
     async def admins(self, info: Ctx) -> list[UserType]:
@@ -143,7 +160,10 @@ class ConversationType(Node):
         ids.sort(key=lambda user_id: user_id != self.row.created_by)
         return [UserType.of(user) for user in await findable_users(info.context, ids) if user is not None]
 
-    @strawberry.field(description="The viewer muted it: no unread badge counted, events still delivered.")
+    @strawberry.field(
+        description="The viewer muted it: no unread badge counted, events still delivered.",
+        metadata=planned(Child("conversation_muted")),
+    )
     async def is_muted(self, info: Ctx) -> bool:
         membership = await conversation_members.Membership(info.context).load(self.row.id)
         return membership is not None and membership.muted
@@ -161,29 +181,41 @@ class MessageType(Node):
     async def visible(cls, ctx: RequestContext, items: Sequence[MessageType]) -> list[bool]:
         return await messages.readable_messages(ctx, [item.row for item in items])
 
-    @strawberry.field(description="The conversation it was sent in.", extensions=[Edge()])
+    @strawberry.field(
+        description="The conversation it was sent in.",
+        extensions=[Edge()],
+        metadata=planned(Child("message_conversation", key=lambda message: message.conversation_id)),
+    )
     async def conversation(self, info: Ctx) -> ConversationType:
         row = await conversations.ConversationById(info.context).load(self.row.conversation_id)
         assert row is not None, "a message outlived its conversation"
         return ConversationType.of(row)
 
-    @strawberry.field(description="Who sent it.", extensions=[Edge()])
+    @strawberry.field(
+        description="Who sent it.",
+        extensions=[Edge()],
+        metadata=planned(Child("message_sender", key=lambda message: message.sender_id)),
+    )
     async def sender(self, info: Ctx) -> UserType:
         row = await UserById(info.context).load(self.row.sender_id)
         assert row is not None, "a message outlived its sender"
         return UserType.of(row)
 
     @strawberry.field(
-        description="1, 2, 3, ... within its conversation, in the order the server accepted them."
+        description="1, 2, 3, ... within its conversation, in the order the server accepted them.",
+        metadata=planned(Column("seq")),
     )
     def seq(self) -> int:
         return self.row.seq
 
-    @strawberry.field(description="The sender's idempotency key.")
+    @strawberry.field(description="The sender's idempotency key.", metadata=planned(Column("client_id")))
     def client_id(self) -> str:
         return self.row.client_id
 
-    @strawberry.field(description="The text, at most 2,000 characters; empty for a message of media alone.")
+    @strawberry.field(
+        description="The text, at most 2,000 characters; empty for a message of media alone.",
+        metadata=planned(Column("body")),
+    )
     def body(self) -> str:
         return self.row.body
 
@@ -191,6 +223,7 @@ class MessageType(Node):
         description="The story this message replies to; null when it is no reply, and once the story has "
         "expired or is not visible to the viewer.",
         extensions=[Edge()],
+        metadata=planned(Child("message_reply_story", key=lambda message: message.reply_to_story_id)),
     )
     async def reply_to_story(self, info: Ctx) -> StoryType | None:
         story_id = self.row.reply_to_story_id
@@ -199,14 +232,17 @@ class MessageType(Node):
         story = (await visible_stories(info.context, [story_id])).get(story_id)
         return StoryType.of(story) if story else None
 
-    @strawberry.field(description="The attached photo or video; null when none.")
+    @strawberry.field(
+        description="The attached photo or video; null when none.",
+        metadata=planned(Child("media_by_id", key=lambda message: message.media_id)),
+    )
     async def media(self, info: Ctx) -> MediaType | None:
         if self.row.media_id is None:
             return None
         row = await MediaById(info.context).load(self.row.media_id)
         return MediaType.of(row) if row else None
 
-    @strawberry.field(description="When the server accepted it.")
+    @strawberry.field(description="When the server accepted it.", metadata=planned(Column("sent_at")))
     def sent_at(self) -> datetime:
         return self.row.sent_at
 
@@ -214,6 +250,7 @@ class MessageType(Node):
         description="A post shared into the conversation; null when it was deleted or the viewer may not "
         "see it.",
         extensions=[Edge()],
+        metadata=planned(Child("message_shared_post", key=lambda message: message)),
     )
     async def shared_post(self, info: Ctx) -> PostType | None:
         post = await message_shares.shared_post(info.context, self.row)
@@ -223,18 +260,22 @@ class MessageType(Node):
         description="A story shared into the conversation; null once it expired or when the viewer may not "
         "see it.",
         extensions=[Edge()],
+        metadata=planned(Child("message_shared_story", key=lambda message: message)),
     )
     async def shared_story(self, info: Ctx) -> StoryType | None:
         story = await message_shares.shared_story(info.context, self.row)
         return StoryType.of(story) if story else None
 
-    @strawberry.field(description="When the sender edited the body; null if never.")
+    @strawberry.field(
+        description="When the sender edited the body; null if never.", metadata=planned(Column("edited_at"))
+    )
     def edited_at(self) -> datetime | None:
         return self.row.edited_at
 
     @strawberry.field(
         description="When the sender unsent it: body is then empty and media, sharedPost and sharedStory "
-        "null, for everyone."
+        "null, for everyone.",
+        metadata=planned(Column("unsent_at")),
     )
     def unsent_at(self) -> datetime | None:
         return self.row.unsent_at
@@ -242,7 +283,7 @@ class MessageType(Node):
     @strawberry.field(
         description="One per member at most, oldest first (none from users in a blocked pair with the "
         "viewer).",
-        metadata=at_most(conversations.MAX_MEMBERS),
+        metadata=at_most(conversations.MAX_MEMBERS) | planned(Child("message_reactions")),
         extensions=[Edge()],
     )
     async def reactions(self, info: Ctx) -> list[MessageReactionType]:
@@ -259,17 +300,23 @@ class MessageReactionType:
         """A reaction is what its user did: shown across no block, either way."""
         return await interacting(ctx, [item.row.user_id for item in items])
 
-    @strawberry.field(description="Who reacted.", extensions=[Edge(UserType.interacting)])
+    @strawberry.field(
+        description="Who reacted.",
+        extensions=[Edge(UserType.interacting)],
+        metadata=planned(Child("reaction_user", key=lambda reaction: reaction.user_id)),
+    )
     async def user(self, info: Ctx) -> UserType:
         row = await UserById(info.context).load(self.row.user_id)
         assert row is not None, "a reaction outlived its user"
         return UserType.of(row)
 
-    @strawberry.field(description="A single emoji.")
+    @strawberry.field(description="A single emoji.", metadata=planned(Column("emoji")))
     def emoji(self) -> str:
         return self.row.emoji
 
-    @strawberry.field(description="When they reacted (or last changed the emoji).")
+    @strawberry.field(
+        description="When they reacted (or last changed the emoji).", metadata=planned(Column("reacted_at"))
+    )
     def reacted_at(self) -> datetime:
         return self.row.reacted_at
 
@@ -277,18 +324,23 @@ class MessageReactionType:
 @strawberry.type(description="A conversation in a paged list, with the cursor of its position.")
 class ConversationEdge:
     cursor: str = strawberry.field(
-        description="Opaque position of this conversation in the list; pass it as `after`."
+        description="Opaque position of this conversation in the list; pass it as `after`.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: ConversationType = strawberry.field(description="The conversation at this position.")
+    node: ConversationType = strawberry.field(
+        description="The conversation at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of conversations.")
 class ConversationConnection:
     edges: list[ConversationEdge] = strawberry.field(
-        description="The page's conversations, most recently active first."
+        description="The page's conversations, most recently active first.",
+        metadata=planned(Pure(lambda page, ctx: page.items)),
     )
     page_info: PageInfo = strawberry.field(
-        description="Whether more conversations follow, and the cursor to get them."
+        description="Whether more conversations follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda page, ctx: page)),
     )
 
 
@@ -296,20 +348,26 @@ class ConversationConnection:
 class MessageEdge:
     cursor: str = strawberry.field(
         description="Opaque position of this message: pass it as `after` to page forward, as `before` to "
-        "page back."
+        "page back.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: MessageType = strawberry.field(description="The message at this position.")
+    node: MessageType = strawberry.field(
+        description="The message at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of a conversation's messages.")
 class MessageConnection:
     edges: list[MessageEdge] = strawberry.field(
         description="The page's messages, oldest first; messages from users in a blocked pair with the "
-        "viewer are left out, so a page may hold fewer than asked."
+        "viewer are left out, so a page may hold fewer than asked.",
+        metadata=planned(Pure(lambda shown, ctx: shown.shown)),
     )
+    # Compiled, its source is execution/batched.py `ShownPage`.
     page_info: PageInfo = strawberry.field(
         description="Whether newer (`hasNextPage`) or older (`hasPreviousPage`) messages remain, and the "
-        "cursors to get them."
+        "cursors to get them.",
+        metadata=planned(Pure(lambda shown, ctx: shown.page)),
     )
 
     @classmethod

@@ -116,7 +116,8 @@ async def media_url(services: Services, row: Any, urls_end_by: datetime | None) 
 
 
 async def _planned_url(row: Any, ctx: RequestContext) -> str | None:
-    """A compiled row carries its URLs' end as `urls_end_by` when it has one (a story's media)."""
+    """A compiled source ends its URLs where it says (a live story's media: execution/story_loaders.py
+    `MediaUntil`); those of posts and avatars have no end of their own."""
     return await media_url(ctx.services, row, getattr(row, "urls_end_by", None))
 
 

@@ -28,7 +28,7 @@ from schema.edges import Edge
 from schema.extensions.query_limits import at_most
 from schema.media.media import MediaType
 from schema.node import After, First, Node, PageInfo, decode_id
-from schema.planning import Child, Column, Pure, itself, planned
+from schema.planning import Child, Column, Pure, Root, itself, planned
 
 Ctx = Info[RequestContext, None]
 
@@ -53,9 +53,18 @@ VIEWERS_PAGE = 50
 
 @strawberry.type(description="Someone who viewed a story, as its author sees them.")
 class StoryViewer:
-    user: UserType = strawberry.field(description="Who viewed it.", extensions=[Edge(UserType.interacting)])
-    viewed_at: datetime = strawberry.field(description="When they first viewed it.")
-    reaction: str | None = strawberry.field(description="Their reaction, a single emoji; null when none.")
+    # Compiled, its source is execution/story_loaders.py `ViewerItem`.
+    user: UserType = strawberry.field(
+        description="Who viewed it.",
+        extensions=[Edge(UserType.interacting)],
+        metadata=planned(Child("viewer_user", key=lambda item: item.user)),
+    )
+    viewed_at: datetime = strawberry.field(
+        description="When they first viewed it.", metadata=planned(Column("viewed_at"))
+    )
+    reaction: str | None = strawberry.field(
+        description="Their reaction, a single emoji; null when none.", metadata=planned(Column("reaction"))
+    )
 
     @classmethod
     async def visible(cls, ctx: RequestContext, items: Sequence[StoryViewer]) -> list[bool]:
@@ -66,19 +75,25 @@ class StoryViewer:
 @strawberry.type(description="A story viewer in a paged list, with the cursor of its position.")
 class StoryViewerEdge:
     cursor: str = strawberry.field(
-        description="Opaque position of this viewer in the list; pass it as `after`."
+        description="Opaque position of this viewer in the list; pass it as `after`.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: StoryViewer = strawberry.field(description="The viewer at this position.")
+    node: StoryViewer = strawberry.field(
+        description="The viewer at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of a story's viewers.")
 class StoryViewerConnection:
     edges: list[StoryViewerEdge] = strawberry.field(
         description="The page's viewers, most recent first; users in a blocked pair with the author (either "
-        "way) are left out, so a page may hold fewer than `first`."
+        "way) are left out, so a page may hold fewer than `first`.",
+        metadata=planned(Pure(lambda shown, ctx: shown.shown)),
     )
+    # Compiled, its source is execution/batched.py `ShownPage`.
     page_info: PageInfo = strawberry.field(
-        description="Whether more viewers follow, and the cursor to get them."
+        description="Whether more viewers follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda shown, ctx: shown.page)),
     )
 
 
@@ -109,6 +124,7 @@ class StoryType(Node):
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
 
+    # A story's compiled source is its row, never kept: its media's URLs end with it while it is live.
     @strawberry.field(
         description="The photo or video; while the story is live, its URLs expire no later than the story.",
         metadata=planned(Child("story_media", key=itself)),
@@ -144,21 +160,30 @@ class StoryType(Node):
     def expires_at(self) -> datetime:
         return self.row.expires_at
 
-    @strawberry.field(description="The viewer has seen it (markStoriesSeen or a reaction).")
+    @strawberry.field(
+        description="The viewer has seen it (markStoriesSeen or a reaction).",
+        metadata=planned(Child("story_seen")),
+    )
     async def viewer_has_seen(self, info: Ctx) -> bool:
         return await ViewIdOf(info.context).load(self.row.id) is not None
 
-    @strawberry.field(description="The viewer's own reaction, if any.")
+    @strawberry.field(
+        description="The viewer's own reaction, if any.", metadata=planned(Child("story_reaction"))
+    )
     async def viewer_reaction(self, info: Ctx) -> str | None:
         return await ViewerReaction(info.context).load(self.row.id)
 
-    @strawberry.field(description="Author only, while the story is active; null for anyone else.")
+    @strawberry.field(
+        description="Author only, while the story is active; null for anyone else.",
+        metadata=planned(Child("story_view_count", key=lambda story: story)),
+    )
     async def view_count(self, info: Ctx) -> int | None:
         return await story_views.view_count(info.context, self.row)
 
     @strawberry.field(
         description="Author only, while the story is active; null for anyone else. Most recent first.",
         extensions=[Edge()],
+        metadata=planned(Child("story_viewers", key=lambda story: story)),
     )
     async def viewers(
         self, info: Ctx, first: First = VIEWERS_PAGE, after: After = strawberry.UNSET
@@ -185,16 +210,25 @@ class StoryType(Node):
     "can update `hasUnseen` after markStoriesSeen, and `node(id:)` refetches it."
 )
 class StoryTrayItem(Node):
-    owner: UserType = strawberry.field(description="Whose stories these are.", extensions=[Edge()])
+    # Its compiled source is the resolvers' `tray.TrayItem`.
+    owner: UserType = strawberry.field(
+        description="Whose stories these are.",
+        extensions=[Edge()],
+        metadata=planned(Child("findable_users", key=lambda item: item.owner.id)),
+    )
     stories: list[StoryType] = strawberry.field(
         description="Active stories the viewer may see, oldest first.",
-        metadata=at_most(stories.MAX_LIVE_STORIES),
+        metadata=at_most(stories.MAX_LIVE_STORIES)
+        | planned(Child("reachable_stories", key=lambda item: tuple(item.stories))),
         extensions=[Edge()],
     )
     has_unseen: bool = strawberry.field(
-        description="At least one of `stories` is not seen by the viewer yet."
+        description="At least one of `stories` is not seen by the viewer yet.",
+        metadata=planned(Column("has_unseen")),
     )
-    latest_story_at: datetime = strawberry.field(description="When the newest of `stories` was posted.")
+    latest_story_at: datetime = strawberry.field(
+        description="When the newest of `stories` was posted.", metadata=planned(Column("latest_story_at"))
+    )
 
     @classmethod
     def of(cls, item: tray.TrayItem) -> StoryTrayItem:
@@ -211,16 +245,22 @@ class StoryTrayItem(Node):
 class StoryTrayEdge:
     cursor: str = strawberry.field(
         description="Opaque position of this entry in the tray; pass it as `after`. It keeps the order of "
-        "the first page, so later pages never repeat or skip an entry."
+        "the first page, so later pages never repeat or skip an entry.",
+        metadata=planned(Pure(lambda item, ctx: item[0])),
     )
-    node: StoryTrayItem = strawberry.field(description="The tray entry at this position.")
+    node: StoryTrayItem = strawberry.field(
+        description="The tray entry at this position.", metadata=planned(Pure(lambda item, ctx: item[1]))
+    )
 
 
 @strawberry.type(description="One page of the stories tray.")
 class StoryTrayConnection:
-    edges: list[StoryTrayEdge] = strawberry.field(description="The page's entries, in tray order.")
+    edges: list[StoryTrayEdge] = strawberry.field(
+        description="The page's entries, in tray order.", metadata=planned(Pure(lambda page, ctx: page.items))
+    )
     page_info: PageInfo = strawberry.field(
-        description="Whether more entries follow, and the cursor to get them."
+        description="Whether more entries follow, and the cursor to get them.",
+        metadata=planned(Pure(lambda page, ctx: page)),
     )
 
     @classmethod
@@ -263,7 +303,8 @@ StoryId = Annotated[
 class StoryQuery:
     @strawberry.field(
         description="Accounts with active stories the viewer may see: the viewer's own first, then owners "
-        "with unseen stories, then the rest; within each group the most recent story first."
+        "with unseen stories, then the rest; within each group the most recent story first.",
+        metadata=planned(Root("stories_tray")),
     )
     async def stories_tray(
         self, info: Ctx, first: First = 50, after: After = strawberry.UNSET
