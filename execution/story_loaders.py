@@ -25,7 +25,7 @@ from resolvers.paging import page_args
 from resolvers.parent_pages import PageKey
 from resolvers.stories import stories, tray
 from resolvers.stories.reactions import ViewerReaction
-from resolvers.stories.rules import is_live, shows_views_to
+from resolvers.stories.rules import shows_views_to, urls_end_with_story
 from resolvers.stories.views import ViewCount, ViewersPage, ViewIdOf
 from schema.stories.stories import VIEWERS_PAGE
 
@@ -67,8 +67,8 @@ class StoryMedia(ChildLoader):
         for story in keys:
             row = by_id.get(story.media_id) if story.media_id else None
             if row is not None:
-                live = is_live(story, now)
-                found[story] = MediaUntil(row, story.expires_at if live else None)
+                ends = urls_end_with_story(story, now, kept=False)
+                found[story] = MediaUntil(row, story.expires_at if ends else None)
         return found
 
 
