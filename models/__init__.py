@@ -6,7 +6,6 @@ from models.base import Base
 from models.comments import Comment
 from models.conversations import Conversation, ConversationMember, Message, MessageReaction
 from models.discovery import Hashtag, PostHashtag, PostMention, SavedPost
-from models.feed_snapshots import FeedSnapshot
 from models.graph import Block, CloseFriend, Contact, Follow, FollowState, StoryHide
 from models.highlights import Highlight, HighlightStory
 from models.media import Media, MediaReconciliation, MediaStatus
@@ -31,7 +30,6 @@ __all__ = [
     "DataExport",
     "EmailLink",
     "ExportStatus",
-    "FeedSnapshot",
     "Follow",
     "FollowState",
     "Hashtag",
