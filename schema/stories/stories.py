@@ -119,7 +119,7 @@ class StoryType(Node):
     @strawberry.field(
         description="Who posted it.",
         extensions=[Edge()],
-        metadata=planned(Child("users_on_edge", key=lambda story: story.author_id)),
+        metadata=planned(Child("findable_users", key=lambda story: story.author_id)),
     )
     async def author(self, info: Ctx) -> UserType:
         return await author_of(info.context, self.row.author_id)
