@@ -9,6 +9,8 @@ own) while checking each cached post still exists and its author is still follow
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import Select, or_, select, union_all
@@ -28,20 +30,40 @@ log = logging.getLogger("ephemera.feed")
 MAX_ROUNDS = 4
 
 
+# How a page's posts are read: as ORM objects (`orm_posts`, strawberry's path) or as named Core
+# rows with the same attribute names (`core_posts`, the compiled path). The selection is the same.
+Fetch = Callable[[Reader, "Select[Post]"], Awaitable[list[Any]]]
+
+
+async def orm_posts(read: Reader, stmt: Select[Post]) -> list[Any]:
+    async with read() as session:
+        return list(await session.scalars(stmt))
+
+
+async def core_posts(read: Reader, stmt: Select[Post]) -> list[Any]:
+    """The same statement's columns as tuples: no ORM objects, no identity map."""
+    async with read() as session:
+        return list((await session.execute(stmt.with_only_columns(*Post.__table__.c))).all())
+
+
 async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
-    viewer = ctx.require_viewer()
-    if ctx.services.redis is None:
-        rows = await pull_page(ctx.services, viewer, args, ctx.read)
-    else:
-        try:
-            rows = await hybrid_page(ctx.services, viewer, args, ctx.read)
-        except RedisError:
-            # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
-            log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
-            rows = await pull_page(ctx.services, viewer, args, ctx.read)
+    rows = await feed_rows(ctx, args, orm_posts)
     for post in rows:
         PostById(ctx).prime(post.id, post)
     return page_from_rows([(post.id, post) for post in rows], args)
+
+
+async def feed_rows(ctx: RequestContext, args: PageArgs, fetch: Fetch) -> list[Any]:
+    """Up to first + 1 posts of the viewer's feed, read by `fetch`."""
+    viewer = ctx.require_viewer()
+    if ctx.services.redis is None:
+        return await pull_page(ctx.services, viewer, args, ctx.read, fetch)
+    try:
+        return await hybrid_page(ctx.services, viewer, args, ctx.read, fetch)
+    except RedisError:
+        # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
+        log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
+        return await pull_page(ctx.services, viewer, args, ctx.read, fetch)
 
 
 def _followees(viewer: int) -> Select[int]:
@@ -61,8 +83,8 @@ def _below(after: int | None) -> ColumnElement[bool]:
 
 
 async def pull_page(
-    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
-) -> list[Post]:
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None, fetch: Fetch = orm_posts
+) -> list[Any]:
     """Up to first + 1 posts (the extra one tells whether a next page exists)."""
     stmt = (
         select(Post)
@@ -70,13 +92,12 @@ async def pull_page(
         .order_by(Post.id.desc())
         .limit(args.first + 1)
     )
-    async with (read or services.db.read)() as session:
-        return list(await session.scalars(stmt))
+    return await fetch(read or services.db.read, stmt)
 
 
 async def hybrid_page(
-    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
-) -> list[Post]:
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None, fetch: Fetch = orm_posts
+) -> list[Any]:
     feeds = fanout.cache(services)
     assert feeds is not None
     want = args.first + 1
@@ -91,7 +112,7 @@ async def hybrid_page(
             rebuilt = True
             continue
         candidates += window.post_ids
-        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want)
+        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want, fetch)
         # The cache answers exactly for ids it has seen all of: down to its floor, or to the last read.
         covered = window.floor if window.reached_bottom else window.post_ids[-1]
         if len(rows) == want and rows[-1].id >= covered:
@@ -102,12 +123,12 @@ async def hybrid_page(
             break  # the page reaches below what the cache holds: SQL answers it
         # Cached posts were deleted or unfollowed since: read further down the set.
         below = window.post_ids[-1]
-    return await pull_page(services, viewer, args, read)
+    return await pull_page(services, viewer, args, read, fetch)
 
 
 async def _merge(
-    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int
-) -> list[Post]:
+    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int, fetch: Fetch
+) -> list[Any]:
     followees = _followees(viewer)
     parts = [
         select(Post.id).where(Post.id.in_(candidates), Post.author_id.in_(followees)),
@@ -119,8 +140,7 @@ async def _merge(
     ]
     ids = union_all(*(select(part.subquery().c.id) for part in parts))
     stmt = select(Post).where(Post.id.in_(ids), _below(after)).order_by(Post.id.desc()).limit(want)
-    async with read() as session:
-        return list(await session.scalars(stmt))
+    return await fetch(read, stmt)
 
 
 async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:
