@@ -9,11 +9,12 @@ own) while checking each cached post still exists and its author is still follow
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Select, or_, select, union_all
+from sqlalchemy import BigInteger, Select, bindparam, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import Reader, RequestContext, Services
@@ -32,18 +33,26 @@ MAX_ROUNDS = 4
 
 # How a page's posts are read: as ORM objects (`orm_posts`, strawberry's path) or as named Core
 # rows with the same attribute names (`core_posts`, the compiled path). The selection is the same.
-Fetch = Callable[[Reader, "Select[Post]"], Awaitable[list[Any]]]
+Fetch = Callable[[Reader, "Select[Post]", Mapping[str, Any]], Awaitable[list[Any]]]
+NO_PARAMS: Mapping[str, Any] = {}
 
 
-async def orm_posts(read: Reader, stmt: Select[Post]) -> list[Any]:
+async def orm_posts(read: Reader, stmt: Select[Post], params: Mapping[str, Any] = NO_PARAMS) -> list[Any]:
     async with read() as session:
-        return list(await session.scalars(stmt))
+        return list(await session.scalars(stmt, params))
 
 
-async def core_posts(read: Reader, stmt: Select[Post]) -> list[Any]:
+# Each statement's Core form, built once for the statements built once (`_pull_statement`).
+_AS_CORE: weakref.WeakKeyDictionary[Select[Any], Select[Any]] = weakref.WeakKeyDictionary()
+
+
+async def core_posts(read: Reader, stmt: Select[Post], params: Mapping[str, Any] = NO_PARAMS) -> list[Any]:
     """The same statement's columns as tuples: no ORM objects, no identity map."""
+    core = _AS_CORE.get(stmt)
+    if core is None:
+        core = _AS_CORE[stmt] = stmt.with_only_columns(*Post.__table__.c)
     async with read() as session:
-        return list((await session.execute(stmt.with_only_columns(*Post.__table__.c))).all())
+        return list((await session.execute(core, params)).all())
 
 
 async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
@@ -66,7 +75,7 @@ async def feed_rows(ctx: RequestContext, args: PageArgs, fetch: Fetch) -> list[A
         return await pull_page(ctx.services, viewer, args, ctx.read, fetch)
 
 
-def _followees(viewer: int) -> Select[int]:
+def _followees(viewer: Any) -> Select[int]:
     """Accepted followees whose posts the viewer has not muted, with no block either way and not
     suspended. A block deletes the follows between the pair in the same transaction; the feed
     checks anyway (defence in depth)."""
@@ -78,21 +87,37 @@ def _followees(viewer: int) -> Select[int]:
     )
 
 
-def _below(after: int | None) -> ColumnElement[bool]:
+def _below(after: Any) -> ColumnElement[bool]:
     return Post.id < after if after is not None else Post.id.is_not(None)
+
+
+# The pull statement by (first, paged), built once: the viewer and the cursor are bound parameters.
+_VIEWER = bindparam("viewer", type_=BigInteger)
+_AFTER = bindparam("after", type_=BigInteger)
+_PULL: dict[tuple[int, bool], Select[Post]] = {}
+
+
+def _pull_statement(first: int, paged: bool) -> Select[Post]:
+    stmt = _PULL.get((first, paged))
+    if stmt is None:
+        stmt = _PULL[first, paged] = (
+            select(Post)
+            .where(
+                or_(Post.author_id == _VIEWER, Post.author_id.in_(_followees(_VIEWER))),
+                _below(_AFTER if paged else None),
+            )
+            .order_by(Post.id.desc())
+            .limit(first + 1)
+        )
+    return stmt
 
 
 async def pull_page(
     services: Services, viewer: int, args: PageArgs, read: Reader | None = None, fetch: Fetch = orm_posts
 ) -> list[Any]:
     """Up to first + 1 posts (the extra one tells whether a next page exists)."""
-    stmt = (
-        select(Post)
-        .where(or_(Post.author_id == viewer, Post.author_id.in_(_followees(viewer))), _below(args.after))
-        .order_by(Post.id.desc())
-        .limit(args.first + 1)
-    )
-    return await fetch(read or services.db.read, stmt)
+    stmt = _pull_statement(args.first, args.after is not None)
+    return await fetch(read or services.db.read, stmt, {"viewer": viewer, "after": args.after})
 
 
 async def hybrid_page(
@@ -140,7 +165,7 @@ async def _merge(
     ]
     ids = union_all(*(select(part.subquery().c.id) for part in parts))
     stmt = select(Post).where(Post.id.in_(ids), _below(after)).order_by(Post.id.desc()).limit(want)
-    return await fetch(read, stmt)
+    return await fetch(read, stmt, NO_PARAMS)
 
 
 async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:
