@@ -22,7 +22,7 @@ from resolvers.feed.pages import core_posts, feed_rows
 from resolvers.feed.ranked import ranked_page
 from resolvers.paging import PageArgs, check_size, page_args, page_from_rows
 from resolvers.posts.comments import comments_page, visible_comment_count
-from resolvers.posts.posts import PostCount, ViewerLiked, author_posts, visible_post
+from resolvers.posts.posts import PostCount, PostRowsByAuthor, ViewerLiked, author_posts, visible_post
 from resolvers.posts.saved import ViewerSaved
 from resolvers.stories.stories import reachable_stories
 from schema.feed.order import FeedOrder
@@ -132,7 +132,7 @@ class PerParent(ChildLoader):
 
 
 async def _user_posts(ctx: RequestContext, user: Any, args: dict[str, Any]) -> Any:
-    return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")))
+    return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")), PostRowsByAuthor)
 
 
 async def _post_comments(ctx: RequestContext, post: Any, args: dict[str, Any]) -> Any:
