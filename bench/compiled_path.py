@@ -28,6 +28,7 @@ from typing import Any
 from app import create_app
 from bench.common import bench_url, token_for
 from bench.request_path import FEED
+from bench.scenarios import PROFILE
 from settings import Settings
 
 
@@ -71,13 +72,25 @@ async def call(app: Any, body: bytes, token: str) -> bytes:
     return b"".join(chunks)
 
 
+def _bodies(query: str, viewers: list[int], first: int, users: int) -> list[bytes]:
+    """One request body per viewer: the profile document asks for the next user's profile."""
+    if query != PROFILE:
+        return [json.dumps({"query": query, "variables": {"first": first}}).encode()] * len(viewers)
+    return [
+        json.dumps(
+            {"query": query, "variables": {"first": first, "username": f"u{(viewer + 1) % users}"}}
+        ).encode()
+        for viewer in viewers
+    ]
+
+
 async def measure(
-    app: Any, viewers: list[int], first: int, query: str = FEED
+    app: Any, viewers: list[int], first: int, query: str = FEED, users: int = 2000
 ) -> tuple[float, float, list[Any]]:
     pages: list[Any] = []
-    body = json.dumps({"query": query, "variables": {"first": first}}).encode()
+    bodies = _bodies(query, viewers, first, users)
     cpu, wall = time.thread_time(), time.perf_counter()
-    for viewer in viewers:
+    for viewer, body in zip(viewers, bodies, strict=True):
         pages.append(json.loads(await call(app, body, token_for(viewer))))
     n = len(viewers)
     return (time.thread_time() - cpu) * 1000 / n, (time.perf_counter() - wall) * 1000 / n, pages
@@ -105,14 +118,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         apps["strawberry"].router.lifespan_context(apps["strawberry"]),
     ):
         clients = apps
+        document = PROFILE if args.document == "profile" else FEED
         for http in clients.values():  # warm-up: plans, caches, pools
-            await measure(http, viewers[:20], args.first)
+            await measure(http, viewers[:20], args.first, document, args.users)
         same = True
         for _ in range(args.rounds):
             pages = {}
             for name, http in clients.items():
                 gc.collect()
-                cpu, wall, pages[name] = await measure(http, viewers, args.first)
+                cpu, wall, pages[name] = await measure(http, viewers, args.first, document, args.users)
                 results[name]["cpu"].append(cpu)
                 results[name]["wall"].append(wall)
             same = same and _without_urls(pages["compiled"]) == _without_urls(pages["strawberry"])
@@ -122,6 +136,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             results["typename"]["wall"].append(wall)
     return {
         "database": args.database,
+        "document": args.document,
         "first": args.first,
         "requests_per_round": len(viewers),
         "rounds": args.rounds,
@@ -148,6 +163,7 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--first", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--document", choices=("feed", "profile"), default="feed")
     print(json.dumps(asyncio.run(bench(parser.parse_args()))))
 
 

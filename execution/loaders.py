@@ -18,11 +18,11 @@ from core.context import RequestContext
 from core.ids import from_global_id
 from execution import rows
 from resolvers.accounts.users import FollowerCount, FollowingCount, findable_user, user_by_username
-from resolvers.feed.pages import feed_page
+from resolvers.feed.pages import core_posts, feed_rows
 from resolvers.feed.ranked import ranked_page
-from resolvers.paging import PageArgs, check_size, page_args
+from resolvers.paging import PageArgs, check_size, page_args, page_from_rows
 from resolvers.posts.comments import comments_page, visible_comment_count
-from resolvers.posts.posts import PostCount, ViewerLiked, author_posts, visible_post
+from resolvers.posts.posts import PostCount, PostRowsByAuthor, ViewerLiked, author_posts, visible_post
 from resolvers.posts.saved import ViewerSaved
 from resolvers.stories.stories import reachable_stories
 from schema.feed.order import FeedOrder
@@ -56,7 +56,10 @@ async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
     first, after = args.get("first"), args.get("after")
     if args.get("order") is FeedOrder.RANKED:
         return await ranked_page(ctx, PageArgs(check_size(first, "first", default=20)), after or None)
-    return await feed_page(ctx, page_args(first, after))
+    # The domain's selection, its posts as Core rows (no ORM objects to build or prime).
+    paging = page_args(first, after)
+    posts = await feed_rows(ctx, paging, core_posts)
+    return page_from_rows([(post.id, post) for post in posts], paging)
 
 
 # `node(id:)` of the other planned types: type name -> the visible row (execution/registry.py
@@ -129,7 +132,7 @@ class PerParent(ChildLoader):
 
 
 async def _user_posts(ctx: RequestContext, user: Any, args: dict[str, Any]) -> Any:
-    return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")))
+    return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")), PostRowsByAuthor)
 
 
 async def _post_comments(ctx: RequestContext, post: Any, args: dict[str, Any]) -> Any:

@@ -8,50 +8,111 @@ must keep seeing ORM objects.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Select, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import RequestContext
-from core.sql import id_in
 from models import Media, PostMedia, User
 from resolvers.visibility_sql import interacts
 
 NO_VIEWER = 0  # no account has this id: `interacts(NO_VIEWER, ...)` is "not suspended"
 
+# A media row read alongside another (a user's avatar): the media table's columns by name, like
+# the rows of `media_by_id`.
+MediaRow = namedtuple("MediaRow", [column.key for column in Media.__table__.c])  # type: ignore[misc]
+_AVATAR = Media.__table__.alias("avatar")
+_AVATAR_COLUMNS = [column.label(f"avatar__{column.key}") for column in _AVATAR.c]
+
+
+class KnownMedia:
+    """The request's media rows already read (avatars joined to their users): `media_by_id`
+    answers these without a statement. Keyed in `ctx.loaders` by this class."""
+
+
+def _in_ids(column: Any, postgres: bool) -> ColumnElement[bool]:
+    """`column IN :ids` as core/sql.py `id_in` writes it (one array on PostgreSQL), as a named
+    parameter, so each statement below is built once per backend."""
+    if postgres:
+        return column == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
+
+
+_BUILT: dict[tuple[str, bool], Select[Any]] = {}
+
+
+def _users_statement(postgres: bool) -> Select[Any]:
+    stmt = _BUILT.get(("users", postgres))
+    if stmt is None:
+        viewer = bindparam("viewer", type_=BigInteger)
+        stmt = _BUILT["users", postgres] = (
+            select(*User.__table__.c, interacts(viewer, User.id).label("clear"), *_AVATAR_COLUMNS)
+            .outerjoin(_AVATAR, _AVATAR.c.id == User.avatar_media_id)
+            .where(_in_ids(User.id, postgres))
+        )
+    return stmt  # type: ignore[return-value]
+
+
+def _post_media_statement(postgres: bool) -> Select[Any]:
+    stmt = _BUILT.get(("post_media", postgres))
+    if stmt is None:
+        stmt = _BUILT["post_media", postgres] = (
+            select(PostMedia.post_id.label("parent_post_id"), *Media.__table__.c)
+            .join(Media, Media.id == PostMedia.media_id)
+            .where(_in_ids(PostMedia.post_id, postgres))
+            .order_by(PostMedia.post_id, PostMedia.position)
+        )
+    return stmt
+
+
+def _known_media(ctx: RequestContext) -> dict[int, Any]:
+    known: dict[int, Any] = ctx.loaders.setdefault(KnownMedia, {})
+    return known
+
 
 async def users_on_edge(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, Any]:
     """The users an edge leads to (a post's author), each with `clear`: `interacts` with the
     viewer (no block either way, not suspended). A user that is not clear may still be findable
-    (the viewer blocked them): the caller leaves those to strawberry's exact rule."""
-    postgres = not ctx.services.db.is_sqlite
-    viewer = ctx.viewer_id if ctx.viewer_id is not None else NO_VIEWER
-    stmt = select(*User.__table__.c, interacts(viewer, User.id).label("clear")).where(
-        id_in(User.id, ids, postgres=postgres)
-    )
+    (the viewer blocked them): the caller leaves those to strawberry's exact rule. Each avatar's
+    media row comes in the same statement (kept for `media_by_id`)."""
+    stmt = _users_statement(not ctx.services.db.is_sqlite)
+    params = {"viewer": ctx.viewer_id if ctx.viewer_id is not None else NO_VIEWER, "ids": list(ids)}
+    known = _known_media(ctx)
+    width = len(User.__table__.c) + 1
+    found: dict[int, Any] = {}
     async with ctx.read() as session:
-        return {row.id: row for row in (await session.execute(stmt)).all()}
+        for row in (await session.execute(stmt, params)).all():
+            found[row.id] = row
+            if row.avatar_media_id is not None and row[width] is not None:
+                known[row.avatar_media_id] = MediaRow._make(row[width:])
+    return found
 
 
 async def media_of_posts(ctx: RequestContext, post_ids: Sequence[int]) -> Mapping[int, list[Any]]:
     """Each post's media in the author's order (the statement of resolvers/posts.PostMediaRows)."""
-    postgres = not ctx.services.db.is_sqlite
-    stmt = (
-        select(PostMedia.post_id.label("parent_post_id"), *Media.__table__.c)
-        .join(Media, Media.id == PostMedia.media_id)
-        .where(id_in(PostMedia.post_id, post_ids, postgres=postgres))
-        .order_by(PostMedia.post_id, PostMedia.position)
-    )
+    stmt = _post_media_statement(not ctx.services.db.is_sqlite)
     found: dict[int, list[Any]] = {}
     async with ctx.read() as session:
-        for row in (await session.execute(stmt)).all():
+        for row in (await session.execute(stmt, {"ids": list(post_ids)})).all():
             found.setdefault(row.parent_post_id, []).append(row)
     return found
 
 
 async def media_by_id(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, Any]:
+    """Media rows by id: those already read (`KnownMedia`) without a statement."""
+    known = _known_media(ctx)
+    found = {key: known[key] for key in ids if key in known}
+    missing = [key for key in ids if key not in known]
+    if not missing:
+        return found
     postgres = not ctx.services.db.is_sqlite
-    stmt = select(*Media.__table__.c).where(id_in(Media.id, ids, postgres=postgres))
+    stmt = _BUILT.get(("media", postgres))
+    if stmt is None:
+        stmt = _BUILT["media", postgres] = select(*Media.__table__.c).where(_in_ids(Media.id, postgres))
     async with ctx.read() as session:
-        return {row.id: row for row in (await session.execute(stmt)).all()}
+        found.update((row.id, row) for row in (await session.execute(stmt, {"ids": missing})).all())
+    return found

@@ -19,7 +19,7 @@ from models import Block, Follow, FollowState, User
 _SUSPENDED = aliased(User, name="suspended_user")
 
 
-def blocked_with(viewer: int) -> CompoundSelect[Any]:
+def blocked_with(viewer: Any) -> CompoundSelect[Any]:
     """Ids of the users in a blocked pair with the viewer, either way, and of suspended accounts
     (`can_interact` is false)."""
     return union(
@@ -29,8 +29,9 @@ def blocked_with(viewer: int) -> CompoundSelect[Any]:
     )
 
 
-def interacts(viewer: int | None, user_id: Any) -> ColumnElement[bool]:
-    """`can_interact`: no block between the viewer and the user in `user_id`, in either direction."""
+def interacts(viewer: Any, user_id: Any) -> ColumnElement[bool]:
+    """`can_interact`: no block between the viewer (an id, a bound parameter, or None) and the user
+    in `user_id`, in either direction."""
     if viewer is None:
         return user_id.is_not(None)  # type: ignore[no-any-return]
     return user_id.not_in(blocked_with(viewer))  # type: ignore[no-any-return]

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 import execution.loaders
 from execution.executor import differences
+from models import User
 from tests.engagement import comment
 from tests.harness import Api, TestUser
-from tests.posting import create_post, settle
+from tests.posting import create_post, ready_media_rows, settle, user_id
 
 COMPILED = 'ephemera_graphql_operations_total{executor="compiled"}'
 STRAWBERRY = 'ephemera_graphql_operations_total{executor="strawberry"}'
@@ -143,6 +145,29 @@ async def test_a_compiled_page_costs_the_same_statements_at_any_size(api: Api) -
     # token, user, relationship, posts page, post count, comments page, hidden comment counts,
     # authors, media, avatars.
     assert costs[0] <= 11, costs
+
+
+AUTHORS = "query A($first: Int) { feed(first: $first) { edges { node { author { username %s } } } } }"
+
+
+async def test_a_feed_pages_avatars_come_with_their_authors(api: Api) -> None:
+    """An avatar is read in the authors' statement: selecting it adds no statement."""
+    me, author = await a_feed(api)
+    [avatar] = await ready_media_rows(api.services, user_id(author), 1, "AVATAR")
+    async with api.services.db.write() as session:
+        await session.execute(update(User).where(User.id == user_id(author)).values(avatar_media_id=avatar))
+    await api.post(AUTHORS % "", {"first": 4}, me.token)  # the token is read once, then cached
+    costs = []
+    for avatar_fields in ("", "avatar { id url kind }"):
+        before = await api.metric(COMPILED)
+        with api.count_statements() as statements:
+            body = await api.post(AUTHORS % avatar_fields, {"first": 4}, me.token)
+        assert await api.metric(COMPILED) - before == 1, body
+        costs.append(len(statements))
+    authors = [edge["node"]["author"] for edge in body["data"]["feed"]["edges"]]
+    assert {a["username"] for a in authors} == {me.username, author.username}
+    assert [a["avatar"]["url"] is not None for a in authors if a["username"] == author.username] == [True] * 3
+    assert costs[0] == costs[1], costs
 
 
 async def test_a_difference_between_the_executors_fails_loudly(

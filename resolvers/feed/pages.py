@@ -9,9 +9,12 @@ own) while checking each cached post still exists and its author is still follow
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Select, or_, select, union_all
+from sqlalchemy import BigInteger, Select, bindparam, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import Reader, RequestContext, Services
@@ -28,23 +31,51 @@ log = logging.getLogger("ephemera.feed")
 MAX_ROUNDS = 4
 
 
+# How a page's posts are read: as ORM objects (`orm_posts`, strawberry's path) or as named Core
+# rows with the same attribute names (`core_posts`, the compiled path). The selection is the same.
+Fetch = Callable[[Reader, "Select[Post]", Mapping[str, Any]], Awaitable[list[Any]]]
+NO_PARAMS: Mapping[str, Any] = {}
+
+
+async def orm_posts(read: Reader, stmt: Select[Post], params: Mapping[str, Any] = NO_PARAMS) -> list[Any]:
+    async with read() as session:
+        return list(await session.scalars(stmt, params))
+
+
+# Each statement's Core form, built once for the statements built once (`_pull_statement`).
+_AS_CORE: weakref.WeakKeyDictionary[Select[Any], Select[Any]] = weakref.WeakKeyDictionary()
+
+
+async def core_posts(read: Reader, stmt: Select[Post], params: Mapping[str, Any] = NO_PARAMS) -> list[Any]:
+    """The same statement's columns as tuples: no ORM objects, no identity map."""
+    core = _AS_CORE.get(stmt)
+    if core is None:
+        core = _AS_CORE[stmt] = stmt.with_only_columns(*Post.__table__.c)
+    async with read() as session:
+        return list((await session.execute(core, params)).all())
+
+
 async def feed_page(ctx: RequestContext, args: PageArgs) -> Page[Post]:
-    viewer = ctx.require_viewer()
-    if ctx.services.redis is None:
-        rows = await pull_page(ctx.services, viewer, args, ctx.read)
-    else:
-        try:
-            rows = await hybrid_page(ctx.services, viewer, args, ctx.read)
-        except RedisError:
-            # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
-            log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
-            rows = await pull_page(ctx.services, viewer, args, ctx.read)
+    rows = await feed_rows(ctx, args, orm_posts)
     for post in rows:
         PostById(ctx).prime(post.id, post)
     return page_from_rows([(post.id, post) for post in rows], args)
 
 
-def _followees(viewer: int) -> Select[int]:
+async def feed_rows(ctx: RequestContext, args: PageArgs, fetch: Fetch) -> list[Any]:
+    """Up to first + 1 posts of the viewer's feed, read by `fetch`."""
+    viewer = ctx.require_viewer()
+    if ctx.services.redis is None:
+        return await pull_page(ctx.services, viewer, args, ctx.read, fetch)
+    try:
+        return await hybrid_page(ctx.services, viewer, args, ctx.read, fetch)
+    except RedisError:
+        # Same pages from SQL alone: a Redis outage slows the feed down but does not break it.
+        log.warning("feed cache unavailable; serving the feed from SQL", exc_info=True)
+        return await pull_page(ctx.services, viewer, args, ctx.read, fetch)
+
+
+def _followees(viewer: Any) -> Select[int]:
     """Accepted followees whose posts the viewer has not muted, with no block either way and not
     suspended. A block deletes the follows between the pair in the same transaction; the feed
     checks anyway (defence in depth)."""
@@ -56,27 +87,42 @@ def _followees(viewer: int) -> Select[int]:
     )
 
 
-def _below(after: int | None) -> ColumnElement[bool]:
+def _below(after: Any) -> ColumnElement[bool]:
     return Post.id < after if after is not None else Post.id.is_not(None)
 
 
+# The pull statement by (first, paged), built once: the viewer and the cursor are bound parameters.
+_VIEWER = bindparam("viewer", type_=BigInteger)
+_AFTER = bindparam("after", type_=BigInteger)
+_PULL: dict[tuple[int, bool], Select[Post]] = {}
+
+
+def _pull_statement(first: int, paged: bool) -> Select[Post]:
+    stmt = _PULL.get((first, paged))
+    if stmt is None:
+        stmt = _PULL[first, paged] = (
+            select(Post)
+            .where(
+                or_(Post.author_id == _VIEWER, Post.author_id.in_(_followees(_VIEWER))),
+                _below(_AFTER if paged else None),
+            )
+            .order_by(Post.id.desc())
+            .limit(first + 1)
+        )
+    return stmt
+
+
 async def pull_page(
-    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
-) -> list[Post]:
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None, fetch: Fetch = orm_posts
+) -> list[Any]:
     """Up to first + 1 posts (the extra one tells whether a next page exists)."""
-    stmt = (
-        select(Post)
-        .where(or_(Post.author_id == viewer, Post.author_id.in_(_followees(viewer))), _below(args.after))
-        .order_by(Post.id.desc())
-        .limit(args.first + 1)
-    )
-    async with (read or services.db.read)() as session:
-        return list(await session.scalars(stmt))
+    stmt = _pull_statement(args.first, args.after is not None)
+    return await fetch(read or services.db.read, stmt, {"viewer": viewer, "after": args.after})
 
 
 async def hybrid_page(
-    services: Services, viewer: int, args: PageArgs, read: Reader | None = None
-) -> list[Post]:
+    services: Services, viewer: int, args: PageArgs, read: Reader | None = None, fetch: Fetch = orm_posts
+) -> list[Any]:
     feeds = fanout.cache(services)
     assert feeds is not None
     want = args.first + 1
@@ -91,7 +137,7 @@ async def hybrid_page(
             rebuilt = True
             continue
         candidates += window.post_ids
-        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want)
+        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want, fetch)
         # The cache answers exactly for ids it has seen all of: down to its floor, or to the last read.
         covered = window.floor if window.reached_bottom else window.post_ids[-1]
         if len(rows) == want and rows[-1].id >= covered:
@@ -102,12 +148,12 @@ async def hybrid_page(
             break  # the page reaches below what the cache holds: SQL answers it
         # Cached posts were deleted or unfollowed since: read further down the set.
         below = window.post_ids[-1]
-    return await pull_page(services, viewer, args, read)
+    return await pull_page(services, viewer, args, read, fetch)
 
 
 async def _merge(
-    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int
-) -> list[Post]:
+    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int, fetch: Fetch
+) -> list[Any]:
     followees = _followees(viewer)
     parts = [
         select(Post.id).where(Post.id.in_(candidates), Post.author_id.in_(followees)),
@@ -119,8 +165,7 @@ async def _merge(
     ]
     ids = union_all(*(select(part.subquery().c.id) for part in parts))
     stmt = select(Post).where(Post.id.in_(ids), _below(after)).order_by(Post.id.desc()).limit(want)
-    async with read() as session:
-        return list(await session.scalars(stmt))
+    return await fetch(read, stmt, NO_PARAMS)
 
 
 async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:

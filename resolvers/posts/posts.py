@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Select, delete, func, select, update
 
@@ -90,10 +90,22 @@ class PostsByAuthor(ParentPages[Post]):
 
     key = Post.id
     parent = Post.author_id
-    entity = Post
+    entity: ClassVar[type[Any] | None] = Post
 
     def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
         return select(Post).where(Post.author_id.in_(parents))
+
+
+class PostRowsByAuthor(PostsByAuthor):
+    """The same pages as named Core rows (the compiled executor's): no ORM objects to build."""
+
+    entity = None
+
+    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
+        return super().candidates(parents).with_only_columns(*Post.__table__.c)
+
+    def item(self, row: Any) -> Any:
+        return row
 
 
 async def visible_posts(ctx: RequestContext, posts: Sequence[Post]) -> list[bool]:
@@ -127,14 +139,18 @@ async def visible_post_locked(ctx: RequestContext, work: UnitOfWork, post_id: in
     return post
 
 
-async def author_posts(ctx: RequestContext, author: User, args: PageArgs) -> Page[Post]:
-    """Empty for a private account the viewer does not follow, and across a block."""
+async def author_posts(
+    ctx: RequestContext, author: User, args: PageArgs, pages: type[PostsByAuthor] = PostsByAuthor
+) -> Page[Any]:
+    """Empty for a private account the viewer does not follow, and across a block. `pages` reads
+    the posts as ORM objects (primed for strawberry's loaders) or as Core rows (`PostRowsByAuthor`)."""
     rel = await relationship(ctx, author.id)
     if not can_see_content(rel, author_is_private=author.is_private):
         return Page([], False)
-    page = await PostsByAuthor(ctx).load(PageKey(author.id, args.first, args.after))
-    for _, post in page.items:
-        PostById(ctx).prime(post.id, post)
+    page = await pages(ctx).load(PageKey(author.id, args.first, args.after))
+    if pages.entity is not None:
+        for _, post in page.items:
+            PostById(ctx).prime(post.id, post)
     return page
 
 
