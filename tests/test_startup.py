@@ -54,7 +54,9 @@ def database_mistake(mistake: str, request: pytest.FixtureRequest) -> tuple[str,
         port = free_port()
         return (
             f"postgresql://postgres@127.0.0.1:{port}/ephemera",
-            f"DATABASE_URL: cannot reach PostgreSQL on 127.0.0.1:{port} (Connect call failed",
+            # The reason in brackets is the event loop's own words (asyncio: "Connect call failed",
+            # uvloop, which `ephemera serve` runs on: "Connection refused").
+            f"DATABASE_URL: cannot reach PostgreSQL on 127.0.0.1:{port} (",
         )
     url: URL = request.getfixturevalue("postgres")
     where = f"{url.host}:{url.port or 5432}"
