@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, func, literal, select, type_coerce, union_all
+from sqlalchemy import BigInteger, String, any_, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy.dialects import postgresql
 
 from core.context import RequestContext
 from core.sql import id_in
@@ -40,56 +41,17 @@ class RelationshipTo(RequestLoader[int, Relationship]):
         result: dict[int, Relationship] = {viewer: SELF} if viewer is not None and viewer in keys else {}
         if not others:
             return result
-        suspended = select(literal("suspended"), User.id, literal("")).where(
-            id_in(User.id, others, postgres=postgres), User.suspended_at.is_not(None)
-        )
         if viewer is None:  # signed out: only suspensions apply
+            suspended = select(User.id).where(
+                id_in(User.id, others, postgres=postgres), User.suspended_at.is_not(None)
+            )
             async with self.ctx.read() as session:
-                gone = {other for _, other, _ in (await session.execute(suspended)).all()}
+                gone = set(await session.scalars(suspended))
             return {other: SUSPENDED if other in gone else STRANGER for other in others}
-        # Plain strings: the union takes its column types from the first branch, and the edge
-        # branches put "" in this column, which the FollowState enum type would refuse.
-        state_text = type_coerce(Follow.state, String(16))
-        branches: list[Any] = [
-            select(literal("follow"), Follow.followee_id, state_text).where(
-                Follow.follower_id == viewer, id_in(Follow.followee_id, others, postgres=postgres)
-            ),
-            select(literal("followed_by"), Follow.follower_id, state_text).where(
-                Follow.followee_id == viewer, id_in(Follow.follower_id, others, postgres=postgres)
-            ),
-            suspended,
-            *(
-                select(literal(name), Mute.other_id, literal("")).where(
-                    Mute.user_id == viewer, flag.is_(True), id_in(Mute.other_id, others, postgres=postgres)
-                )
-                for name, flag in (("muting_posts", Mute.posts), ("muting_stories", Mute.stories))
-            ),
-        ]
-        for name, table in (
-            ("blocking", Block),
-            ("close_friend", CloseFriend),
-            ("contact", Contact),
-            ("hiding_stories", StoryHide),
-        ):
-            # Every block of the viewer's, not only those with `others` (a viewer is in few): the same
-            # statement then answers BlocksOf, which the user rules of edges ask.
-            among = [] if table is Block else [id_in(table.other_id, others, postgres=postgres)]
-            branches.append(
-                select(literal(name), table.other_id, literal("")).where(table.user_id == viewer, *among)
-            )
-        for name, table in (
-            ("blocked_by", Block),
-            ("in_their_close_friends", CloseFriend),
-            ("their_contact", Contact),
-            ("stories_hidden_by_them", StoryHide),
-        ):
-            among = [] if table is Block else [id_in(table.user_id, others, postgres=postgres)]
-            branches.append(
-                select(literal(name), table.user_id, literal("")).where(table.other_id == viewer, *among)
-            )
         edges: dict[int, dict[str, object]] = {}
         async with self.ctx.read() as session:
-            for kind, other, state in (await session.execute(union_all(*branches))).all():
+            rows = await session.execute(_edges(postgres), {"viewer": viewer, "others": others})
+            for kind, other, state in rows.all():
                 edges.setdefault(other, {})[kind] = FollowState(state) if state else True
         BlocksOf(self.ctx).prime(
             viewer,
@@ -104,6 +66,72 @@ class RelationshipTo(RequestLoader[int, Relationship]):
 
     def default(self, key: int) -> Relationship:
         return STRANGER
+
+
+def _among(column: Any, postgres: bool) -> Any:
+    """`column IN :others` (one array parameter on PostgreSQL, see `id_in`)."""
+    if postgres:
+        return column == any_(bindparam("others", type_=postgresql.ARRAY(BigInteger)))
+    return column.in_(bindparam("others", expanding=True))
+
+
+def _build_edges(postgres: bool) -> Any:
+    """Every edge between :viewer and :others, as (kind, other, follow state) rows."""
+    viewer = bindparam("viewer", type_=BigInteger)
+    # Plain strings: the union takes its column types from the first branch, and the edge
+    # branches put "" in this column, which the FollowState enum type would refuse.
+    state_text = type_coerce(Follow.state, String(16))
+    branches: list[Any] = [
+        select(literal("follow"), Follow.followee_id, state_text).where(
+            Follow.follower_id == viewer, _among(Follow.followee_id, postgres)
+        ),
+        select(literal("followed_by"), Follow.follower_id, state_text).where(
+            Follow.followee_id == viewer, _among(Follow.follower_id, postgres)
+        ),
+        select(literal("suspended"), User.id, literal("")).where(
+            _among(User.id, postgres), User.suspended_at.is_not(None)
+        ),
+        *(
+            select(literal(name), Mute.other_id, literal("")).where(
+                Mute.user_id == viewer, flag.is_(True), _among(Mute.other_id, postgres)
+            )
+            for name, flag in (("muting_posts", Mute.posts), ("muting_stories", Mute.stories))
+        ),
+    ]
+    for name, table in (
+        ("blocking", Block),
+        ("close_friend", CloseFriend),
+        ("contact", Contact),
+        ("hiding_stories", StoryHide),
+    ):
+        # Every block of the viewer's, not only those with `others` (a viewer is in few): the same
+        # statement then answers BlocksOf, which the user rules of edges ask.
+        among = [] if table is Block else [_among(table.other_id, postgres)]
+        branches.append(
+            select(literal(name), table.other_id, literal("")).where(table.user_id == viewer, *among)
+        )
+    for name, table in (
+        ("blocked_by", Block),
+        ("in_their_close_friends", CloseFriend),
+        ("their_contact", Contact),
+        ("stories_hidden_by_them", StoryHide),
+    ):
+        among = [] if table is Block else [_among(table.user_id, postgres)]
+        branches.append(
+            select(literal(name), table.user_id, literal("")).where(table.other_id == viewer, *among)
+        )
+    return union_all(*branches)
+
+
+# The statement is built once per dialect and run with parameters: building its thirteen
+# branches (and their cache key) took longer than PostgreSQL takes to run it (bench/dm_send.py).
+_EDGES: dict[bool, Any] = {}
+
+
+def _edges(postgres: bool) -> Any:
+    if postgres not in _EDGES:
+        _EDGES[postgres] = _build_edges(postgres)
+    return _EDGES[postgres]
 
 
 class FollowerCount(RequestLoader[int, int]):

@@ -6,6 +6,7 @@ each operation of a batch reserves its own. The reservation is made before anyth
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from graphql import (
@@ -52,19 +53,24 @@ class MutationRateLimit(SchemaExtension):
             if request.viewer_id is not None:
                 keys.append((f"mutations:user:{request.viewer_id}", settings.mutations_per_minute_per_user))
             limiter = request.services.limiter
-            reserved: list[Reservation] = []
-            try:
-                for key, limit in keys:
-                    reserved.append(
-                        await reserve(
-                            limiter, key, limit, WINDOW_SECONDS, "Too many changes at once; slow down.", count
-                        )
-                    )
-            except RateLimited as exc:
-                for reservation in reserved:
-                    await limiter.release(reservation)
+            # Both windows at once (concurrent calls to Redis, not one after the other); if either
+            # refuses, what the other reserved is given back and the first refusal, in key order, answers.
+            message = "Too many changes at once; slow down."
+            outcomes = await asyncio.gather(
+                *(reserve(limiter, key, limit, WINDOW_SECONDS, message, count) for key, limit in keys),
+                return_exceptions=True,
+            )
+            refused = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if refused is not None:
+                for reservation in outcomes:
+                    if isinstance(reservation, Reservation):
+                        await limiter.release(reservation)
+                if not isinstance(refused, RateLimited):
+                    raise refused
                 error = GraphQLError(
-                    exc.message, extensions={"code": exc.code, **exc.extensions}, original_error=exc
+                    refused.message,
+                    extensions={"code": refused.code, **refused.extensions},
+                    original_error=refused,
                 )
                 ctx.result = ExecutionResult(data=None, errors=[error])
         yield
