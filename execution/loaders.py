@@ -24,7 +24,6 @@ from resolvers.paging import PageArgs, check_size, page_args, page_from_rows
 from resolvers.posts.comments import comments_page, visible_comment_count
 from resolvers.posts.posts import PostCount, PostRowsByAuthor, ViewerLiked, author_posts, visible_post
 from resolvers.posts.saved import ViewerSaved
-from resolvers.stories.stories import reachable_stories
 from schema.feed.order import FeedOrder
 
 
@@ -62,9 +61,13 @@ async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
     return page_from_rows([(post.id, post) for post in posts], paging)
 
 
-# `node(id:)` of the other planned types: type name -> the visible row (execution/registry.py
-# fills it with each area's `NODES`).
-NODES: dict[str, Callable[[RequestContext, int], Awaitable[Any]]] = {}
+# `node(id:)` of this module's types: type name -> the visible row, or None.
+NODES: dict[str, Callable[[RequestContext, int], Awaitable[Any]]] = {
+    "Post": visible_post,
+    "User": findable_user,
+}
+# Every planned type's, this module's and each area's (execution/registry.py fills it).
+PLANNED_NODES: dict[str, Callable[[RequestContext, int], Awaitable[Any]]] = {}
 
 
 async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
@@ -72,16 +75,7 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     if parsed is None:
         return None
     type_name, key = parsed
-    if type_name == "Post":
-        post = await visible_post(ctx, key)
-        return Tagged("Post", post) if post is not None else None
-    if type_name == "Story":
-        story = (await reachable_stories(ctx, [key])).get(key)
-        return Tagged("Story", story) if story is not None else None
-    if type_name == "User":
-        user = await findable_user(ctx, key)
-        return Tagged("User", user) if user is not None else None
-    found = NODES.get(type_name)
+    found = PLANNED_NODES.get(type_name)
     if found is None:
         raise NodeNotPlanned(type_name)  # not planned: the request runs on strawberry
     row = await found(ctx, key)

@@ -23,4 +23,4 @@ def _merged(attribute: str) -> dict[str, Any]:
 
 ROOTS: dict[str, RootLoader] = _merged("ROOTS")
 CHILDREN: dict[str, ChildLoader] = _merged("CHILDREN")
-loaders.NODES.update(_merged("NODES"))
+loaders.PLANNED_NODES.update(_merged("NODES"))
