@@ -15,19 +15,15 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
-from starlette.websockets import WebSocket
-
-from core.context import Services, Viewer
+from core.context import Services
+from server.token_watch import SocketContext as WatchedSocket
 from server.token_watch import close
 
 
-class SocketContext(Protocol):
-    """What the expiry watch uses of a socket's context (server/ws.py's `SocketContext`): the socket
-    imports the watch, not the other way round."""
+class SocketContext(WatchedSocket, Protocol):
+    """What the expiry watch uses of a socket's context (server/ws.py's `SocketContext`): the
+    revocation watch's view of it, and the socket's place in the expiry heap."""
 
-    services: Services
-    viewer: Viewer | None
-    websocket: WebSocket | None
     expiry_number: int | None
 
 
