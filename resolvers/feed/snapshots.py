@@ -26,7 +26,6 @@ log = logging.getLogger("ephemera.feed")
 
 REDIS = "r"
 PROCESS = "p"
-DATABASE = "d"  # cursors of earlier releases, whose snapshots were rows: they answer SNAPSHOT_EXPIRED
 PROCESS_SNAPSHOTS = 10_000
 
 
@@ -92,7 +91,8 @@ async def save(services: Services, viewer: int, snapshot_id: int, post_ids: list
 
 
 async def load(services: Services, store: str, viewer: int, snapshot_id: int) -> list[int] | None:
-    """The viewer's ranked ids, or None once the snapshot expired (or never was theirs)."""
+    """The viewer's ranked ids, or None once the snapshot expired (or never was theirs); cursors of
+    earlier releases, whose snapshots were database rows (store "d"), find none."""
     now = services.clock.now().timestamp()
     found: Snapshot | None = None
     if store == REDIS:
