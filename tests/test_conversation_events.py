@@ -204,8 +204,10 @@ async def test_log_out_closes_the_sockets_of_that_token(api: Api) -> None:
 
 
 async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) -> None:
-    # 50 aliases make each event ~100 kB; the alias limit is raised for that alone.
-    async with server(subscription_queue_size=4, max_aliases=60) as api:
+    # 50 aliases make each event ~100 kB; the alias limit is raised for that alone. The client
+    # reads raw frames and stops reading for a while: keep-alive pings (the first may come any
+    # moment after the ack) would stand where an event is expected, so they are pushed out of reach.
+    async with server(subscription_queue_size=4, max_aliases=60, ws_keepalive_seconds=3600) as api:
         alice, bob = await api.sign_up(), await api.sign_up()
         cid = await start(api, alice, bob)
         # Each event carries ~100 kB (aliases of a 2,000-character body), so socket buffers fill fast.
