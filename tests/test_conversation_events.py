@@ -240,6 +240,7 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) ->
             # Subscribed once the first message arrives; from here on the client reads nothing.
             await send(api, alice, cid, "x" * 2000)
             first = json.loads(await ws.recv())
+            assert first["type"] == "next", first
             pubsub = api.services.pubsub
             sent = 1
             while pubsub.overflows == 0:
@@ -252,6 +253,7 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) ->
                 message = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 if message["type"] == "complete":
                     break
+                assert message["type"] == "next", message
                 if message["payload"].get("errors"):
                     error = message["payload"]["errors"][0]
                     continue
