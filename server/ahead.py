@@ -54,6 +54,7 @@ from core.context import RequestContext
 from core.observability import comparing, request_id_var
 from core.text_cache import TextLRU
 from execution.executor import MAX_PLANNED_DOCUMENTS, Plans, count, differences, run_plan, strawberry_only
+from execution.plan import directive_variables
 from resolvers.media.uploads import one_signature_per_request
 from schema.extensions.document_cache import MAX_CACHE_BYTES, MAX_TEXT_BYTES
 from schema.extensions.metrics import observe_operation
@@ -72,6 +73,7 @@ class Planned:
     operation: OperationDefinitionNode
     name: str | None  # as strawberry names the operation: plans, metrics and spans use it
     cost: int | None  # None: a page size is a variable, so the cost is computed per request
+    switches: bool  # @skip/@include read variables: whether it has a plan depends on them
 
 
 class AheadOfPipeline:
@@ -117,7 +119,7 @@ class AheadOfPipeline:
         if known == PIPELINE:
             return await pipeline()
         assert isinstance(known, Planned)
-        return await self._ahead(known, variables or {}, ctx, pipeline)
+        return await self._ahead(key, known, variables or {}, ctx, pipeline)
 
     def _remember(self, key: tuple[str, str | None], text: str, name: str | None) -> None:
         try:
@@ -130,11 +132,17 @@ class AheadOfPipeline:
         if chosen and chosen[0].operation is OperationType.QUERY:
             operation = chosen[0]
             named = name if name is not None else operation.name.value if operation.name else None
-            entry = Planned(document, operation, named, fixed_cost(self.schema, document, named))
+            cost = fixed_cost(self.schema, document, named)
+            entry = Planned(document, operation, named, cost, bool(directive_variables(document)))
         self._texts.put(key, entry, len(text.encode(errors="replace")))
 
     async def _ahead(
-        self, planned: Planned, variables: dict[str, Any], ctx: RequestContext, pipeline: Pipeline
+        self,
+        key: tuple[str, str | None],
+        planned: Planned,
+        variables: dict[str, Any],
+        ctx: RequestContext,
+        pipeline: Pipeline,
     ) -> ExecutionResult:
         if has_unstorable(variables):
             return await pipeline()
@@ -143,6 +151,8 @@ class AheadOfPipeline:
             return await pipeline()
         compiled = self.plans.compiled(self.schema, planned.document, planned.name, coerced)
         if compiled is None:
+            if not planned.switches:  # never planned (introspection, an undeclared field)
+                self._texts.put(key, PIPELINE, len(key[0].encode(errors="replace")))
             return await pipeline()
         cost = planned.cost
         if cost is None:
