@@ -10,7 +10,8 @@ one. The compiled executor therefore answers only successful requests, and every
 from strawberry with its code and path.
 
 Plans are cached per document text and operation name, and per values of the variables that
-@skip/@include read. Under `EXECUTION_DIFFERENTIAL` (the test suite) every compiled request also
+@skip/@include read. Once the pipeline has answered a query text, the HTTP view runs its plan
+ahead of the pipeline (server/ahead.py, with `run_plan` and the same `Plans`). Under `EXECUTION_DIFFERENTIAL` (the test suite) every compiled request also
 runs on graphql-core, and any difference is a loud failure (`differences`).
 """
 
@@ -29,7 +30,8 @@ from graphql.execution.values import get_variable_values
 from graphql.pyutils import is_awaitable
 
 from core.context import RequestContext
-from core.observability import OPERATIONS, comparing
+from core.observability import OPERATIONS
+from core.observability import comparing as comparing  # still importable from here
 from core.text_cache import TextLRU
 from execution.plan import Unplannable, directive_variables, plan_operation
 from execution.run import Compiled
