@@ -11,8 +11,9 @@ from strawberry with its code and path.
 
 Plans are cached per document text and operation name, and per values of the variables that
 @skip/@include read. Once the pipeline has answered a query text, the HTTP view runs its plan
-ahead of the pipeline (server/ahead.py, with `run_plan` and the same `Plans`). Under `EXECUTION_DIFFERENTIAL` (the test suite) every compiled request also
-runs on graphql-core, and any difference is a loud failure (`differences`).
+ahead of the pipeline (server/ahead.py, with `run_plan` and the same `Plans`). Under
+`EXECUTION_DIFFERENTIAL` (the test suite) every compiled request also runs on graphql-core, and
+any difference is a loud failure (`differences`).
 """
 
 from __future__ import annotations
