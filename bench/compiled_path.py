@@ -5,8 +5,10 @@
 
 The app runs in this process (no socket, no Redis: the pull store), called as an ASGI app with
 no client library, so the CPU counted is the server's request path. Each round sends the feed
-document of bench/request_path.py for rotating real tokens to an app with COMPILED_EXECUTION on
-and one with it off, interleaved, then `{ __typename }` (what any request costs before fields);
+document of bench/request_path.py for rotating real tokens to an app with COMPILED_EXECUTION on,
+one with it on but its plans run inside strawberry's pipeline as before server/ahead.py
+("pipeline"), and one with it off, interleaved, then `{ __typename }` (what any request costs
+before fields; "pipeline_typename": the same inside the pipeline);
 prints the median CPU milliseconds per request (`time.thread_time`: the event loop's thread)
 and wall milliseconds, and checks that both executors gave the same pages.
 """
@@ -29,6 +31,7 @@ from app import create_app
 from bench.common import bench_url, token_for
 from bench.request_path import FEED
 from bench.scenarios import PROFILE
+from server.http import GraphQLHTTP
 from settings import Settings
 
 
@@ -105,16 +108,18 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         fanout_interval_seconds=3600,
     )
     apps = {
-        name: create_app(replace(base, compiled_execution=name == "compiled"))
-        for name in ("compiled", "strawberry")
+        name: create_app(replace(base, compiled_execution=name != "strawberry"))
+        for name in ("compiled", "pipeline", "strawberry")
     }
+    _pipeline_only(apps["pipeline"])
     viewers = list(range(0, args.users, max(1, args.users // args.viewers)))[: args.viewers]
     # `{ __typename }` with the same tokens: what every request costs before any field runs.
     results: dict[str, dict[str, list[float]]] = {
-        name: {"cpu": [], "wall": []} for name in (*apps, "typename")
+        name: {"cpu": [], "wall": []} for name in (*apps, "typename", "pipeline_typename")
     }
     async with (
         apps["compiled"].router.lifespan_context(apps["compiled"]),
+        apps["pipeline"].router.lifespan_context(apps["pipeline"]),
         apps["strawberry"].router.lifespan_context(apps["strawberry"]),
     ):
         clients = apps
@@ -129,11 +134,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 cpu, wall, pages[name] = await measure(http, viewers, args.first, document, args.users)
                 results[name]["cpu"].append(cpu)
                 results[name]["wall"].append(wall)
-            same = same and _without_urls(pages["compiled"]) == _without_urls(pages["strawberry"])
-            gc.collect()
-            cpu, wall, _ = await measure(apps["compiled"], viewers, args.first, "query T { __typename }")
-            results["typename"]["cpu"].append(cpu)
-            results["typename"]["wall"].append(wall)
+            same = same and (
+                _without_urls(pages["compiled"])
+                == _without_urls(pages["pipeline"])
+                == _without_urls(pages["strawberry"])
+            )
+            for name, app in (("typename", apps["compiled"]), ("pipeline_typename", apps["pipeline"])):
+                gc.collect()
+                cpu, wall, _ = await measure(app, viewers, args.first, "query T { __typename }")
+                results[name]["cpu"].append(cpu)
+                results[name]["wall"].append(wall)
     return {
         "database": args.database,
         "document": args.document,
@@ -147,6 +157,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             for metric, values in by_metric.items()
         },
     }
+
+
+def _pipeline_only(app: Any) -> None:
+    """The app as before server/ahead.py: every request through strawberry's pipeline."""
+    views = [getattr(getattr(route, "app", None), "app", None) for route in app.routes]
+    found = [view for view in views if isinstance(view, GraphQLHTTP) and view.ahead is not None]
+    if not found:
+        raise RuntimeError("no GraphQL view answering ahead of the pipeline in this app")
+    for view in found:
+        view.ahead = None
 
 
 def _without_urls(pages: list[Any]) -> str:

@@ -13,6 +13,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 T = TypeVar("T")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# Set while the differential mode (EXECUTION_DIFFERENTIAL) answers a request a second time to
+# compare the two answers: that run is not the request's, so metrics, spans and the tests'
+# statement counts leave it out.
+comparing: ContextVar[bool] = ContextVar("execution_comparing", default=False)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(

@@ -10,14 +10,17 @@ one. The compiled executor therefore answers only successful requests, and every
 from strawberry with its code and path.
 
 Plans are cached per document text and operation name, and per values of the variables that
-@skip/@include read. Under `EXECUTION_DIFFERENTIAL` (the test suite) every compiled request also
-runs on graphql-core, and any difference is a loud failure (`differences`).
+@skip/@include read. Once the pipeline has answered a query text, the HTTP view runs its plan
+ahead of the pipeline (server/ahead.py, with `run_plan` and the same `Plans`). Under
+`EXECUTION_DIFFERENTIAL` (the test suite) every compiled request also runs on graphql-core, and
+any difference is a loud failure (`differences`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -29,15 +32,16 @@ from graphql.pyutils import is_awaitable
 
 from core.context import RequestContext
 from core.observability import OPERATIONS
+from core.observability import comparing as comparing  # still importable from here
 from core.text_cache import TextLRU
 from execution.plan import Unplannable, directive_variables, plan_operation
 from execution.run import Compiled
 from resolvers.media.uploads import one_signature_per_request
 
 log = logging.getLogger("ephemera.execution")
-# Set while the differential comparison runs an operation a second time: tests leave those
-# statements out of their counts (the request made them once).
-comparing: ContextVar[bool] = ContextVar("execution_comparing", default=False)
+# Set while strawberry's pipeline answers a request the compiled plan already failed on (ahead of
+# the pipeline, server/ahead.py): graphql-core answers, the plan is not tried a second time.
+_strawberry_only: ContextVar[bool] = ContextVar("strawberry_only", default=False)
 # Every difference the differential mode met, for the test suite to fail on.
 differences: list[str] = []
 MAX_PLANNED_DOCUMENTS = 256
@@ -93,6 +97,15 @@ class _DocumentPlans:
         return self.plans[values]
 
 
+@contextmanager
+def strawberry_only() -> Iterator[None]:
+    token = _strawberry_only.set(True)
+    try:
+        yield
+    finally:
+        _strawberry_only.reset(token)
+
+
 def count(executor: str) -> None:
     if not comparing.get():
         OPERATIONS.labels(executor).inc()
@@ -125,9 +138,12 @@ def compiled_execution(plans: Plans) -> Callable[[Callable[..., Any]], Callable[
 
 
 def _compiles(ctx: Any) -> bool:
-    """HTTP requests (their context has a shared read session), when the setting allows."""
+    """HTTP requests (their context has a shared read session), when the setting allows; never
+    the differential comparison's second run, nor after the plan failed ahead of the pipeline."""
     return (
-        isinstance(ctx, RequestContext)
+        not comparing.get()
+        and not _strawberry_only.get()
+        and isinstance(ctx, RequestContext)
         and ctx.shared_read is not None
         and ctx.services.settings.compiled_execution
     )
@@ -155,16 +171,24 @@ async def _run_compiled(
 ) -> Any:
     ctx: RequestContext = kwargs["context_value"]
     with one_signature_per_request():
-        try:
-            data = await compiled.run(ctx, variables)
-        except Exception as exc:  # anything at all: strawberry answers instead
-            log.debug("compiled execution fell back: %r", exc)
+        data = await run_plan(compiled, ctx, variables)
+        if data is None:
             count("strawberry")
             return await _strawberry(execute, schema, document, kwargs)
         count("compiled")
         if ctx.services.settings.execution_differential:
             await _compare(data, execute, schema, document, kwargs)
         return GraphQLExecutionResult(data=data, errors=None)
+
+
+async def run_plan(compiled: Compiled, ctx: RequestContext, variables: Any) -> dict[str, Any] | None:
+    """The plan's answer; None when it met anything unexpected (strawberry answers instead). Run
+    inside `one_signature_per_request`, so that a comparison signs the same URLs."""
+    try:
+        return await compiled.run(ctx, variables)
+    except Exception as exc:  # anything at all
+        log.debug("compiled execution fell back: %r", exc)
+        return None
 
 
 async def _compare(
@@ -190,4 +214,11 @@ async def _compare(
 def install(schema: Any) -> None:
     """Once per schema (schemas are shared between apps of the same limits): its own plan cache."""
     if hasattr(schema, "wrap_execute") and schema.wrap_execute is None:
-        schema.wrap_execute = compiled_execution(Plans())
+        schema.compiled_plans = Plans()
+        schema.wrap_execute = compiled_execution(schema.compiled_plans)
+
+
+def plans_of(schema: Any) -> Plans | None:
+    """The plan cache `install` gave the schema (server/ahead.py plans with the same one)."""
+    plans = getattr(schema, "compiled_plans", None)
+    return plans if isinstance(plans, Plans) else None

@@ -189,6 +189,10 @@ class EphemeraSchema(strawberry.Schema):
     hide_schema = False
     # Set by the transport (execution/executor.py): wraps graphql-core's execute function.
     wrap_execute: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+    # What the schema was built with: the transport answers planned queries ahead of the
+    # pipeline (server/ahead.py) with the same limits and spans.
+    limits: SchemaSettings | None = None
+    tracer: Tracer | None = None
 
     def _get_execute_function(self) -> Callable[..., Any]:
         execute = super()._get_execute_function()
@@ -271,6 +275,7 @@ def _build(limits: SchemaSettings, tracer: Tracer | None) -> EphemeraSchema:
         ),
     )
     built.hide_schema = limits.is_production
+    built.limits, built.tracer = limits, tracer
     return built
 
 

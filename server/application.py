@@ -16,8 +16,10 @@ from strawberry import Schema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from core.observability import REGISTRY
-from execution.executor import install
+from execution.executor import install, plans_of
 from media import LocalStorage
+from schema import SchemaSettings
+from server.ahead import AheadOfPipeline
 from server.body_limit import BodyLimit
 from server.explorer import explorer_routes
 from server.http import GraphQLHTTP
@@ -66,6 +68,15 @@ def persisted_documents(settings: Settings) -> Documents:
     )
 
 
+def _ahead(schema: Schema) -> AheadOfPipeline | None:
+    """Planned queries ahead of the pipeline, with the limits and tracer the schema was built with."""
+    plans, limits = plans_of(schema), getattr(schema, "limits", None)
+    if plans is None or not isinstance(limits, SchemaSettings):
+        return None
+    tracer = getattr(schema, "tracer", None)
+    return AheadOfPipeline(schema._schema, plans, max_cost=limits.max_query_cost, tracer=tracer)
+
+
 Lifespan = Callable[[Application], AbstractAsyncContextManager[None]]
 
 
@@ -95,6 +106,7 @@ def build_application(
         max_batch_operations=settings.max_batch_operations,
         cache_max_age=settings.persisted_queries_max_age_seconds,
         explorer_exempt=explorer_exempt,
+        ahead=_ahead(schema),
     )
     websockets = GraphQLWebSocket(
         schema,

@@ -27,6 +27,7 @@ from resolvers.accounts.auth import authenticate
 from resolvers.accounts.session_activity import session_activity
 from schema.extensions.errors import is_input_error
 from server import explorer
+from server.ahead import AheadOfPipeline
 from server.body import OperationRequest, RequestError, read_request
 from server.context import fill_context, from_own_page, services_of
 from server.persisted import Documents
@@ -114,10 +115,12 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         max_batch_operations: int = 10,
         cache_max_age: int = 0,
         explorer_exempt: bool = False,
+        ahead: AheadOfPipeline | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.documents = documents
+        self.ahead = ahead
         self.max_batch_operations = max_batch_operations
         self.cache_max_age = cache_max_age
         self.explorer_exempt = explorer_exempt
@@ -253,18 +256,26 @@ class GraphQLHTTP(GraphQL[RequestContext, None]):
         context: RequestContext,
         request_data: OperationRequest,
     ) -> ExecutionResult:
-        try:
-            return await self.schema.execute(
-                request_data.query,
-                root_value=None,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=_over_http(request_adapter.method),
-                operation_extensions=request_data.extensions,
-            )
-        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as exc:
-            raise _operation_error(exc, request_adapter.method) from None
+        """A planned query already answered once runs ahead of strawberry's pipeline (server/ahead.py)."""
+
+        async def pipeline() -> ExecutionResult:
+            try:
+                return await self.schema.execute(
+                    request_data.query,
+                    root_value=None,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=_over_http(request_adapter.method),
+                    operation_extensions=request_data.extensions,
+                )
+            except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError) as exc:
+                raise _operation_error(exc, request_adapter.method) from None
+
+        if self.ahead is None:
+            return await pipeline()
+        query, name, variables = request_data.query, request_data.operation_name, request_data.variables
+        return await self.ahead.execute(query, name, variables, context, pipeline)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)

@@ -20,7 +20,7 @@ from app import create_app
 from core.clock import ManualClock
 from core.context import Services
 from core.ids import from_global_id
-from execution.executor import comparing
+from core.observability import comparing
 from server.runner import DrainingServer, server_config
 from settings import Settings
 from subscriptions import user_channel

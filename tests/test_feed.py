@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from redis.asyncio.connection import AbstractConnection
 
-from execution.executor import comparing
+from core.observability import comparing
 from tests.harness import Api, TestUser
 from tests.posting import create_post, settle
 

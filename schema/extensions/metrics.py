@@ -6,10 +6,11 @@ import re
 import time
 from collections.abc import Iterator
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from core.observability import ERRORS, LATENCY, REQUESTS, request_id_var
+from core.observability import ERRORS, LATENCY, REQUESTS, comparing, request_id_var
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 500
@@ -36,16 +37,30 @@ def operation_type(ctx: ExecutionContext) -> str:
         return "invalid"
 
 
+def observe_operation(
+    name: str | None, kind: str, started: float, errors: list[GraphQLError] | None = None
+) -> None:
+    """One operation answered: its count and latency by name and type, its errors by code (also
+    for a query answered ahead of strawberry's pipeline, server/ahead.py)."""
+    labels = (operation_label(name), kind)
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(time.perf_counter() - started)
+    for error in errors or ():
+        ERRORS.labels((error.extensions or {}).get("code", "UNKNOWN")).inc()
+
+
 class OperationMetrics(SchemaExtension):
-    """Listed first, so it sees the final error codes that ErrorPolicy assigns."""
+    """Listed first, so it sees the final error codes that ErrorPolicy assigns. The differential
+    mode's second run of a request is not counted."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         ctx = self.execution_context
+        if comparing.get():
+            yield
+            return
         request_id_var.set(getattr(ctx.context, "request_id", "-"))
         yield
-        labels = (operation_label(ctx.operation_name), operation_type(ctx))
-        REQUESTS.labels(*labels).inc()
-        LATENCY.labels(*labels).observe(time.perf_counter() - started)
-        for error in (ctx.result.errors if ctx.result else None) or ():
-            ERRORS.labels((error.extensions or {}).get("code", "UNKNOWN")).inc()
+        observe_operation(
+            ctx.operation_name, operation_type(ctx), started, ctx.result.errors if ctx.result else None
+        )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -144,6 +145,21 @@ def operation_cost(
     return QueryCost(schema, fragments, defaults | (variables or {})).of(operation.selection_set, root)
 
 
+def fixed_cost(schema: GraphQLSchema, document: Any, operation_name: str | None) -> int | None:
+    """The operation's cost when no variable can change it, computed once per document (server/
+    ahead.py); None when a page size comes from a variable (`first: $n`): then per request."""
+    reads_variables = False
+
+    class Find(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            nonlocal reads_variables
+            if node.name.value in PAGE_ARGUMENTS and isinstance(node.value, VariableNode):
+                reads_variables = True
+
+    visit(document, Find())
+    return None if reads_variables else operation_cost(schema, document, operation_name, {})
+
+
 class CostLimiter(SchemaExtension):
     """Refuses an operation whose cost exceeds `max_cost`, or, over HTTP, what is left of the
     request's `max_request_cost` (a batch's operations share it); every response reports its cost.
@@ -226,7 +242,7 @@ class DepthLimiter(AddValidationRules):
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _has_unstorable(value: Any) -> bool:
+def has_unstorable(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -260,7 +276,7 @@ class RefuseUnstorableText(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         literals = (node for node in _string_literals(ctx.graphql_document) if _UNSTORABLE.search(node.value))
-        if next(literals, None) is not None or _has_unstorable(ctx.variables or {}):
+        if next(literals, None) is not None or has_unstorable(ctx.variables or {}):
             raise GraphQLError(
                 "Input text may not contain NUL characters or unpaired surrogates.",
                 extensions={"code": "BAD_USER_INPUT"},
