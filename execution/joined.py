@@ -143,19 +143,30 @@ def prepared(page: Select[Any], shape: Shape, dialect: Dialect) -> Prepared:
     return found
 
 
+class Announced:
+    """Stands in for SQLAlchemy's execution context in the statement listeners' calls (tracing
+    keeps its span on it between `before_cursor_execute` and `after_cursor_execute`)."""
+
+
 async def fetch(conn: AsyncConnection, sql: str, arguments: list[Any]) -> list[Any]:
     """The statement on the connection's asyncpg connection (its statement cache prepares it once
-    per connection), announced to the engine's statement listeners as SQLAlchemy would."""
+    per connection), announced to the engine's statement listeners (the tests' counts, tracing)
+    before and after, as SQLAlchemy's own execution does."""
     sync = conn.sync_connection
     assert sync is not None
-    if sync._has_events or sync.engine._has_events:
-        sync.dispatch.before_cursor_execute(sync, None, sql, tuple(arguments), None, False)
+    listened = sync._has_events or sync.engine._has_events
+    params, context = tuple(arguments), Announced()
+    if listened:
+        sync.dispatch.before_cursor_execute(sync, None, sql, params, context, False)
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     try:
         return list(await driver.fetch(sql, *arguments))
     except Exception as exc:
         raise StatementFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if listened:
+            sync.dispatch.after_cursor_execute(sync, None, sql, params, context, False)
 
 
 class JoinedPosts:
