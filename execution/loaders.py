@@ -16,9 +16,9 @@ from typing import Any
 
 from core.context import RequestContext
 from core.ids import from_global_id
-from execution import rows
+from execution import joined, rows
 from resolvers.accounts.users import FollowerCount, FollowingCount, findable_user, user_by_username
-from resolvers.feed.pages import core_posts, feed_rows
+from resolvers.feed.pages import Fetch, core_posts, feed_rows
 from resolvers.feed.ranked import ranked_page
 from resolvers.paging import PageArgs, check_size, page_args, page_from_rows
 from resolvers.posts.comments import comments_page, visible_comment_count
@@ -51,13 +51,21 @@ class ChildLoader:
         raise NotImplementedError
 
 
+# A root loader's argument (no GraphQL name starts with "__"): the Child loaders the plan runs
+# under the root field, so that a root may read them in its own statement.
+BELOW = "__below"
+
+
 async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
     first, after = args.get("first"), args.get("after")
     if args.get("order") is FeedOrder.RANKED:
         return await ranked_page(ctx, PageArgs(check_size(first, "first", default=20)), after or None)
-    # The domain's selection, its posts as Core rows (no ORM objects to build or prime).
+    # The domain's selection, its posts as Core rows (no ORM objects to build or prime); on
+    # PostgreSQL with their authors and media in the same statement (execution/joined.py).
     paging = page_args(first, after)
-    posts = await feed_rows(ctx, paging, core_posts)
+    shape = joined.shape_of(args.get(BELOW, ())) if not ctx.services.db.is_sqlite else None
+    fetch: Fetch = joined.JoinedPosts(ctx, shape) if shape is not None else core_posts
+    posts = await feed_rows(ctx, paging, fetch)
     return page_from_rows([(post.id, post) for post in posts], paging)
 
 

@@ -72,6 +72,7 @@ class FieldPlan:
     objects: dict[str, ObjectPlan] = field(default_factory=dict)  # by concrete type name
     abstract: bool = False
     index: int = 0  # position among the plan's loads (Child and Root fields)
+    below: frozenset[str] = frozenset()  # the Child loaders anywhere under this field
 
     @property
     def loads(self) -> bool:
@@ -210,7 +211,17 @@ class Planner:
             plan.objects[named.name] = self._object(named, sets)
         else:
             raise Unplannable(f"{parent.name}.{name}: output type {named} is not planned")
+        plan.below = frozenset(
+            name for obj in plan.objects.values() for child in obj.fields for name in _loaders_of(child)
+        )
         return plan
+
+
+def _loaders_of(plan: FieldPlan) -> frozenset[str]:
+    """The Child loaders of a field and of everything under it."""
+    if isinstance(plan.declaration, Child):
+        return plan.below | {plan.declaration.loader}
+    return plan.below
 
 
 def _shape(kind: GraphQLOutputType) -> tuple[Shape, Any]:

@@ -25,13 +25,23 @@ NO_VIEWER = 0  # no account has this id: `interacts(NO_VIEWER, ...)` is "not sus
 # A media row read alongside another (a user's avatar): the media table's columns by name, like
 # the rows of `media_by_id`.
 MediaRow = namedtuple("MediaRow", [column.key for column in Media.__table__.c])  # type: ignore[misc]
-_AVATAR = Media.__table__.alias("avatar")
-_AVATAR_COLUMNS = [column.label(f"avatar__{column.key}") for column in _AVATAR.c]
+AVATAR = Media.__table__.alias("avatar")
+_AVATAR_COLUMNS = [column.label(f"avatar__{column.key}") for column in AVATAR.c]
 
 
 class KnownMedia:
     """The request's media rows already read (avatars joined to their users): `media_by_id`
     answers these without a statement. Keyed in `ctx.loaders` by this class."""
+
+
+class KnownUsers:
+    """Users on an edge already read with the page (execution/joined.py), with `clear`:
+    `users_on_edge` answers these without a statement."""
+
+
+class KnownPostMedia:
+    """Each post's media already read with the page (execution/joined.py), [] for none:
+    `media_of_posts` answers these without a statement."""
 
 
 def _in_ids(column: Any, postgres: bool) -> ColumnElement[bool]:
@@ -51,7 +61,7 @@ def _users_statement(postgres: bool) -> Select[Any]:
         viewer = bindparam("viewer", type_=BigInteger)
         stmt = _BUILT["users", postgres] = (
             select(*User.__table__.c, interacts(viewer, User.id).label("clear"), *_AVATAR_COLUMNS)
-            .outerjoin(_AVATAR, _AVATAR.c.id == User.avatar_media_id)
+            .outerjoin(AVATAR, AVATAR.c.id == User.avatar_media_id)
             .where(_in_ids(User.id, postgres))
         )
     return stmt  # type: ignore[return-value]
@@ -69,21 +79,39 @@ def _post_media_statement(postgres: bool) -> Select[Any]:
     return stmt
 
 
-def _known_media(ctx: RequestContext) -> dict[int, Any]:
+def known_media(ctx: RequestContext) -> dict[int, Any]:
     known: dict[int, Any] = ctx.loaders.setdefault(KnownMedia, {})
     return known
+
+
+def known_users(ctx: RequestContext) -> dict[int, Any]:
+    known: dict[int, Any] = ctx.loaders.setdefault(KnownUsers, {})
+    return known
+
+
+def known_post_media(ctx: RequestContext) -> dict[int, list[Any]]:
+    known: dict[int, list[Any]] = ctx.loaders.setdefault(KnownPostMedia, {})
+    return known
+
+
+def _split(known: Mapping[int, Any], ids: Sequence[int]) -> tuple[dict[int, Any], list[int]]:
+    """(what `known` answers, the ids left for a statement)."""
+    return {key: known[key] for key in ids if key in known}, [key for key in ids if key not in known]
 
 
 async def users_on_edge(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, Any]:
     """The users an edge leads to (a post's author), each with `clear`: `interacts` with the
     viewer (no block either way, not suspended). A user that is not clear may still be findable
     (the viewer blocked them): the caller leaves those to strawberry's exact rule. Each avatar's
-    media row comes in the same statement (kept for `media_by_id`)."""
+    media row comes in the same statement (kept for `media_by_id`). Users read with the page
+    (`KnownUsers`) cost no statement."""
+    found, missing = _split(known_users(ctx), ids)
+    if not missing:
+        return found
     stmt = _users_statement(not ctx.services.db.is_sqlite)
-    params = {"viewer": ctx.viewer_id if ctx.viewer_id is not None else NO_VIEWER, "ids": list(ids)}
-    known = _known_media(ctx)
+    params = {"viewer": ctx.viewer_id if ctx.viewer_id is not None else NO_VIEWER, "ids": missing}
+    known = known_media(ctx)
     width = len(User.__table__.c) + 1
-    found: dict[int, Any] = {}
     async with ctx.read() as session:
         for row in (await session.execute(stmt, params)).all():
             found[row.id] = row
@@ -93,20 +121,21 @@ async def users_on_edge(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int,
 
 
 async def media_of_posts(ctx: RequestContext, post_ids: Sequence[int]) -> Mapping[int, list[Any]]:
-    """Each post's media in the author's order (the statement of resolvers/posts.PostMediaRows)."""
+    """Each post's media in the author's order (the statement of resolvers/posts.PostMediaRows);
+    those read with the page (`KnownPostMedia`) cost no statement."""
+    found, missing = _split(known_post_media(ctx), post_ids)
+    if not missing:
+        return found
     stmt = _post_media_statement(not ctx.services.db.is_sqlite)
-    found: dict[int, list[Any]] = {}
     async with ctx.read() as session:
-        for row in (await session.execute(stmt, {"ids": list(post_ids)})).all():
+        for row in (await session.execute(stmt, {"ids": missing})).all():
             found.setdefault(row.parent_post_id, []).append(row)
     return found
 
 
 async def media_by_id(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, Any]:
     """Media rows by id: those already read (`KnownMedia`) without a statement."""
-    known = _known_media(ctx)
-    found = {key: known[key] for key in ids if key in known}
-    missing = [key for key in ids if key not in known]
+    found, missing = _split(known_media(ctx), ids)
     if not missing:
         return found
     postgres = not ctx.services.db.is_sqlite

@@ -20,7 +20,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from core.context import RequestContext
 from core.ids import to_global_id
-from execution.loaders import Tagged
+from execution.loaders import BELOW, Tagged
 from execution.plan import TYPENAME, FieldPlan, ObjectPlan, Plan
 from execution.registry import CHILDREN, ROOTS
 from schema.planning import Child, Column, GlobalId, Pure, Root
@@ -102,6 +102,8 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
     declaration = plan.declaration
     if isinstance(declaration, Root):
         args = _arguments(plan, env)
+        if plan.below:
+            args = {**args, BELOW: plan.below}  # what the root may read alongside (one statement)
         env.loaded[plan.index] = await ROOTS[declaration.loader](env.ctx, args)
     elif isinstance(declaration, Child):
         keys = {key for key in map(declaration.key, sources) if key is not None}

@@ -232,6 +232,9 @@ class LocalStorage:
             self._meta_path(key).unlink(missing_ok=True)
 
     async def download_url(self, key: str, expires_in: int) -> str:
+        return self.signed_url(key, expires_in)
+
+    def signed_url(self, key: str, expires_in: int) -> str:
         if self.public_base_url:
             return f"{self.public_base_url}/{validate_key(key)}"
         expires = str(self._now_ts() + expires_in)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aioboto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -44,8 +45,10 @@ class S3Storage:
         endpoint_url: str | None,
         public_base_url: str | None,
         clock: Clock,
+        presigner: Any,
     ) -> None:
         self._client = client
+        self._presigner = presigner
         self._stack = stack
         self.bucket = bucket
         self.endpoint_url = endpoint_url
@@ -83,6 +86,17 @@ class S3Storage:
         client = await stack.enter_async_context(
             session.client("s3", endpoint_url=endpoint_url, config=config)
         )
+        # Download URLs are signed synchronously (`signed_url`) by a plain botocore client of the
+        # same region, endpoint, credentials and addressing: built once here (it loads S3's model).
+        presigner = await asyncio.to_thread(
+            botocore.session.get_session().create_client,
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=config,
+        )
         return cls(
             client=client,
             stack=stack,
@@ -90,6 +104,7 @@ class S3Storage:
             endpoint_url=endpoint_url,
             public_base_url=public_base_url,
             clock=clock,
+            presigner=presigner,
         )
 
     async def presign_upload(
@@ -202,9 +217,15 @@ class S3Storage:
                 raise StorageError(f"could not delete {len(errors)} objects, first: {errors[0]}")
 
     async def download_url(self, key: str, expires_in: int) -> str:
+        return self.signed_url(key, expires_in)
+
+    def signed_url(self, key: str, expires_in: int) -> str:
+        """Pre-signed by botocore's synchronous signer (`_presigner`): a SigV4 query signature is
+        computed locally, with no request. (Temporary credentials are refreshed by botocore when
+        they near their end, as any synchronous client does.)"""
         if self.public_base_url:
             return f"{self.public_base_url}/{key}"
-        url: str = await self._client.generate_presigned_url(
+        url: str = self._presigner.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
         )
         return url
@@ -224,4 +245,5 @@ class S3Storage:
             raise StorageUnavailable(f"S3 {where} is unreachable: {exc}") from exc
 
     async def close(self) -> None:
+        self._presigner.close()
         await self._stack.aclose()

@@ -86,6 +86,11 @@ class Storage(Protocol):
         """A signed URL, or `{public_base_url}/{key}` unsigned when a CDN is configured."""
         ...
 
+    def signed_url(self, key: str, expires_in: int) -> str:
+        """`download_url`'s URL, computed in place: signing reads no network and no file, so a
+        page's URLs are plain function calls (the compiled executor signs in its projection)."""
+        ...
+
     async def check(self) -> None:
         """Raise `StorageUnavailable` with a human message when the store cannot be used."""
         ...

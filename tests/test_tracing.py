@@ -92,3 +92,31 @@ def test_tracing_is_off_unless_configured(tmp_path: Path) -> None:
     configured = tracer_provider_from(Settings(otel_exporter_otlp_endpoint="http://127.0.0.1:4318"))
     assert configured is not None
     configured.shutdown()
+
+
+FEED = "query Feed { feed(first: 5) { edges { node { caption author { username } media { url } } } } }"
+
+
+async def test_the_compiled_feed_pages_own_statement_is_a_database_span(
+    database_url: str, app_redis_url: str | None, tmp_path: Path
+) -> None:
+    """On PostgreSQL the compiled feed page runs its one statement on the driver's connection
+    (execution/joined.py): it is still traced, under the operation, and its span is ended."""
+    settings = test_settings(database_url, app_redis_url, tmp_path / "data")
+    async with traced_client(settings) as (client, exporter):
+        token = (await client.post("/graphql", json={"query": SIGN_UP})).json()["data"]["signUp"]["token"]
+        response = await client.post(
+            "/graphql", json={"query": FEED}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.json()["data"] == {"feed": {"edges": []}}
+    spans = exporter.get_finished_spans()
+    by_id = {span.context.span_id: span for span in spans}
+    operation = next(span for span in spans if span.name == "query Feed")
+    texts = [
+        str((span.attributes or {}).get("db.statement") or (span.attributes or {}).get("db.query.text"))
+        for span in spans
+        if descends_from(span, operation, by_id)
+    ]
+    assert any("FROM posts" in text for text in texts), texts
+    if not database_url.startswith("sqlite"):
+        assert any("array_agg" in text for text in texts), texts

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import BigInteger, Select, bindparam, or_, select, union_all
+from sqlalchemy import BigInteger, Select, any_, bindparam, or_, select, union_all
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.context import Reader, RequestContext, Services
@@ -137,7 +138,9 @@ async def hybrid_page(
             rebuilt = True
             continue
         candidates += window.post_ids
-        rows = await _merge(read or services.db.read, viewer, candidates, args.after, want, fetch)
+        rows = await _merge(
+            read or services.db.read, viewer, candidates, args.after, want, fetch, not services.db.is_sqlite
+        )
         # The cache answers exactly for ids it has seen all of: down to its floor, or to the last read.
         covered = window.floor if window.reached_bottom else window.post_ids[-1]
         if len(rows) == want and rows[-1].id >= covered:
@@ -152,20 +155,46 @@ async def hybrid_page(
 
 
 async def _merge(
-    read: Reader, viewer: int, candidates: list[int], after: int | None, want: int, fetch: Fetch
+    read: Reader,
+    viewer: int,
+    candidates: list[int],
+    after: int | None,
+    want: int,
+    fetch: Fetch,
+    postgres: bool,
 ) -> list[Any]:
-    followees = _followees(viewer)
-    parts = [
-        select(Post.id).where(Post.id.in_(candidates), Post.author_id.in_(followees)),
-        select(Post.id).where(Post.author_id == viewer, _below(after)).order_by(Post.id.desc()).limit(want),
-        select(Post.id)
-        .where(Post.pushed.is_(False), Post.author_id.in_(followees), _below(after))
-        .order_by(Post.id.desc())
-        .limit(want),
-    ]
-    ids = union_all(*(select(part.subquery().c.id) for part in parts))
-    stmt = select(Post).where(Post.id.in_(ids), _below(after)).order_by(Post.id.desc()).limit(want)
-    return await fetch(read, stmt, NO_PARAMS)
+    stmt = _merge_statement(want, after is not None, postgres)
+    return await fetch(read, stmt, {"viewer": viewer, "after": after, "candidates": candidates})
+
+
+# The merge statement by (want, paged, postgres), built once: viewer, cursor and the cached
+# candidates as bound parameters (one array on PostgreSQL, core/sql.py `id_in`'s form).
+_MERGE: dict[tuple[int, bool, bool], Select[Post]] = {}
+
+
+def _merge_statement(want: int, paged: bool, postgres: bool) -> Select[Post]:
+    stmt = _MERGE.get((want, paged, postgres))
+    if stmt is None:
+        followees = _followees(_VIEWER)
+        below = _below(_AFTER if paged else None)
+        cached = (
+            Post.id == any_(bindparam("candidates", type_=postgresql.ARRAY(BigInteger)))
+            if postgres
+            else Post.id.in_(bindparam("candidates", expanding=True))
+        )
+        parts = [
+            select(Post.id).where(cached, Post.author_id.in_(followees)),
+            select(Post.id).where(Post.author_id == _VIEWER, below).order_by(Post.id.desc()).limit(want),
+            select(Post.id)
+            .where(Post.pushed.is_(False), Post.author_id.in_(followees), below)
+            .order_by(Post.id.desc())
+            .limit(want),
+        ]
+        ids = union_all(*(select(part.subquery().c.id) for part in parts))
+        stmt = _MERGE[want, paged, postgres] = (
+            select(Post).where(Post.id.in_(ids), below).order_by(Post.id.desc()).limit(want)
+        )
+    return stmt
 
 
 async def rebuild(services: Services, feeds: FeedCache, viewer: int) -> None:

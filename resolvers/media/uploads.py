@@ -282,17 +282,23 @@ def one_signature_per_request() -> Iterator[None]:
 
 
 async def download_url(services: Services, key: str, not_after: datetime | None = None) -> str:
+    """`signed_download_url`, for callers that await."""
+    return signed_download_url(services, key, not_after)
+
+
+def signed_download_url(services: Services, key: str, not_after: datetime | None = None) -> str:
     """A download URL valid for MEDIA_URL_EXPIRES_SECONDS, and never past `not_after` (a story's
-    media must not outlive the story). A CDN's plain URLs are the CDN's to expire."""
+    media must not outlive the story). A CDN's plain URLs are the CDN's to expire. Signing is
+    computed in place (the store's `signed_url`: no I/O), so both executors call this directly."""
     seconds = services.settings.media_url_expires_seconds
     if not_after is not None:
         seconds = max(1, min(seconds, int((not_after - services.clock.now()).total_seconds())))
     signed = _signed.get()
     if signed is None:
-        return await services.storage.download_url(key, seconds)
+        return services.storage.signed_url(key, seconds)
     url = signed.get((key, seconds))
     if url is None:
-        url = signed[key, seconds] = await services.storage.download_url(key, seconds)
+        url = signed[key, seconds] = services.storage.signed_url(key, seconds)
     return url
 
 

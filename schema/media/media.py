@@ -109,16 +109,17 @@ async def _variants(
     ]
 
 
-async def media_url(services: Services, row: Any, urls_end_by: datetime | None) -> str | None:
+def media_url(services: Services, row: Any, urls_end_by: datetime | None) -> str | None:
+    """Signed in place (no I/O): strawberry's resolver and the compiled projection call it alike."""
     if row.status is not RowStatus.READY:
         return None
-    return await media_resolvers.download_url(services, row.storage_key, urls_end_by)
+    return media_resolvers.signed_download_url(services, row.storage_key, urls_end_by)
 
 
-async def _planned_url(row: Any, ctx: RequestContext) -> str | None:
+def _planned_url(row: Any, ctx: RequestContext) -> str | None:
     """A compiled source ends its URLs where it says (a live story's media: execution/story_loaders.py
     `MediaUntil`); those of posts and avatars have no end of their own."""
-    return await media_url(ctx.services, row, getattr(row, "urls_end_by", None))
+    return media_url(ctx.services, row, getattr(row, "urls_end_by", None))
 
 
 @strawberry.type(
@@ -183,8 +184,8 @@ class MediaType(Node):
         "an hour (with a story, no later than it).",
         metadata=planned(Pure(_planned_url)),
     )
-    async def url(self, info: Ctx) -> str | None:
-        return await media_url(info.context.services, self.row, self.urls_end_by)
+    def url(self, info: Ctx) -> str | None:
+        return media_url(info.context.services, self.row, self.urls_end_by)
 
     @strawberry.field(
         description="Resized renditions of an image, smallest first.", metadata=at_most(len(DEFAULT_WIDTHS))
