@@ -14,10 +14,9 @@ message in `send_target`. No lock is taken for a clientId.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 
 from core.context import RequestContext
@@ -43,22 +42,68 @@ class SendTarget:
     earlier_id: int | None
 
 
+def _build_target() -> Any:
+    earlier = (
+        select(Message.id)
+        .where(Message.sender_id == bindparam("viewer"), Message.client_id == bindparam("client_id"))
+        .scalar_subquery()
+    )
+    return (
+        select(Conversation, ConversationMember, earlier.label("earlier"))
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(Conversation.id == bindparam("conversation_id"))
+        .order_by(ConversationMember.joined_at, ConversationMember.user_id)
+    )
+
+
+def _build_next_seq() -> Any:
+    # The row lock (PostgreSQL) or the single writer (SQLite) orders concurrent senders: each
+    # transaction gets the next seq and commits before the next one can take its own.
+    # Core statements on the tables (the ORM would take a parameter dict for bulk rows).
+    table = cast(Table, Conversation.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("m_conversation_id", type_=BigInteger))
+        .values(
+            last_seq=table.c.last_seq + 1,
+            last_message_id=bindparam("m_id", type_=BigInteger),
+            activity_id=bindparam("m_id", type_=BigInteger),
+            updated_at=bindparam("m_sent_at", type_=table.c.updated_at.type),
+        )
+        .returning(table.c.last_seq)
+    )
+
+
+_COLUMNS = [column for column in Message.__table__.columns if column.key != "seq"]
+
+
+def _build_insert() -> Any:
+    """PostgreSQL: the seq UPDATE as a CTE feeding the INSERT; nothing when the clientId is taken."""
+    next_seq = _build_next_seq().cte("next_seq")
+    source = select(
+        *(bindparam(f"m_{column.key}", type_=column.type).label(column.key) for column in _COLUMNS),
+        next_seq.c.last_seq,
+    )
+    return (
+        postgresql.insert(cast(Table, Message.__table__))
+        .from_select([*(column.key for column in _COLUMNS), "seq"], source)
+        .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
+        .returning(Message.__table__.c.seq)
+    )
+
+
+# Built once: building them (and their cache keys) per send cost more CPU than running them.
+_TARGET = _build_target()
+_NEXT_SEQ = _build_next_seq()
+_INSERT = _build_insert()
+
+
 async def send_target(ctx: RequestContext, conversation_id: int, client_id: str) -> SendTarget:
     """One statement; NOT_FOUND unless the viewer is a member (as `member_conversation`)."""
     viewer = ctx.require_viewer()
-    earlier = (
-        select(Message.id)
-        .where(Message.sender_id == viewer, Message.client_id == client_id)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(Conversation, ConversationMember, earlier.label("earlier"))
-        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(Conversation.id == conversation_id)
-        .order_by(ConversationMember.joined_at, ConversationMember.user_id)
-    )
+    params = {"viewer": viewer, "client_id": client_id, "conversation_id": conversation_id}
     async with ctx.read() as session:
-        rows = (await session.execute(stmt)).all()
+        rows = (await session.execute(_TARGET, params)).all()
     mine = [row[1] for row in rows if row[1].user_id == viewer and row[1].state != DECLINED]
     if not mine:
         raise NotFound("Conversation")
@@ -67,48 +112,16 @@ async def send_target(ctx: RequestContext, conversation_id: int, client_id: str)
 
 async def insert_message(work: UnitOfWork, message: Message) -> Message:
     """`message` (its seq left out) as the conversation's next one, which becomes its last."""
-    values: dict[str, Any] = {
-        column.key: getattr(message, column.key)
-        for column in Message.__table__.columns
-        if column.key != "seq"
-    }
-    bump = _next_seq(message.conversation_id, message.id, message.sent_at)
+    values = {column.key: getattr(message, column.key) for column in _COLUMNS}
+    params = {f"m_{key}": value for key, value in values.items()}
     if work.services.db.is_sqlite:
-        seq = await work.session.scalar(bump)
+        seq = await work.session.scalar(_NEXT_SEQ, params)
         if seq is not None:
             await work.session.execute(insert(Message).values(**values, seq=seq))
     else:
-        next_seq = bump.cte("next_seq")
-        table = Message.__table__
-        source = select(
-            *(literal(value, table.c[key].type).label(key) for key, value in values.items()),
-            next_seq.c.last_seq,
-        )
-        stmt = (
-            postgresql.insert(Message)
-            .from_select([*values, "seq"], source)
-            .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
-            .returning(Message.seq)
-        )
-        seq = await work.session.scalar(stmt)
+        seq = await work.session.scalar(_INSERT, params)
     if seq is None:
         # Gone since it was read, or the clientId taken by a racing send: the send runs again.
         raise AlreadySent()
     message.seq = seq
     return message
-
-
-def _next_seq(conversation_id: int, message_id: int, now: datetime) -> Any:
-    # The row lock (PostgreSQL) or the single writer (SQLite) orders concurrent senders: each
-    # transaction gets the next seq and commits before the next one can take its own.
-    return (
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(
-            last_seq=Conversation.last_seq + 1,
-            last_message_id=message_id,
-            activity_id=message_id,
-            updated_at=now,
-        )
-        .returning(Conversation.last_seq)
-    )
