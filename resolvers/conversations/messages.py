@@ -217,7 +217,7 @@ async def _send(
         target = await send_target(ctx, conversation_id, client_id)
         # A replay passes what the first call checked (membership, no block in a 1:1 conversation,
         # what it shares) before it answers with the first message.
-        if not target.conversation.is_group:
+        if not target.is_group:
             await _check_direct(ctx, work, [user for user in target.member_ids if user != viewer])
         if target.earlier_id is not None:
             earlier = await MessageById(ctx).load(target.earlier_id)
@@ -228,10 +228,10 @@ async def _send(
             await check_shares(ctx, earlier.shared_post_id, earlier.shared_story_id)
             return _same_send(earlier, conversation_id)
         await check_shares(ctx, shares.post_id, shares.story_id)
-        if target.membership.state == PENDING:  # writing in a message request accepts it
+        if target.state == PENDING:  # writing in a message request accepts it
             await _accept(work, conversation_id, viewer)
         # A group's members can change until its row is locked (by the seq UPDATE): read after it.
-        members = None if target.conversation.is_group else target.member_ids
+        members = None if target.is_group else target.member_ids
         return await add_message(
             ctx, work, conversation_id, text, client_id, media_id, shares=shares, members=members
         )

@@ -32,12 +32,12 @@ class AlreadySent(WriteConflict):
 
 @dataclass(frozen=True)
 class SendTarget:
-    """What a send checks, read in its transaction: the conversation, the viewer's membership
-    (not declined), every member's user id (longest-standing first) and the id of the viewer's
-    message already sent with this clientId."""
+    """What a send checks, read in its transaction: whether the conversation is a group, the
+    viewer's membership state (never DECLINED: that is NOT_FOUND), every member's user id
+    (longest-standing first) and the id of the viewer's message already sent with this clientId."""
 
-    conversation: Conversation
-    membership: ConversationMember
+    is_group: bool
+    state: str
     member_ids: list[int]
     earlier_id: int | None
 
@@ -48,11 +48,12 @@ def _build_target() -> Any:
         .where(Message.sender_id == bindparam("viewer"), Message.client_id == bindparam("client_id"))
         .scalar_subquery()
     )
+    member = ConversationMember
     return (
-        select(Conversation, ConversationMember, earlier.label("earlier"))
-        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        select(Conversation.is_group, member.user_id, member.state, earlier.label("earlier"))
+        .join(member, member.conversation_id == Conversation.id)
         .where(Conversation.id == bindparam("conversation_id"))
-        .order_by(ConversationMember.joined_at, ConversationMember.user_id)
+        .order_by(member.joined_at, member.user_id)
     )
 
 
@@ -104,10 +105,10 @@ async def send_target(ctx: RequestContext, conversation_id: int, client_id: str)
     params = {"viewer": viewer, "client_id": client_id, "conversation_id": conversation_id}
     async with ctx.read() as session:
         rows = (await session.execute(_TARGET, params)).all()
-    mine = [row[1] for row in rows if row[1].user_id == viewer and row[1].state != DECLINED]
+    mine = [row.state for row in rows if row.user_id == viewer and row.state != DECLINED]
     if not mine:
         raise NotFound("Conversation")
-    return SendTarget(rows[0][0], mine[0], [row[1].user_id for row in rows], rows[0][2])
+    return SendTarget(rows[0].is_group, mine[0], [row.user_id for row in rows], rows[0].earlier)
 
 
 async def insert_message(work: UnitOfWork, message: Message) -> Message:
