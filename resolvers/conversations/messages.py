@@ -221,7 +221,7 @@ async def _send(
             await _check_direct(ctx, work, [user for user in target.member_ids if user != viewer])
         if target.earlier_id is not None:
             earlier = await MessageById(ctx).load(target.earlier_id)
-            if earlier is None:  # pragma: no cover - messages are not deleted
+            if earlier is None:  # deleted since it was read: run again
                 raise AlreadySent()
             if earlier.conversation_id != conversation_id:
                 await member_conversation(ctx, earlier.conversation_id)

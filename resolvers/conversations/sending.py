@@ -93,7 +93,7 @@ def _build_insert() -> Any:
     )
 
 
-# Built once: building them (and their cache keys) per send cost more CPU than running them.
+# Built once (as RelationshipTo's UNION), not built and keyed again for every send.
 _TARGET = _build_target()
 _NEXT_SEQ = _build_next_seq()
 _INSERT = _build_insert()
