@@ -13,7 +13,8 @@ conversation's next seq (UPDATE ... RETURNING) and the message's INSERT, then on
 redis-py (to a channel nobody reads, so that the floor does not make the server work).
 
 It reports sends per second, p50 and p99 for both and their ratios (the issue's targets:
-sendMessage >= 1/3 of the floor's throughput, p99 <= 3x its p50), with the server's longest loop
+sendMessage >= 1/3 of the floor's throughput, p99 <= 3x its p50), the server process's CPU time
+per send (its delivery to the recipient's subscription included), with the server's longest loop
 stall and full collections while sending.
 """
 
@@ -24,6 +25,7 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -38,6 +40,7 @@ from bench.delivery_clients import (
     wait_until_live,
     wait_until_quiet,
 )
+from bench.delivery_setup import cpu_seconds
 from bench.served import Served, served
 from core.ids import IdGenerator, from_global_id, to_global_id
 from subscriptions import user_channel
@@ -50,6 +53,11 @@ NEXT_SEQ = """UPDATE conversations SET last_seq = last_seq + 1, last_message_id 
 INSERT = """INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, sent_at)
   VALUES ($1, $2, $3, $4, $5, 'ping', $6)"""
 FLOOR_NODE = 1023  # ids the server's node never hands out
+
+
+def load_average() -> list[str]:
+    """The machine's 1, 5 and 15 minute load averages."""
+    return Path("/proc/loadavg").read_text().split()[:3]
 
 
 async def timed(seconds: float, clients: int, send: Any) -> dict[str, Any]:
@@ -143,7 +151,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await wait_until_quiet(bench.process.pid)
             await bench.probed.probe()
             report: dict[str, Any] = {"clients": args.clients, "idle_subscribers": args.subscribers}
+            report["load_average"] = load_average()
+            cpu_before = cpu_seconds(bench.process.pid)
             report["sendMessage"] = await server_sends(args, bench, pairs)
+            # The server's CPU per send (the warm-up sends included: one per client).
+            cpu = cpu_seconds(bench.process.pid) - cpu_before
+            sent = report["sendMessage"]["sends"] + args.clients
+            report["sendMessage"]["server_cpu_ms_per_send"] = round(cpu * 1000 / sent, 2)
             probe = await bench.probed.probe()
             report["server_while_sending"] = {
                 key: probe[key]

@@ -11,6 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.harness import Api, ServerFactory, TestUser
+from tests.test_conversation_statements import SEND_SEQ, SEND_STATEMENTS
 from tests.test_conversations import BLOCK, MARK_READ, send, start
 from tests.ws_client import PROTOCOL, graphql_socket
 
@@ -263,3 +264,25 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) ->
         assert error["extensions"]["afterSeq"] == seqs[-1]
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) < sent
         assert pubsub.overflows == 1
+
+
+DELIVERED = "subscription { conversationEvents { ... on MessageAdded { message { seq } } } }"
+
+
+async def test_a_delivered_message_costs_a_fixed_number_of_statements(api: Api, backend: str) -> None:
+    alice, bob = await api.sign_up(), await api.sign_up()
+    cid = await start(api, alice, bob)
+    async with graphql_socket(api.ws_url, bob.token) as socket:
+        op = await socket.subscribe(DELIVERED)
+        await api.subscribed(bob)
+        await send(api, alice, cid, "warm")
+        assert event(await socket.next(op))["message"]["seq"] == 1
+        with api.count_statements() as statements:
+            await api.gql(SEND_SEQ, {"cid": cid, "clientId": "counted"}, token=alice.token)
+            assert event(await socket.next(op))["message"]["seq"] == 2
+    # The send's own (tests/test_conversation_statements.py), then the delivery: the catch-up reads
+    # the message with the viewer's membership in one statement and the relationship to its sender
+    # (blocks); the frame checks the message's visibility again with the socket's loaders, emptied
+    # for each event (membership, relationship). Before issue 26's cut the catch-up read 4.
+    shown = [" ".join(s.split())[:150] for s in statements]
+    assert len(statements) == SEND_STATEMENTS[backend, "direct"] + 4, shown

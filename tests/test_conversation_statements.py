@@ -43,6 +43,24 @@ query($id: ID!, $first: Int) {
 )
 MAX_LIST_STATEMENTS = 12  # 9 (INBOX) and 10 (REQUESTS) when written
 MAX_PAGE_STATEMENTS = 17  # 15 when written
+SEND_SEQ = """
+mutation($cid: ID!, $clientId: String!) {
+  sendMessage(input: {conversationId: $cid, body: "hi", clientId: $clientId}) { seq }
+}
+"""
+# A send's statements, all in its transaction (its answer asks for nothing more to read). 1:1:
+# the conversation with its members and the clientId's earlier message (one statement), the pair
+# lock (PostgreSQL), the relationship (blocks), the seq UPDATE and the INSERT (one statement on
+# PostgreSQL). A group takes no pair lock and reads no relationship, but reads its members after
+# the seq (they can change until the row is locked). SQLite's count includes its BEGIN IMMEDIATE.
+# Before issue 26's cut: 11 and 7 on PostgreSQL (the clientId lock and lookup, the reads repeated after
+# each lock).
+SEND_STATEMENTS = {
+    ("postgresql", "direct"): 4,
+    ("postgresql", "group"): 3,
+    ("sqlite", "direct"): 5,
+    ("sqlite", "group"): 5,
+}
 
 
 async def _counts(api: Api, user: TestUser, query: str, **variables: object) -> list[int]:
@@ -112,3 +130,22 @@ async def test_a_messages_page_with_reactions_and_shares_costs_the_same_at_any_s
     assert sum(node["sharedPost"] is not None for node in nodes) >= 6
     assert sum(node["sharedStory"] is not None for node in nodes) >= 6
     assert all(len(node["reactions"]) == 2 for node in nodes)
+
+
+async def test_a_send_runs_a_fixed_number_of_statements(api: Api, backend: str) -> None:
+    alice, bob, carol = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    conversations = {"direct": await start(api, alice, bob), "group": await start(api, alice, bob, carol)}
+    for kind, cid in conversations.items():
+        await send(api, alice, cid, "first")  # the path is warm
+        counted = []
+        for n in range(2):
+            with api.count_statements() as statements:
+                data = await api.gql(SEND_SEQ, {"cid": cid, "clientId": f"{kind}-{n}"}, token=alice.token)
+            assert data["sendMessage"]["seq"] == n + 2
+            counted.append(len(statements))
+        assert counted == [SEND_STATEMENTS[backend, kind]] * 2, (kind, counted, statements)
+        # A retry answers with the first message and writes nothing.
+        with api.count_statements() as statements:
+            again = await api.gql(SEND_SEQ, {"cid": cid, "clientId": f"{kind}-0"}, token=alice.token)
+        assert again["sendMessage"]["seq"] == 2
+        assert not [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "WITH"))]

@@ -185,6 +185,11 @@ async def test_a_retried_send_returns_the_first_message(api: Api) -> None:
     other = await start(api, alice, await api.sign_up())
     errors = await api.gql_error(SEND, {"cid": other, "body": "x", "clientId": "c-1"}, token=alice.token)
     assert errors.codes == ["CONFLICT"]
+    # In a group no pair lock queues them: the racing sends meet on the clientId key itself.
+    group = await start(api, alice, bob, await api.sign_up())
+    racing = await asyncio.gather(*(send(api, alice, group, "race", client_id="g-1") for _ in range(8)))
+    assert len({m["id"] for m in racing}) == 1
+    assert await seqs(api, alice, group) == [1]
 
 
 async def test_concurrent_senders_get_every_seq_once(api: Api) -> None:

@@ -139,7 +139,9 @@ class _FailNthWrite:
         words = statement.split()
         # Claiming and completing outbox rows after the commit is not the mutation's own write.
         after_commit = words[:2] == ["UPDATE", "outbox"] or words[:3] == ["DELETE", "FROM", "outbox"]
-        if words[0].upper() in ("INSERT", "UPDATE", "DELETE") and not after_commit:
+        # A data-modifying CTE (a send's seq UPDATE feeding its INSERT, on PostgreSQL) is a write.
+        modifying = words[0].upper() == "WITH" and any(w in ("INSERT", "UPDATE", "DELETE") for w in words)
+        if (words[0].upper() in ("INSERT", "UPDATE", "DELETE") or modifying) and not after_commit:
             self.seen += 1
             if self.seen == self.nth:
                 self.failed = True

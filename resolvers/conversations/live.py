@@ -253,11 +253,11 @@ class _Stream:
         return conversation
 
     async def catch_up(self, conversation_id: int, up_to: int | None) -> AsyncIterator[LiveEvent]:
-        """Every message above the delivered seq (up to `up_to`), in seq order, batch by batch."""
+        """Every message above the delivered seq (up to `up_to`), in seq order, batch by batch.
+        `messages_after` reads them only while the viewer is a member (not declined), in the same
+        statement: no membership read of its own comes first."""
         while True:
             ctx = self.ctx.fresh()
-            if await visible_conversation(ctx, conversation_id) is None:
-                return
             after = self.delivered.get(conversation_id, 0)
             rows = await messages_after(
                 ctx.services, conversation_id, after, up_to, REPLAY_BATCH, self.viewer

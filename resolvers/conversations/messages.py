@@ -16,7 +16,8 @@ from core.unit_of_work import UnitOfWork
 from models import Conversation, ConversationMember, Message
 from resolvers.accounts.users import UserById, relationship, relationships
 from resolvers.conversations.conversations import member_conversation, member_of, visible_conversation
-from resolvers.conversations.members import ACCEPTED, DECLINED, PENDING, MemberIds, Membership
+from resolvers.conversations.members import ACCEPTED, DECLINED, PENDING, MemberIds
+from resolvers.conversations.sending import AlreadySent, insert_message, send_target
 from resolvers.conversations.shares import check_shares
 from resolvers.loader import RequestLoader, unique
 from resolvers.media.uploads import attach
@@ -27,6 +28,8 @@ from subscriptions import message_added
 
 MAX_BODY = 2000
 MAX_CLIENT_ID = 64
+# A send that finds its clientId taken by a racing one runs again, and then answers with it.
+SEND_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -196,36 +199,50 @@ async def send_message(
     if not text and media_id is None and shares.post_id is None and shares.story_id is None:
         raise BadInput("A message needs a body, media or a share.", field="body")
     media = (await attach(ctx, [media_id], "MESSAGE", "mediaId"))[0] if media_id is not None else None
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            return await _send(ctx, conversation_id, text, client_id, media.id if media else None, shares)
+        except AlreadySent:
+            # A racing send with this clientId committed first: the next attempt answers with it.
+            if attempt + 1 == SEND_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _send(
+    ctx: RequestContext, conversation_id: int, text: str, client_id: str, media_id: int | None, shares: Shares
+) -> Message:
+    viewer = ctx.require_viewer()
     async with ctx.write() as work:
-        earlier = await earlier_send(ctx, work, client_id)
+        target = await send_target(ctx, conversation_id, client_id)
         # A replay passes what the first call checked (membership, no block in a 1:1 conversation,
         # what it shares) before it answers with the first message.
-        conversation = await member_conversation(ctx, conversation_id)
-        if not conversation.is_group:
-            await _check_direct(ctx, work, conversation_id)
-        if earlier is not None:
-            await member_conversation(ctx, earlier.conversation_id)
+        if not target.is_group:
+            await _check_direct(ctx, work, [user for user in target.member_ids if user != viewer])
+        if target.earlier_id is not None:
+            earlier = await MessageById(ctx).load(target.earlier_id)
+            if earlier is None:  # deleted since it was read: run again
+                raise AlreadySent()
+            if earlier.conversation_id != conversation_id:
+                await member_conversation(ctx, earlier.conversation_id)
             await check_shares(ctx, earlier.shared_post_id, earlier.shared_story_id)
             return _same_send(earlier, conversation_id)
         await check_shares(ctx, shares.post_id, shares.story_id)
-        await _accept_by_replying(ctx, work, conversation_id)
+        if target.state == PENDING:  # writing in a message request accepts it
+            await _accept(work, conversation_id, viewer)
+        # A group's members can change until its row is locked (by the seq UPDATE): read after it.
+        members = None if target.is_group else target.member_ids
         return await add_message(
-            ctx, work, conversation_id, text, client_id, media.id if media else None, shares=shares
+            ctx, work, conversation_id, text, client_id, media_id, shares=shares, members=members
         )
 
 
-async def _accept_by_replying(ctx: RequestContext, work: UnitOfWork, conversation_id: int) -> None:
-    """Writing in a message request accepts it."""
-    membership = await Membership(ctx).load(conversation_id)
-    if membership is not None and membership.state == PENDING:
-        await work.session.execute(
-            update(ConversationMember)
-            .where(
-                ConversationMember.conversation_id == conversation_id,
-                ConversationMember.user_id == membership.user_id,
-            )
-            .values(state=ACCEPTED)
-        )
+async def _accept(work: UnitOfWork, conversation_id: int, viewer: int) -> None:
+    await work.session.execute(
+        update(ConversationMember)
+        .where(ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == viewer)
+        .values(state=ACCEPTED)
+    )
 
 
 async def earlier_send(ctx: RequestContext, work: UnitOfWork, client_id: str) -> Message | None:
@@ -247,11 +264,9 @@ def _same_send(existing: Message, conversation_id: int) -> Message:
     return existing
 
 
-async def _check_direct(ctx: RequestContext, work: UnitOfWork, conversation_id: int) -> None:
+async def _check_direct(ctx: RequestContext, work: UnitOfWork, others: list[int]) -> None:
     """Nothing flows between a blocked pair: checked with the pair locked against a block."""
-    viewer = ctx.require_viewer()
-    others = [user_id for user_id in await MemberIds(ctx).load(conversation_id) if user_id != viewer]
-    await work.lock_pairs(viewer, others)
+    await work.lock_pairs(ctx.require_viewer(), others)
     if not all(can_interact(rel) for rel in await relationships(ctx, others)):
         raise BadInput("Messages cannot be sent between blocked accounts.", field="conversationId")
 
@@ -265,42 +280,30 @@ async def add_message(
     media_id: int | None,
     reply_to_story_id: int | None = None,
     shares: Shares = Shares(),
+    members: list[int] | None = None,
 ) -> Message:
-    """The next message of the conversation, published to its members after the commit."""
+    """The next message of the conversation, published to its members after the commit (`members`:
+    who they are, when they cannot have changed since they were read; else read after the seq)."""
     services = ctx.services
-    message_id = services.ids.next_id()
-    now = services.clock.now()
-    # The row lock (PostgreSQL) or the single writer (SQLite) orders concurrent senders: each
-    # transaction gets the next seq and commits before the next one can take its own.
-    seq = await work.session.scalar(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(
-            last_seq=Conversation.last_seq + 1,
-            last_message_id=message_id,
-            activity_id=message_id,
-            updated_at=now,
-        )
-        .returning(Conversation.last_seq)
+    message = await insert_message(
+        work,
+        Message(
+            id=services.ids.next_id(),
+            conversation_id=conversation_id,
+            sender_id=ctx.require_viewer(),
+            client_id=client_id,
+            body=body,
+            media_id=media_id,
+            reply_to_story_id=reply_to_story_id,
+            shared_post_id=shares.post_id,
+            shared_story_id=shares.story_id,
+            sent_at=services.clock.now(),
+            edited_at=None,
+            unsent_at=None,
+        ),
     )
-    if seq is None:
-        raise BadInput("This conversation no longer exists.", field="conversationId")
-    message = Message(
-        id=message_id,
-        conversation_id=conversation_id,
-        seq=seq,
-        sender_id=ctx.require_viewer(),
-        client_id=client_id,
-        body=body,
-        media_id=media_id,
-        reply_to_story_id=reply_to_story_id,
-        shared_post_id=shares.post_id,
-        shared_story_id=shares.story_id,
-        sent_at=now,
-    )
-    work.session.add(message)
-    await work.session.flush()
-    members = await MemberIds(ctx).load(conversation_id)
+    if members is None:
+        members = await MemberIds(ctx).load(conversation_id)
     work.publish(members, message_added(conversation_id, message.id, message.seq))
     return message
 
