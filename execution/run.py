@@ -105,7 +105,8 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
         args = _arguments(plan, env)
         if plan.below:
             args = {**args, BELOW: plan.below}  # what the root may read alongside (one statement)
-            env.ctx.loaders[BelowArguments] = lambda loader: _below_arguments(plan, loader, env)
+        # This root's child fields' arguments, for a node lookup that reads them alongside.
+        env.ctx.loaders[BelowArguments] = lambda loader: _below_arguments(plan, loader, env)
         env.loaded[plan.index] = await ROOTS[declaration.loader](env.ctx, args)
     elif isinstance(declaration, Child):
         keys = {key for key in map(declaration.key, sources) if key is not None}
