@@ -206,3 +206,38 @@ async def test_a_messages_page_with_its_senders_is_one_statement_on_postgresql(a
         assert counts[1:] == [6, 6], counts  # membership, conversation, page ids, rows, relationships, users
     else:
         assert counts[1:] == [1, 1], counts  # was 6
+
+
+async def test_paging_a_history_both_ways_compiled(asgi: ServerFactory) -> None:
+    """The one-statement page (execution/message_page.py) with `after` and `before` cursors, and on
+    a message request (a pending member row): the same pages as strawberry's (the differential
+    mode compares each), compiled."""
+    async with asgi(max_query_cost=100_000) as api:
+        viewer, stranger = await api.sign_up("pviewer"), await api.sign_up("pstranger")
+        cid = await start(api, stranger, viewer)  # a request for the viewer
+        for n in range(7):
+            await send(api, stranger, cid, f"m{n}")
+        bodies: list[str] = []
+        before = None
+        while True:
+            body, executors = await counted(api, HISTORY, {"id": cid, "last": 3, "before": before}, viewer)
+            assert executors == (1, 0), body
+            page = body["data"]["node"]["messages"]
+            bodies = [edge["node"]["body"] for edge in page["edges"]] + bodies
+            if not page["pageInfo"]["hasPreviousPage"]:
+                break
+            before = page["pageInfo"]["startCursor"]
+        assert bodies == [f"m{n}" for n in range(7)]
+        forward: list[str] = []
+        after = None
+        while True:
+            body, executors = await counted(api, HISTORY, {"id": cid, "first": 4, "after": after}, viewer)
+            assert executors == (1, 0), body
+            page = body["data"]["node"]["messages"]
+            forward += [edge["node"]["body"] for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert forward == bodies
+        body, _ = await counted(api, HISTORY, {"id": cid, "first": 1, "last": 1}, viewer)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # as strawberry reports it
