@@ -208,6 +208,26 @@ async def test_a_messages_page_with_its_senders_is_one_statement_on_postgresql(a
         assert counts[1:] == [1, 1], counts  # was 6
 
 
+async def walk(api: Api, cid: str, viewer: TestUser, backward: bool) -> list[str]:
+    """Every message body of the conversation, oldest first, paged by cursor (3 back or 4 forward
+    at a time), each page compiled."""
+    size, cursor, more, next_cursor = ("last", "before", "hasPreviousPage", "startCursor")
+    if not backward:
+        size, cursor, more, next_cursor = ("first", "after", "hasNextPage", "endCursor")
+    bodies: list[str] = []
+    at = None
+    while True:
+        variables: dict[str, object] = {"id": cid, size: 3 if backward else 4, cursor: at}
+        body, executors = await counted(api, HISTORY, variables, viewer)
+        assert executors == (1, 0), body
+        page = body["data"]["node"]["messages"]
+        found = [edge["node"]["body"] for edge in page["edges"]]
+        bodies = found + bodies if backward else bodies + found
+        if not page["pageInfo"][more]:
+            return bodies
+        at = page["pageInfo"][next_cursor]
+
+
 async def test_paging_a_history_both_ways_compiled(asgi: ServerFactory) -> None:
     """The one-statement page (execution/message_page.py) with `after` and `before` cursors, and on
     a message request (a pending member row): the same pages as strawberry's (the differential
@@ -217,27 +237,7 @@ async def test_paging_a_history_both_ways_compiled(asgi: ServerFactory) -> None:
         cid = await start(api, stranger, viewer)  # a request for the viewer
         for n in range(7):
             await send(api, stranger, cid, f"m{n}")
-        bodies: list[str] = []
-        before = None
-        while True:
-            body, executors = await counted(api, HISTORY, {"id": cid, "last": 3, "before": before}, viewer)
-            assert executors == (1, 0), body
-            page = body["data"]["node"]["messages"]
-            bodies = [edge["node"]["body"] for edge in page["edges"]] + bodies
-            if not page["pageInfo"]["hasPreviousPage"]:
-                break
-            before = page["pageInfo"]["startCursor"]
-        assert bodies == [f"m{n}" for n in range(7)]
-        forward: list[str] = []
-        after = None
-        while True:
-            body, executors = await counted(api, HISTORY, {"id": cid, "first": 4, "after": after}, viewer)
-            assert executors == (1, 0), body
-            page = body["data"]["node"]["messages"]
-            forward += [edge["node"]["body"] for edge in page["edges"]]
-            if not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
-        assert forward == bodies
+        assert await walk(api, cid, viewer, backward=True) == [f"m{n}" for n in range(7)]
+        assert await walk(api, cid, viewer, backward=False) == [f"m{n}" for n in range(7)]
         body, _ = await counted(api, HISTORY, {"id": cid, "first": 1, "last": 1}, viewer)
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # as strawberry reports it
