@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.context import RequestContext
+from execution import message_page, rows
 from execution.batched import Each, Loaded, Rules, ShownPage, users_on
 from execution.loaders import ChildLoader, RootLoader
 from models import Conversation, Message
@@ -74,6 +75,9 @@ class MessagePages(ChildLoader):
             messages.page_key(key, args.get("first"), args.get("after"), args.get("last"), args.get("before"))
             for key in keys
         ]
+        known = message_page.known_pages(ctx)
+        if all((key, page_key) in known for key, page_key in zip(keys, page_keys, strict=True)):
+            return {key: known[key, page_key] for key, page_key in zip(keys, page_keys, strict=True)}
         pages = await messages.MessagesPage(ctx).load_many(page_keys)
         rows = [row for page in pages for _, row in page.items]
         visible, readable = await asyncio.gather(
@@ -84,6 +88,36 @@ class MessagePages(ChildLoader):
             key: ShownPage(page, [(cursor, row) for cursor, row in page.items if id(row) in shown])
             for key, page in zip(keys, pages, strict=True)
         }
+
+
+async def _conversation_node(ctx: RequestContext, conversation_id: int) -> Conversation | None:
+    """`node(id:)` of a conversation: on PostgreSQL, with the messages page the document asks for
+    under it (and its senders) in the same statement (execution/message_page.py)."""
+    arguments = rows.below_arguments(ctx, "conversation_messages")
+    if arguments is None or ctx.services.db.is_sqlite:
+        return await conversations.visible_conversation(ctx, conversation_id)
+    below = frozenset(
+        name for name in ("message_sender", "media_by_id") if rows.below_arguments(ctx, name) is not None
+    )
+    found: Conversation | None = await message_page.conversation_with_page(
+        ctx, conversation_id, arguments, below
+    )
+    return found
+
+
+class Senders(ChildLoader):
+    """`Message.sender`: the senders read with the page and `clear` (`interacts`, which implies
+    `findable`) without a statement; any other as `users_on(Rules.user)`."""
+
+    each = users_on(Rules.user)
+
+    async def load(self, ctx: RequestContext, keys: Sequence[int], args: dict[str, Any]) -> Mapping[int, Any]:
+        known = rows.known_users(ctx)
+        found = {key: known[key] for key in keys if key in known and known[key].clear}
+        rest = [key for key in keys if key not in found]
+        if rest:
+            found.update(await self.each.load(ctx, rest, args))
+        return found
 
 
 async def _conversation(ctx: RequestContext, conversation_id: int) -> Conversation | None:
@@ -116,7 +150,7 @@ CHILDREN: dict[str, ChildLoader] = {
     "conversation_muted": Loaded(conversation_members.Membership, False, _muted),
     "conversation_messages": MessagePages(),
     "message_conversation": Each(_conversation, Rules.conversation),
-    "message_sender": users_on(Rules.user),
+    "message_sender": Senders(),
     "message_reply_story": Each(_reply_story, Rules.story),
     "message_shared_post": Each(message_shares.shared_post, Rules.post),
     "message_shared_story": Each(message_shares.shared_story, Rules.story),
@@ -124,6 +158,6 @@ CHILDREN: dict[str, ChildLoader] = {
     "reaction_user": users_on(Rules.interacting_user),
 }
 NODES: dict[str, Any] = {
-    "Conversation": conversations.visible_conversation,
+    "Conversation": _conversation_node,
     "Message": messages.visible_message,
 }

@@ -217,3 +217,52 @@ def shape_of(below: Collection[str]) -> Shape | None:
     """The shape for the child loads a plan makes under the page (None: nothing to join)."""
     shape = Shape(users="users_on_edge" in below, media="post_media" in below)
     return shape if shape.users or shape.media else None
+
+
+# Any page statement beside the feed's (execution/message_page.py, activity_page.py): built and
+# compiled once per shape key and dialect, each row converted column by column.
+
+
+@dataclass
+class Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters, in positional order
+    defaults: dict[str, Any]
+    binds: dict[str, Convert]
+    columns: list[tuple[int, Convert]]  # result processors by position in the row
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = [(name, params[name] if name in params else self.defaults[name]) for name in self.names]
+        return [self.binds[name](value) if name in self.binds else value for name, value in values]
+
+
+_COMPILED: dict[tuple[Any, str], Compiled] = {}
+
+
+def compiled(key: Any, build: Callable[[], Select[Any]], dialect: Dialect) -> Compiled:
+    """The statement `build()` gives for `key` (everything that changes its text), compiled once."""
+    found = _COMPILED.get((key, dialect.name))
+    if found is None:
+        built = build()
+        compiled_form = built.compile(dialect=dialect)
+        constants = compiled_form.construct_params(_check=False)
+        binds = compiled_form._bind_processors.items()
+        found = _COMPILED[key, dialect.name] = Compiled(
+            sql=compiled_form.string,
+            names=tuple(compiled_form.positiontup or ()),
+            defaults={name: value for name, value in constants.items() if value is not None},
+            binds={name: process for name, process in binds if callable(process)},
+            columns=_converters(list(built.selected_columns), dialect),
+        )
+    return found
+
+
+async def read_rows(
+    ctx: RequestContext, key: Any, build: Callable[[], Select[Any]], params: Mapping[str, Any]
+) -> list[list[Any]]:
+    """The rows of the statement of `key` on the read session's asyncpg connection, converted."""
+    async with ctx.read() as session:
+        conn = await session.connection()
+        statement = compiled(key, build, conn.dialect)
+        found = await fetch(conn, statement.sql, statement.arguments(params))
+    return [_converted(tuple(record), statement.columns) for record in found]

@@ -73,6 +73,9 @@ class FieldPlan:
     abstract: bool = False
     index: int = 0  # position among the plan's loads (Child and Root fields)
     below: frozenset[str] = frozenset()  # the Child loaders anywhere under this field
+    # The Child fields anywhere under this field, by loader: a root reading a child's page in its
+    # own statement takes that field's arguments from here (execution/rows.py `below_arguments`).
+    below_fields: dict[str, tuple[FieldPlan, ...]] = field(default_factory=dict)
 
     @property
     def loads(self) -> bool:
@@ -214,6 +217,10 @@ class Planner:
         plan.below = frozenset(
             name for obj in plan.objects.values() for child in obj.fields for name in _loaders_of(child)
         )
+        for obj in plan.objects.values():
+            for child in obj.fields:
+                for name, fields in _fields_of(child).items():
+                    plan.below_fields[name] = plan.below_fields.get(name, ()) + fields
         return plan
 
 
@@ -222,6 +229,14 @@ def _loaders_of(plan: FieldPlan) -> frozenset[str]:
     if isinstance(plan.declaration, Child):
         return plan.below | {plan.declaration.loader}
     return plan.below
+
+
+def _fields_of(plan: FieldPlan) -> dict[str, tuple[FieldPlan, ...]]:
+    """The Child fields of a field and of everything under it, by loader."""
+    if isinstance(plan.declaration, Child):
+        name = plan.declaration.loader
+        return {**plan.below_fields, name: (*plan.below_fields.get(name, ()), plan)}
+    return plan.below_fields
 
 
 def _shape(kind: GraphQLOutputType) -> tuple[Shape, Any]:

@@ -9,7 +9,7 @@ must keep seeing ORM objects.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, any_, bindparam, select
@@ -42,6 +42,18 @@ class KnownUsers:
 class KnownPostMedia:
     """Each post's media already read with the page (execution/joined.py), [] for none:
     `media_of_posts` answers these without a statement."""
+
+
+class BelowArguments:
+    """The arguments of the Child fields under the root field being loaded, by loader name (None
+    when absent, or asked twice with different arguments), set by execution/run.py: a root or a
+    node's lookup that reads a child's page in its own statement needs them. Keyed in
+    `ctx.loaders` by this class."""
+
+
+def below_arguments(ctx: RequestContext, loader: str) -> dict[str, Any] | None:
+    found: Callable[[str], dict[str, Any] | None] | None = ctx.loaders.get(BelowArguments)
+    return found(loader) if found is not None else None
 
 
 def _in_ids(column: Any, postgres: bool) -> ColumnElement[bool]:

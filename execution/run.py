@@ -23,6 +23,7 @@ from core.ids import to_global_id
 from execution.loaders import BELOW, Tagged
 from execution.plan import TYPENAME, FieldPlan, ObjectPlan, Plan
 from execution.registry import CHILDREN, ROOTS
+from execution.rows import BelowArguments
 from schema.planning import Child, Column, GlobalId, Pure, Root
 
 
@@ -104,6 +105,8 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
         args = _arguments(plan, env)
         if plan.below:
             args = {**args, BELOW: plan.below}  # what the root may read alongside (one statement)
+        # This root's child fields' arguments, for a node lookup that reads them alongside.
+        env.ctx.loaders[BelowArguments] = lambda loader: _below_arguments(plan, loader, env)
         env.loaded[plan.index] = await ROOTS[declaration.loader](env.ctx, args)
     elif isinstance(declaration, Child):
         keys = {key for key in map(declaration.key, sources) if key is not None}
@@ -112,6 +115,12 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
     elif isinstance(declaration, Pure) and inspect.iscoroutinefunction(declaration.fn):
         for source in sources:
             env.awaited[id(plan), id(source)] = await declaration.fn(source, env.ctx)
+
+
+def _below_arguments(plan: FieldPlan, loader: str, env: Env) -> dict[str, Any] | None:
+    """The arguments of the `loader` fields under `plan`, if there is one set of them."""
+    found = [_arguments(child, env) for child in plan.below_fields.get(loader, ())]
+    return found[0] if found and all(args == found[0] for args in found) else None
 
 
 def _arguments(plan: FieldPlan, env: Env) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the page holds."""
 
 from __future__ import annotations
 
+from bench.scenarios import ACTIVITY
 from tests.engagement import BLOCK, FOLLOW, LIKE, UNLIKE, comment, react, reply
 from tests.harness import Api, ServerFactory, TestUser
 from tests.posting import create_post
@@ -113,3 +114,25 @@ async def inbox_statements(api: Api, fans: int, prefix: str) -> int:
 async def test_a_compiled_inbox_costs_the_same_statements_for_5_items_as_for_17(asgi: ServerFactory) -> None:
     async with asgi(max_query_cost=1_000_000) as api:
         assert await inbox_statements(api, 1, "a") == await inbox_statements(api, 4, "b")
+
+
+async def test_the_bench_inbox_is_one_statement_on_postgresql(api: Api) -> None:
+    """bench/scenarios.py's activity document: the page, each item's actors and count, whether it
+    is unseen and whether its post, comment, story and message still show, in one statement on
+    PostgreSQL (execution/activity_page.py); SQLite keeps the loaders' statements."""
+    owner = await api.sign_up("owner")
+    fans = [await api.sign_up(f"fan{n}") for n in range(3)]
+    await fans_act(api, owner, fans)
+    await api.gql(BLOCK, {"id": fans[2].id}, owner.token)
+    counts = []
+    for first in (3, 20, 20):
+        with api.count_statements() as statements:
+            data = await api.gql(ACTIVITY, {"first": first}, owner.token)
+        counts.append(len(statements))
+    items = [edge["node"] for edge in data["activity"]["edges"]]
+    assert len(items) == 1 + 4 * 2  # fan2's items are across the block
+    assert {actor["username"] for item in items for actor in item["actors"]} == {"fan0", "fan1"}
+    if api.services.db.is_sqlite:
+        assert counts[1:] == [12, 12], counts
+    else:
+        assert counts[1:] == [1, 1], counts  # was 12

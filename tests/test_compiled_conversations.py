@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from bench.scenarios import MESSAGES
 from tests.conversation_helpers import LEAVE, REACT, SHARE, UNSEND
 from tests.engagement import BLOCK, FOLLOW
 from tests.harness import Api, ServerFactory, TestUser
@@ -178,3 +179,65 @@ async def test_compiled_pages_cost_the_same_statements_at_any_size(asgi: ServerF
     async with asgi(max_query_cost=1_000_000) as api:
         assert await history_statements(api, 1, "a") == await history_statements(api, 6, "b")
         assert await list_statements(api, 1, "c") == await list_statements(api, 5, "d")
+
+
+async def test_a_messages_page_with_its_senders_is_one_statement_on_postgresql(api: Api) -> None:
+    """bench/scenarios.py's messages document: the conversation, the viewer's membership, the page
+    and its senders in one statement on PostgreSQL (execution/message_page.py); SQLite keeps the
+    loaders' statements."""
+    viewer, other, blocked = (
+        await api.sign_up("pviewer"),
+        await api.sign_up("pother"),
+        await api.sign_up("pblocked"),
+    )
+    cid = await start(api, viewer, other, blocked, title="three")
+    for n in range(4):
+        await send(api, (viewer, other, blocked)[n % 3], cid, f"m{n}")
+    await api.gql(BLOCK, {"id": blocked.id}, viewer.token)
+    counts = []
+    for last in (2, 20, 20):
+        with api.count_statements() as statements:
+            data = await api.gql(MESSAGES, {"id": cid, "last": last}, viewer.token)
+        counts.append(len(statements))
+    edges = data["node"]["messages"]["edges"]
+    assert [edge["node"]["body"] for edge in edges] == ["m0", "m1", "m3"]  # m2 is across the block
+    assert [edge["node"]["sender"]["username"] for edge in edges] == ["pviewer", "pother", "pviewer"]
+    if api.services.db.is_sqlite:
+        assert counts[1:] == [6, 6], counts  # membership, conversation, page ids, rows, relationships, users
+    else:
+        assert counts[1:] == [1, 1], counts  # was 6
+
+
+async def walk(api: Api, cid: str, viewer: TestUser, backward: bool) -> list[str]:
+    """Every message body of the conversation, oldest first, paged by cursor (3 back or 4 forward
+    at a time), each page compiled."""
+    size, cursor, more, next_cursor = ("last", "before", "hasPreviousPage", "startCursor")
+    if not backward:
+        size, cursor, more, next_cursor = ("first", "after", "hasNextPage", "endCursor")
+    bodies: list[str] = []
+    at = None
+    while True:
+        variables: dict[str, object] = {"id": cid, size: 3 if backward else 4, cursor: at}
+        body, executors = await counted(api, HISTORY, variables, viewer)
+        assert executors == (1, 0), body
+        page = body["data"]["node"]["messages"]
+        found = [edge["node"]["body"] for edge in page["edges"]]
+        bodies = found + bodies if backward else bodies + found
+        if not page["pageInfo"][more]:
+            return bodies
+        at = page["pageInfo"][next_cursor]
+
+
+async def test_paging_a_history_both_ways_compiled(asgi: ServerFactory) -> None:
+    """The one-statement page (execution/message_page.py) with `after` and `before` cursors, and on
+    a message request (a pending member row): the same pages as strawberry's (the differential
+    mode compares each), compiled."""
+    async with asgi(max_query_cost=100_000) as api:
+        viewer, stranger = await api.sign_up("pviewer"), await api.sign_up("pstranger")
+        cid = await start(api, stranger, viewer)  # a request for the viewer
+        for n in range(7):
+            await send(api, stranger, cid, f"m{n}")
+        assert await walk(api, cid, viewer, backward=True) == [f"m{n}" for n in range(7)]
+        assert await walk(api, cid, viewer, backward=False) == [f"m{n}" for n in range(7)]
+        body, _ = await counted(api, HISTORY, {"id": cid, "first": 1, "last": 1}, viewer)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # as strawberry reports it

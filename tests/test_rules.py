@@ -176,9 +176,9 @@ def test_the_actor_rule_reads_the_page_s_own_activity() -> None:
     from sqlalchemy.dialects import postgresql
 
     from models import Activity
-    from resolvers.activity.inbox import _shown
+    from resolvers.activity.inbox import item_shown_sql
 
-    statement = select(Activity.id).where(_shown(5, datetime.now(UTC)))
+    statement = select(Activity.id).where(item_shown_sql(5, datetime.now(UTC)))
     sql = str(statement.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
     assert sql.count("FROM activities") == 1
     assert "FROM post_likes, " not in sql and "FROM post_mentions, " not in sql

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -61,7 +61,9 @@ class ActivityItem:
         return self.row.id
 
 
-def _shown(viewer: int, now: datetime) -> ColumnElement[bool]:
+def item_shown_sql(viewer: Any, now: Any) -> ColumnElement[bool]:
+    """An activity row the inbox lists: a shown actor, and a reaction's story still live (`viewer`,
+    `now`: values or bound parameters)."""
     has_actor = exists().where(ActivityActor.activity_id == Activity.id, actor_shown_sql(viewer))
     live_story = exists().where(Story.id == Activity.story_id, live(now))
     return and_(has_actor, or_(Activity.kind != ActivityKind.STORY_REACTED, live_story))
@@ -173,7 +175,9 @@ async def activity_page(ctx: RequestContext, args: PageArgs) -> Page[ActivityIte
     """Most recently updated first; the cursor is the seq, so pages never repeat an item (one that
     regroups meanwhile moves above the first page, where a refresh finds it)."""
     viewer = ctx.require_viewer()
-    stmt = select(Activity).where(Activity.user_id == viewer, _shown(viewer, ctx.services.clock.now()))
+    stmt = select(Activity).where(
+        Activity.user_id == viewer, item_shown_sql(viewer, ctx.services.clock.now())
+    )
     if args.after is not None:
         stmt = stmt.where(Activity.seq < args.after)
     async with ctx.read() as session:
@@ -190,7 +194,7 @@ async def unseen_count(ctx: RequestContext) -> int:
     stmt = select(func.count()).where(
         Activity.user_id == viewer,
         Activity.seq > func.coalesce(seen, 0),
-        _shown(viewer, ctx.services.clock.now()),
+        item_shown_sql(viewer, ctx.services.clock.now()),
     )
     async with ctx.read() as session:
         return int(await session.scalar(stmt) or 0)

@@ -43,11 +43,11 @@ def actor_shown(kind: str, rel: Relationship) -> bool:
 
 
 def actor_shown_sql(
-    viewer: int, kind: Any = Activity.kind, actor: Any = ActivityActor.actor_id
+    viewer: Any, kind: Any = Activity.kind, actor: Any = ActivityActor.actor_id
 ) -> ColumnElement[bool]:
     """`actor_shown` as SQL on an activity row and one of its actor rows, with the like and the
-    caption mention standing as long as their rows."""
-    viewer_id = literal(viewer)
+    caption mention standing as long as their rows. `viewer`: an id or a bound parameter."""
+    viewer_id = viewer if isinstance(viewer, ColumnElement) else literal(viewer)
 
     def follows(follower: Any, followee: Any, state: FollowState) -> ColumnElement[bool]:
         return exists().where(
@@ -62,7 +62,8 @@ def actor_shown_sql(
         for follow_kind, (to_viewer, state) in STANDING_FOLLOWS.items()
     ]
     still = or_(
-        kind.in_(LASTING),
+        # One comparison each, not `IN` (an expanding parameter): the statement is compiled once.
+        *(kind == lasting for lasting in LASTING),
         and_(
             kind == ActivityKind.POST_LIKED,
             exists()
