@@ -108,7 +108,10 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
     elif isinstance(declaration, Child):
         keys = {key for key in map(declaration.key, sources) if key is not None}
         loader = CHILDREN[declaration.loader]
-        env.loaded[plan.index] = await loader.load(env.ctx, list(keys), _arguments(plan, env)) if keys else {}
+        args = _arguments(plan, env)
+        if plan.below:
+            args = {**args, BELOW: plan.below}  # what a child page may read alongside its rows
+        env.loaded[plan.index] = await loader.load(env.ctx, list(keys), args) if keys else {}
     elif isinstance(declaration, Pure) and inspect.iscoroutinefunction(declaration.fn):
         for source in sources:
             env.awaited[id(plan), id(source)] = await declaration.fn(source, env.ctx)

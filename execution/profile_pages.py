@@ -1,0 +1,180 @@
+"""A profile (`user(username:)` with its posts) and a post's comments (`node(id:)` of a Post with
+its `comments`) near their one-statement floors, on PostgreSQL, signed in.
+
+The parent (the profile's user, the post) is read in one statement with the rules its children
+ask about already answered: `interacts` (the user is clear of any block and not suspended) and
+`content_visible` (resolvers/visibility_sql.py), the avatar, and the counts the document selects
+(the user's posts, the post's comments hidden from the viewer). Each child page then runs as one
+statement through execution/joined.py (its rows with their authors, avatars, media and hidden
+counts). Whenever a parent's SQL rule refuses (not clear, not visible, gone), the domain's own
+functions (strawberry's path) answer instead: the SQL forms only ever admit what the exact rules
+admit. Signed out, and on SQLite, the domain's functions answer throughout.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import BigInteger, String, bindparam, null, select
+
+from core.context import RequestContext
+from execution import joined, rows
+from models import Post, User
+from resolvers.accounts.users import username_key
+from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.posts.comments import HiddenCommentCount, comments_of, hidden_comments
+from resolvers.posts.posts import PostCount, post_count_of, posts_of
+from resolvers.visibility_sql import content_visible, interacts
+
+ProfileRow = namedtuple("ProfileRow", [*joined.UserRow._fields, "sees", "post_count"])  # type: ignore[misc]
+_VIEWER = bindparam("viewer", type_=BigInteger)
+_PARENT = bindparam("parent", type_=BigInteger)
+_AFTER = bindparam("after", type_=BigInteger)
+_NAME = bindparam("name", type_=String)
+
+
+def fast(ctx: RequestContext) -> bool:
+    """These statements apply: PostgreSQL, a signed-in viewer."""
+    return ctx.viewer_id is not None and not ctx.services.db.is_sqlite
+
+
+def _user_statement(counted: bool) -> Any:
+    return (
+        select(
+            *User.__table__.c,
+            interacts(_VIEWER, User.id).label("clear"),
+            content_visible(_VIEWER, User.id, User.is_private).label("sees"),
+            (post_count_of(User.id) if counted else null()).label("post_count"),
+            *rows.AVATAR.c,
+        )
+        .outerjoin(rows.AVATAR, rows.AVATAR.c.id == User.avatar_media_id)
+        .where(User.username == _NAME)
+    )
+
+
+async def profile_user(ctx: RequestContext, username: str, below: Collection[str]) -> Any | None:
+    """The user by name with `clear`, `sees` (their content), their post count (when selected)
+    and avatar, in one statement; None when the rule needs the domain's exact form."""
+    name = username_key(username)
+    if name is None:
+        return None
+    counted = "post_count" in below
+    width = len(ProfileRow._fields)
+    parts = {"users": list(User.__table__.c), "media": list(rows.AVATAR.c)}
+    statement, values = await _one(ctx, ("user", counted), _user_statement, parts, {"name": name})
+    if values is None:
+        return None
+    user: Any = ProfileRow._make(joined.converted(values[:width], statement.converters["users"]))
+    if user.deleted_at is not None or not user.clear:
+        return None
+    rows.known_users(ctx)[user.id] = user
+    avatar = values[width:]
+    if user.avatar_media_id is not None and avatar[0] is not None:
+        rows.known_media(ctx)[user.avatar_media_id] = rows.MediaRow._make(
+            joined.converted(avatar, statement.converters["media"])
+        )
+    if counted:
+        PostCount(ctx).prime(user.id, user.post_count)
+    return user
+
+
+_PREPARED: dict[tuple[str, Any], joined.Prepared] = {}
+
+
+async def _one(
+    ctx: RequestContext,
+    shape: tuple[str, bool],
+    build: Any,
+    parts: dict[str, list[Any]],
+    params: dict[str, Any],
+) -> tuple[joined.Prepared, tuple[Any, ...] | None]:
+    """The first row of the statement `build(shape[1])`, compiled once per shape and dialect."""
+    async with ctx.read() as session:
+        conn = await session.connection()
+        statement = _PREPARED.get((conn.dialect.name, shape))
+        if statement is None:
+            statement = joined.compile_once(build(shape[1]), conn.dialect, parts)
+            _PREPARED[conn.dialect.name, shape] = statement
+        found = await joined.fetch(
+            conn, statement.sql, statement.arguments({"viewer": ctx.viewer_id, **params})
+        )
+    return statement, tuple(found[0]) if found else None
+
+
+_PAGES: dict[tuple[str, int, bool], Any] = {}
+
+
+def _page(kind: str, first: int, paged: bool) -> Any:
+    """A child page's selection, built once per shape: the domain's `candidates` of one parent."""
+    stmt = _PAGES.get((kind, first, paged))
+    if stmt is None:
+        if kind == "posts":
+            stmt = posts_of([_PARENT]).order_by(Post.id.desc()).limit(first + 1)
+            stmt = stmt.where(Post.id < _AFTER) if paged else stmt
+        else:
+            stmt = comments_of(joined.EDGE_VIEWER, [_PARENT])
+            stmt = stmt.where(stmt.selected_columns.id > _AFTER) if paged else stmt
+            stmt = stmt.order_by(stmt.selected_columns.id).limit(first + 1)
+        _PAGES[kind, first, paged] = stmt
+    return stmt
+
+
+async def _joined_page(
+    ctx: RequestContext, kind: str, parent: int, paging: PageArgs, shape: joined.Shape
+) -> Page[Any]:
+    page = _page(kind, paging.first, paging.after is not None)
+    params = {"parent": parent, **({"after": paging.after} if paging.after is not None else {})}
+    found = await joined.JoinedPage(ctx, shape)(ctx.read, page, params)
+    return page_from_rows([(item.id, item) for item in found], paging)
+
+
+async def profile_posts(
+    ctx: RequestContext, user: Any, paging: PageArgs, below: Collection[str]
+) -> Page[Any] | None:
+    """A profile's posts when its user was read by `profile_user` and may be seen (else None)."""
+    if getattr(user, "sees", None) is not True:
+        return None
+    shape = joined.shape_of(below)
+    if shape is None:
+        shape = joined.Shape(users=False, media=False)
+    elif shape.users and user.id in rows.known_users(ctx):
+        shape = joined.Shape(False, shape.media, shape.hidden)  # every post's author is the user
+    return await _joined_page(ctx, "posts", user.id, paging, shape)
+
+
+async def post_comments(
+    ctx: RequestContext, post: Any, paging: PageArgs, below: Collection[str]
+) -> Page[Any]:
+    """A post's comments (the post already visible), with their authors: `comments_of` admits only
+    authors `interacts` clears, which is `can_interact`, the page's exact rule."""
+    shape = joined.shape_of(below, joined.COMMENTS) or joined.Shape(False, False, items=joined.COMMENTS)
+    return await _joined_page(ctx, "comments", post.id, paging, shape)
+
+
+def _post_statement(hidden: bool) -> Any:
+    return (
+        select(
+            *Post.__table__.c,
+            content_visible(_VIEWER, Post.author_id, User.is_private).label("sees"),
+            (hidden_comments(_VIEWER, Post.id) if hidden else null()).label("hidden"),
+        )
+        .join(User, User.id == Post.author_id)
+        .where(Post.id == _PARENT)
+    )
+
+
+async def visible_post(ctx: RequestContext, post_id: int, below: Collection[str]) -> Any | None:
+    """The post with `sees` (content_visible by its author) and, when selected, its hidden comment
+    count, in one statement; None when the domain's exact rule must decide."""
+    hidden = "comment_count" in below
+    width = len(Post.__table__.c)
+    parts = {"items": list(Post.__table__.c)}
+    statement, values = await _one(ctx, ("post", hidden), _post_statement, parts, {"parent": post_id})
+    if values is None or not values[width]:
+        return None
+    post: Any = joined.PostRow._make(joined.converted(values[:width], statement.converters["items"]))
+    if hidden:
+        HiddenCommentCount(ctx).prime(post.id, values[width + 1])
+    return post

@@ -1,0 +1,70 @@
+"""A profile and a post's comments run compiled in the statements of their floors' shape on
+PostgreSQL (execution/profile_pages.py): the parent with its rules and counts in one statement,
+the page with its authors, avatars, media and hidden counts in another. SQLite keeps the batched
+loads. The documents are bench/scenarios.py's; the differential mode (tests/harness.py) compares
+every answer here with strawberry's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.scenarios import COMMENTS, PROFILE
+from tests.engagement import comment
+from tests.harness import Api, TestUser
+from tests.posting import create_post, settle
+
+COMPILED = 'ephemera_graphql_operations_total{executor="compiled"}'
+BLOCK = "mutation($id: ID!) { block(userId: $id) { id } }"
+
+
+async def _statements(
+    api: Api, query: str, variables: dict[str, object], user: TestUser
+) -> tuple[int, dict[str, Any]]:
+    await api.post(query, variables, user.token)  # the token is read once, then cached
+    before = await api.metric(COMPILED)
+    with api.count_statements() as statements:
+        body = await api.post(query, variables, user.token)
+    assert await api.metric(COMPILED) - before == 1, body
+    assert "errors" not in body, body
+    return len(statements), body["data"]
+
+
+async def test_a_profile_costs_two_statements_on_postgresql(api: Api) -> None:
+    me, author, rude = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    posts = [await create_post(api, author, f"post {n}") for n in range(5)]
+    await comment(api, me, posts[-1], "first!")
+    await comment(api, rude, posts[-1], "boo")
+    await api.gql(BLOCK, {"id": rude.id}, me.token)
+    await settle(api)
+    costs = []
+    for first in (2, 4):
+        cost, data = await _statements(api, PROFILE, {"username": author.username, "first": first}, me)
+        costs.append(cost)
+        edges = data["user"]["posts"]["edges"]
+        assert [edge["node"]["caption"] for edge in edges] == [f"post {n}" for n in range(4, 4 - first, -1)]
+        assert edges[0]["node"]["commentCount"] == 1  # the blocked user's comment is not counted
+        assert all(edge["node"]["media"][0]["url"] for edge in edges)
+    assert costs[0] == costs[1], costs
+    if not api.services.db.is_sqlite:
+        assert costs[0] == 2, costs  # the user with its rules and avatar; the posts with media and counts
+
+
+async def test_a_posts_comments_cost_two_statements_on_postgresql(api: Api) -> None:
+    me, author, rude = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    post = await create_post(api, author, "hello")
+    for n in range(6):
+        await comment(api, rude if n == 2 else author, post, f"c{n}")
+    await api.gql(BLOCK, {"id": rude.id}, me.token)
+    costs = []
+    for first in (2, 5):
+        cost, data = await _statements(api, COMMENTS, {"id": post, "first": first}, me)
+        costs.append(cost)
+        node = data["node"]
+        assert node["commentCount"] == 5
+        assert [edge["node"]["body"] for edge in node["comments"]["edges"]] == ["c0", "c1", "c3", "c4", "c5"][
+            :first
+        ]
+    assert costs[0] == costs[1], costs
+    if not api.services.db.is_sqlite:
+        assert costs[0] == 2, costs  # the post with its rule and hidden count; the comments with authors
