@@ -14,7 +14,7 @@ invisible meanwhile simply drop out, which never makes another owner repeat or v
 The page is chosen in the database, in one statement: the visible live stories of the related
 accounts with the viewer's views are found once (a CTE), grouped by owner, the owners ordered by
 their key and the page after the cursor kept (LIMIT), and those owners' stories read back from
-the same CTE; the owners come from their loader. Visibility in SQL is `live` and
+the same CTE with their owners' rows (primed into `UserById`). Visibility in SQL is `live` and
 `story_visible_sql`, the rules of resolvers/stories/rules.py.
 """
 
@@ -89,15 +89,18 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
             key = parsed[1]
             cursor = {"after_group": key.group, "after_latest": key.latest, "after_owner": key.owner_id}
             found = (await session.execute(LATER_PAGE, params | cursor)).all()
-    keys = sorted({TrayKey(group, latest, story.author_id) for story, _, group, latest in found}, key=_order)
+    keys = sorted({TrayKey(row.grp, row.latest, row.User.id) for row in found}, key=_order)
     page = keys[:size]
     owner_ids = [key.owner_id for key in page]
-    users = await UserById(ctx).load_many(owner_ids)
+    owners = UserById(ctx)
+    for row in found:
+        owners.prime(row.User.id, row.User)
+    users = await owners.load_many(owner_ids)
     on_page = set(owner_ids)
     stories: dict[int, list[Story]] = {}
     unseen: dict[int, bool] = {}
     views = ViewIdOf(ctx)
-    for story, view_id, _, _ in found:
+    for story, view_id, *_ in found:
         if story.author_id not in on_page:
             continue  # the owner after the page: it only tells that a next page exists
         stories.setdefault(story.author_id, []).append(story)
@@ -169,14 +172,16 @@ def _order(key: TrayKey) -> tuple[int, int, int]:
 
 
 def _page(after: bool) -> Select[Any]:
-    """The page's owners' current visible stories, oldest first, each with the viewer's view and
-    its owner's (group, latest) as they stood at the mark; the owner after the page comes too."""
+    """The page's owners' current visible stories, oldest first, each with the viewer's view, its
+    owner's (group, latest) as they stood at the mark, and the owner; the owner after the page
+    comes too."""
     visible = _visible_live(Story.id, Story.author_id, StoryView.id.label("view_id")).cte("visible")
     owners = _owners(visible, after).subquery("owners")
     return (
-        select(Story, visible.c.view_id, owners.c.grp, owners.c.latest)
+        select(Story, visible.c.view_id, owners.c.grp, owners.c.latest, User)
         .join(visible, visible.c.id == Story.id)
         .join(owners, owners.c.author_id == Story.author_id)
+        .join(User, User.id == Story.author_id)
         .order_by(Story.id)
     )
 
