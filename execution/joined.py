@@ -119,13 +119,25 @@ _USER_WIDTH = len(User.__table__.c) + 1  # with `clear`
 _AVATAR_WIDTH = len(rows.AVATAR.c)
 
 
-def statement(page: Select[Any], shape: Shape) -> Select[Any]:
+@dataclass(frozen=True, eq=False)
+class Parent:
+    """A page's one parent read in the same statement (a profile's user): its columns come last,
+    the page is a LATERAL subquery of `source` (the page's selection refers to it), joined `on`."""
+
+    columns: tuple[Any, ...]
+    source: Any
+    on: Any
+    where: Any
+
+
+def statement(page: Select[Any], shape: Shape, parent: Parent | None = None) -> Select[Any]:
     """The page's rows, then (shape.users) the author's columns, `clear` and the avatar's
     columns, then (shape.media) the post's media rows as one array, in position order, then
-    (shape.hidden) the post's comments hidden from the viewer."""
-    sub = page.with_only_columns(*shape.items.table.c).subquery("page")
+    (shape.hidden) the post's comments hidden from the viewer, then the parent's columns."""
+    selected = page.with_only_columns(*shape.items.table.c)
+    sub = selected.subquery("page") if parent is None else selected.lateral("page")
     columns: list[Any] = list(sub.c)
-    source: Any = sub
+    source: Any = sub if parent is None else parent.source.outerjoin(sub, parent.on)
     if shape.users:
         columns += [*User.__table__.c, interacts(EDGE_VIEWER, User.id).label("clear"), *rows.AVATAR.c]
         source = sub.outerjoin(User, User.id == sub.c.author_id).outerjoin(
@@ -142,11 +154,13 @@ def statement(page: Select[Any], shape: Shape) -> Select[Any]:
     if shape.hidden:
         columns.append(hidden_comments(EDGE_VIEWER, sub.c.id).label("hidden"))
     order = sub.c.id.desc() if shape.items.newest_first else sub.c.id
+    if parent is not None:
+        return select(*columns, *parent.columns).select_from(source).where(parent.where).order_by(order)
     return select(*columns).select_from(source).order_by(order)
 
 
-# Per page selection (built once by resolvers/feed/pages.py), per shape.
-_PREPARED: weakref.WeakKeyDictionary[Select[Any], dict[Shape, Prepared]] = weakref.WeakKeyDictionary()
+# Per page selection (built once by resolvers/feed/pages.py), per shape and parent.
+_PREPARED: weakref.WeakKeyDictionary[Select[Any], dict[Any, Prepared]] = weakref.WeakKeyDictionary()
 
 
 def compile_once(stmt: Select[Any], dialect: Dialect, parts: Mapping[str, Sequence[Any]]) -> Prepared:
@@ -162,12 +176,12 @@ def compile_once(stmt: Select[Any], dialect: Dialect, parts: Mapping[str, Sequen
     )
 
 
-def prepared(page: Select[Any], shape: Shape, dialect: Dialect) -> Prepared:
+def prepared(page: Select[Any], shape: Shape, dialect: Dialect, parent: Parent | None = None) -> Prepared:
     by_shape = _PREPARED.setdefault(page, {})
-    found = by_shape.get(shape)
+    found = by_shape.get((shape, parent))
     if found is None:
         parts = {"items": list(shape.items.table.c), "users": list(User.__table__.c), "media": _MEDIA}
-        found = by_shape[shape] = compile_once(statement(page, shape), dialect, parts)
+        found = by_shape[shape, parent] = compile_once(statement(page, shape, parent), dialect, parts)
     return found
 
 
@@ -211,9 +225,10 @@ class JoinedPage:
             conn = await session.connection()
             statement = prepared(page, self.shape, conn.dialect)
             found = await fetch(conn, statement.sql, statement.arguments({**params, "edge_viewer": viewer}))
-        return self._rows(statement, found)
+        return self.listed(statement, found)
 
-    def _rows(self, statement: Prepared, found: list[Any]) -> list[Any]:
+    def listed(self, statement: Prepared, found: list[Any]) -> list[Any]:
+        """The page's rows (a parent without any: one row of nulls, left out), its children kept."""
         shape, converters = self.shape, statement.converters
         listed = []
         users: dict[int, Any] = {}
@@ -227,6 +242,8 @@ class JoinedPage:
         hidden = HiddenCommentCount(self.ctx) if shape.hidden and self.ctx.viewer_id is not None else None
         for record in found:
             values = tuple(record)
+            if values[0] is None:
+                continue
             item: Any = shape.items.row._make(converted(values[:width], converters["items"]))
             listed.append(item)
             if shape.users and values[width] is not None:

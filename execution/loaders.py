@@ -54,6 +54,8 @@ class ChildLoader:
 # A root loader's argument (no GraphQL name starts with "__"): the Child loaders the plan runs
 # under the root field, so that a root may read them in its own statement.
 BELOW = "__below"
+# Another: the arguments of the Child fields right under the root, by loader name.
+CHILD_ARGS = "__child_args"
 
 
 async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
@@ -168,7 +170,9 @@ async def _one_posts_comments(ctx: RequestContext, post: Any, args: dict[str, An
 
 async def _user(ctx: RequestContext, args: dict[str, Any]) -> Any:
     if profile_pages.fast(ctx):  # the user with its rules, counts and avatar in one statement
-        user = await profile_pages.profile_user(ctx, str(args["username"]), args.get(BELOW, ()))
+        user = await profile_pages.profile_user(
+            ctx, str(args["username"]), args.get(BELOW, ()), args.get(CHILD_ARGS, {}).get("user_posts")
+        )
         if user is not None:
             return user
     return await user_by_username(ctx, str(args["username"]))

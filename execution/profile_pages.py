@@ -23,7 +23,7 @@ from core.context import RequestContext
 from execution import joined, rows
 from models import Post, User
 from resolvers.accounts.users import username_key
-from resolvers.paging import Page, PageArgs, page_from_rows
+from resolvers.paging import Page, PageArgs, page_args, page_from_rows
 from resolvers.posts.comments import HiddenCommentCount, comments_of, hidden_comments
 from resolvers.posts.posts import PostCount, post_count_of, posts_of
 from resolvers.visibility_sql import content_visible, interacts
@@ -40,32 +40,94 @@ def fast(ctx: RequestContext) -> bool:
     return ctx.viewer_id is not None and not ctx.services.db.is_sqlite
 
 
-def _user_statement(counted: bool) -> Any:
+_SEES = content_visible(_VIEWER, User.id, User.is_private)
+
+
+def _user_columns(counted: bool) -> tuple[Any, ...]:
     return (
-        select(
-            *User.__table__.c,
-            interacts(_VIEWER, User.id).label("clear"),
-            content_visible(_VIEWER, User.id, User.is_private).label("sees"),
-            (post_count_of(User.id) if counted else null()).label("post_count"),
-            *rows.AVATAR.c,
-        )
-        .outerjoin(rows.AVATAR, rows.AVATAR.c.id == User.avatar_media_id)
-        .where(User.username == _NAME)
+        *User.__table__.c,
+        interacts(_VIEWER, User.id).label("clear"),
+        _SEES.label("sees"),
+        (post_count_of(User.id) if counted else null()).label("post_count"),
+        *rows.AVATAR.c,
     )
 
 
-async def profile_user(ctx: RequestContext, username: str, below: Collection[str]) -> Any | None:
+_SOURCE = User.__table__.outerjoin(rows.AVATAR, rows.AVATAR.c.id == User.avatar_media_id)
+
+
+def _user_statement(counted: bool) -> Any:
+    return select(*_USER_COLUMNS[counted]).select_from(_SOURCE).where(User.username == _NAME)
+
+
+_USER_COLUMNS = {counted: _user_columns(counted) for counted in (False, True)}
+# The user as the parent of its posts page, read in the page's statement (a LATERAL join).
+_PARENTS = {
+    counted: joined.Parent(_USER_COLUMNS[counted], _SOURCE, _SEES, User.username == _NAME)
+    for counted in (False, True)
+}
+
+
+class KnownPages:
+    """Child pages read with their parent (`user_posts` of a profile): (loader, parent id, page
+    args) -> the page. Keyed in `ctx.loaders` by this class."""
+
+
+def _known_pages(ctx: RequestContext) -> dict[tuple[str, int, PageArgs], Page[Any]]:
+    known: dict[tuple[str, int, PageArgs], Page[Any]] = ctx.loaders.setdefault(KnownPages, {})
+    return known
+
+
+async def profile_user(
+    ctx: RequestContext, username: str, below: Collection[str], posts: dict[str, Any] | None = None
+) -> Any | None:
     """The user by name with `clear`, `sees` (their content), their post count (when selected)
-    and avatar, in one statement; None when the rule needs the domain's exact form."""
+    and avatar, in one statement, with their posts page (`posts`: its arguments, when selected);
+    None when the rule needs the domain's exact form."""
     name = username_key(username)
     if name is None:
         return None
     counted = "post_count" in below
-    width = len(ProfileRow._fields)
+    if posts is not None:
+        return await _with_posts(ctx, name, below, counted, page_args(posts.get("first"), posts.get("after")))
     parts = {"users": list(User.__table__.c), "media": list(rows.AVATAR.c)}
     statement, values = await _one(ctx, ("user", counted), _user_statement, parts, {"name": name})
+    return _user(ctx, statement, values, counted)
+
+
+def _posts_shape(below: Collection[str]) -> joined.Shape:
+    """A profile's posts carry their media and hidden counts; their author is the profile's user."""
+    shape = joined.shape_of(below) or joined.Shape(False, False)
+    return joined.Shape(False, shape.media, shape.hidden)
+
+
+async def _with_posts(
+    ctx: RequestContext, name: str, below: Collection[str], counted: bool, paging: PageArgs
+) -> Any | None:
+    shape = _posts_shape(below)
+    page = _page("profile", paging.first, paging.after is not None)
+    params = {"viewer": ctx.viewer_id, "edge_viewer": ctx.viewer_id, "name": name}
+    if paging.after is not None:
+        params["after"] = paging.after
+    async with ctx.read() as session:
+        conn = await session.connection()
+        statement = joined.prepared(page, shape, conn.dialect, _PARENTS[counted])
+        found = await joined.fetch(conn, statement.sql, statement.arguments(params))
+    width = len(_USER_COLUMNS[counted])
+    user = _user(ctx, statement, tuple(found[0])[-width:] if found else None, counted)
+    if user is not None and user.sees:
+        listed = joined.JoinedPage(ctx, shape).listed(statement, found)
+        _known_pages(ctx)["user_posts", user.id, paging] = page_from_rows([(p.id, p) for p in listed], paging)
+    return user
+
+
+def _user(
+    ctx: RequestContext, statement: joined.Prepared, values: tuple[Any, ...] | None, counted: bool
+) -> Any:
+    """The user of a row's user columns (None: not found, gone, or for the exact rule)."""
     if values is None:
         return None
+    width = len(ProfileRow._fields)
     user: Any = ProfileRow._make(joined.converted(values[:width], statement.converters["users"]))
     if user.deleted_at is not None or not user.clear:
         return None
@@ -110,8 +172,10 @@ def _page(kind: str, first: int, paged: bool) -> Any:
     """A child page's selection, built once per shape: the domain's `candidates` of one parent."""
     stmt = _PAGES.get((kind, first, paged))
     if stmt is None:
-        if kind == "posts":
-            stmt = posts_of([_PARENT]).order_by(Post.id.desc()).limit(first + 1)
+        if kind in ("posts", "profile"):  # one author's, or the author of the enclosing statement's
+            stmt = (
+                posts_of([_PARENT if kind == "posts" else User.id]).order_by(Post.id.desc()).limit(first + 1)
+            )
             stmt = stmt.where(Post.id < _AFTER) if paged else stmt
         else:
             stmt = comments_of(joined.EDGE_VIEWER, [_PARENT])
@@ -133,15 +197,14 @@ async def _joined_page(
 async def profile_posts(
     ctx: RequestContext, user: Any, paging: PageArgs, below: Collection[str]
 ) -> Page[Any] | None:
-    """A profile's posts when its user was read by `profile_user` and may be seen (else None)."""
+    """A profile's posts when its user was read by `profile_user` and may be seen (else None):
+    read with the user already, or in a statement of their own."""
     if getattr(user, "sees", None) is not True:
         return None
-    shape = joined.shape_of(below)
-    if shape is None:
-        shape = joined.Shape(users=False, media=False)
-    elif shape.users and user.id in rows.known_users(ctx):
-        shape = joined.Shape(False, shape.media, shape.hidden)  # every post's author is the user
-    return await _joined_page(ctx, "posts", user.id, paging, shape)
+    known = _known_pages(ctx).get(("user_posts", user.id, paging))
+    if known is not None:
+        return known
+    return await _joined_page(ctx, "posts", user.id, paging, _posts_shape(below))
 
 
 async def post_comments(

@@ -20,7 +20,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from core.context import RequestContext
 from core.ids import to_global_id
-from execution.loaders import BELOW, Tagged
+from execution.loaders import BELOW, CHILD_ARGS, Tagged
 from execution.plan import TYPENAME, FieldPlan, ObjectPlan, Plan
 from execution.registry import CHILDREN, ROOTS
 from schema.planning import Child, Column, GlobalId, Pure, Root
@@ -103,7 +103,15 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
     if isinstance(declaration, Root):
         args = _arguments(plan, env)
         if plan.below:
-            args = {**args, BELOW: plan.below}  # what the root may read alongside (one statement)
+            # What the root may read alongside (one statement): the loaders under it, and the
+            # arguments of the pages right under it.
+            pages = {
+                child.declaration.loader: _arguments(child, env)
+                for obj in plan.objects.values()
+                for child in obj.fields
+                if isinstance(child.declaration, Child)
+            }
+            args = {**args, BELOW: plan.below, CHILD_ARGS: pages}
         env.loaded[plan.index] = await ROOTS[declaration.loader](env.ctx, args)
     elif isinstance(declaration, Child):
         keys = {key for key in map(declaration.key, sources) if key is not None}

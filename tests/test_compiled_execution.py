@@ -147,10 +147,10 @@ async def test_a_compiled_page_costs_the_same_statements_at_any_size(api: Api) -
         # authors, media, avatars.
         assert costs[0] <= 11, costs
     else:
-        # The user with its rules, post count and avatar; the posts page with their media and
-        # hidden comment counts (execution/profile_pages.py); the comments under them, their
+        # The user with its rules, post count, avatar and posts page with their media and hidden
+        # comment counts (execution/profile_pages.py); the comments under them, their
         # relationships, their authors.
-        assert costs[0] <= 5, seen
+        assert costs[0] <= 4, seen
 
 
 AUTHORS = "query A($first: Int) { feed(first: $first) { edges { node { author { username %s } } } } }"
