@@ -140,7 +140,7 @@ def statement(page: Select[Any], shape: Shape, parent: Parent | None = None) -> 
     source: Any = sub if parent is None else parent.source.outerjoin(sub, parent.on)
     if shape.users:
         columns += [*User.__table__.c, interacts(EDGE_VIEWER, User.id).label("clear"), *rows.AVATAR.c]
-        source = sub.outerjoin(User, User.id == sub.c.author_id).outerjoin(
+        source = source.outerjoin(User, User.id == sub.c.author_id).outerjoin(
             rows.AVATAR, rows.AVATAR.c.id == User.avatar_media_id
         )
     if shape.media:
@@ -181,6 +181,8 @@ def prepared(page: Select[Any], shape: Shape, dialect: Dialect, parent: Parent |
     found = by_shape.get((shape, parent))
     if found is None:
         parts = {"items": list(shape.items.table.c), "users": list(User.__table__.c), "media": _MEDIA}
+        if parent is not None:
+            parts["parent"] = list(parent.columns)
         found = by_shape[shape, parent] = compile_once(statement(page, shape, parent), dialect, parts)
     return found
 

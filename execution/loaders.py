@@ -86,7 +86,8 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
         return None
     type_name, key = parsed
     if type_name == "Post" and profile_pages.fast(ctx):  # with the counts the document selects
-        post = await profile_pages.visible_post(ctx, key, args.get(BELOW, ()))
+        pages = args.get(CHILD_ARGS, {})
+        post = await profile_pages.visible_post(ctx, key, args.get(BELOW, ()), pages.get("post_comments"))
         if post is not None:
             return Tagged(type_name, post)
     found = PLANNED_NODES.get(type_name)

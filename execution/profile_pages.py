@@ -88,11 +88,44 @@ async def profile_user(
     if name is None:
         return None
     counted = "post_count" in below
-    if posts is not None:
-        return await _with_posts(ctx, name, below, counted, page_args(posts.get("first"), posts.get("after")))
-    parts = {"users": list(User.__table__.c), "media": list(rows.AVATAR.c)}
-    statement, values = await _one(ctx, ("user", counted), _user_statement, parts, {"name": name})
-    return _user(ctx, statement, values, counted)
+    if posts is None:
+        return _user(ctx, await _one(ctx, ("user", counted), _user_statement, {"name": name}), counted)
+    paging = page_args(posts.get("first"), posts.get("after"))
+    shape = _posts_shape(below)
+    page = _page("profile", paging.first, paging.after is not None)
+    values, found = await _with_page(ctx, page, shape, _PARENTS[counted], {"name": name}, paging)
+    user = _user(ctx, values, counted)
+    if user is not None and user.sees:
+        _keep(ctx, "user_posts", user.id, paging, joined.JoinedPage(ctx, shape).listed(found[0], found[1]))
+    return user
+
+
+async def _with_page(
+    ctx: RequestContext,
+    page: Any,
+    shape: joined.Shape,
+    parent: joined.Parent,
+    params: dict[str, Any],
+    paging: PageArgs,
+) -> tuple[tuple[Any, ...] | None, tuple[joined.Prepared, list[Any]]]:
+    """A parent's row (its columns, converted; None when not found) and its page's statement and
+    rows, in one statement: the page a LATERAL join of the parent (execution/joined.py)."""
+    params = {"viewer": ctx.viewer_id, "edge_viewer": ctx.viewer_id, **params}
+    if paging.after is not None:
+        params["after"] = paging.after
+    async with ctx.read() as session:
+        conn = await session.connection()
+        statement = joined.prepared(page, shape, conn.dialect, parent)
+        found = await joined.fetch(conn, statement.sql, statement.arguments(params))
+    if not found:
+        return None, (statement, found)
+    values = joined.converted(tuple(found[0])[-len(parent.columns) :], statement.converters["parent"])
+    return tuple(values), (statement, found)
+
+
+def _keep(ctx: RequestContext, loader: str, parent: int, paging: PageArgs, listed: list[Any]) -> None:
+    """A child page read with its parent, for its loader (`profile_posts`, `post_comments`)."""
+    _known_pages(ctx)[loader, parent, paging] = page_from_rows([(item.id, item) for item in listed], paging)
 
 
 def _posts_shape(below: Collection[str]) -> joined.Shape:
@@ -101,42 +134,18 @@ def _posts_shape(below: Collection[str]) -> joined.Shape:
     return joined.Shape(False, shape.media, shape.hidden)
 
 
-async def _with_posts(
-    ctx: RequestContext, name: str, below: Collection[str], counted: bool, paging: PageArgs
-) -> Any | None:
-    shape = _posts_shape(below)
-    page = _page("profile", paging.first, paging.after is not None)
-    params = {"viewer": ctx.viewer_id, "edge_viewer": ctx.viewer_id, "name": name}
-    if paging.after is not None:
-        params["after"] = paging.after
-    async with ctx.read() as session:
-        conn = await session.connection()
-        statement = joined.prepared(page, shape, conn.dialect, _PARENTS[counted])
-        found = await joined.fetch(conn, statement.sql, statement.arguments(params))
-    width = len(_USER_COLUMNS[counted])
-    user = _user(ctx, statement, tuple(found[0])[-width:] if found else None, counted)
-    if user is not None and user.sees:
-        listed = joined.JoinedPage(ctx, shape).listed(statement, found)
-        _known_pages(ctx)["user_posts", user.id, paging] = page_from_rows([(p.id, p) for p in listed], paging)
-    return user
-
-
-def _user(
-    ctx: RequestContext, statement: joined.Prepared, values: tuple[Any, ...] | None, counted: bool
-) -> Any:
-    """The user of a row's user columns (None: not found, gone, or for the exact rule)."""
+def _user(ctx: RequestContext, values: tuple[Any, ...] | None, counted: bool) -> Any:
+    """The user of a row's user columns, converted (None: not found, gone, or for the exact rule)."""
     if values is None:
         return None
     width = len(ProfileRow._fields)
-    user: Any = ProfileRow._make(joined.converted(values[:width], statement.converters["users"]))
+    user: Any = ProfileRow._make(values[:width])
     if user.deleted_at is not None or not user.clear:
         return None
     rows.known_users(ctx)[user.id] = user
     avatar = values[width:]
     if user.avatar_media_id is not None and avatar[0] is not None:
-        rows.known_media(ctx)[user.avatar_media_id] = rows.MediaRow._make(
-            joined.converted(avatar, statement.converters["media"])
-        )
+        rows.known_media(ctx)[user.avatar_media_id] = rows.MediaRow._make(avatar)
     if counted:
         PostCount(ctx).prime(user.id, user.post_count)
     return user
@@ -146,39 +155,37 @@ _PREPARED: dict[tuple[str, Any], joined.Prepared] = {}
 
 
 async def _one(
-    ctx: RequestContext,
-    shape: tuple[str, bool],
-    build: Any,
-    parts: dict[str, list[Any]],
-    params: dict[str, Any],
-) -> tuple[joined.Prepared, tuple[Any, ...] | None]:
-    """The first row of the statement `build(shape[1])`, compiled once per shape and dialect."""
+    ctx: RequestContext, shape: tuple[str, bool], build: Any, params: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """The first row of the statement `build(shape[1])`, converted; compiled once per shape and
+    dialect."""
     async with ctx.read() as session:
         conn = await session.connection()
         statement = _PREPARED.get((conn.dialect.name, shape))
         if statement is None:
-            statement = joined.compile_once(build(shape[1]), conn.dialect, parts)
+            stmt = build(shape[1])
+            statement = joined.compile_once(stmt, conn.dialect, {"row": list(stmt.selected_columns)})
             _PREPARED[conn.dialect.name, shape] = statement
         found = await joined.fetch(
             conn, statement.sql, statement.arguments({"viewer": ctx.viewer_id, **params})
         )
-    return statement, tuple(found[0]) if found else None
+    return tuple(joined.converted(tuple(found[0]), statement.converters["row"])) if found else None
 
 
 _PAGES: dict[tuple[str, int, bool], Any] = {}
 
 
 def _page(kind: str, first: int, paged: bool) -> Any:
-    """A child page's selection, built once per shape: the domain's `candidates` of one parent."""
+    """A child page's selection, built once per shape: the domain's `candidates` of one parent
+    (`posts`, `comments`: by id) or of the enclosing statement's (`profile`, `post_comments`)."""
     stmt = _PAGES.get((kind, first, paged))
     if stmt is None:
-        if kind in ("posts", "profile"):  # one author's, or the author of the enclosing statement's
-            stmt = (
-                posts_of([_PARENT if kind == "posts" else User.id]).order_by(Post.id.desc()).limit(first + 1)
-            )
+        if kind in ("posts", "profile"):
+            stmt = posts_of([_PARENT if kind == "posts" else User.id])
+            stmt = stmt.order_by(Post.id.desc()).limit(first + 1)
             stmt = stmt.where(Post.id < _AFTER) if paged else stmt
         else:
-            stmt = comments_of(joined.EDGE_VIEWER, [_PARENT])
+            stmt = comments_of(joined.EDGE_VIEWER, [_PARENT if kind == "comments" else Post.id])
             stmt = stmt.where(stmt.selected_columns.id > _AFTER) if paged else stmt
             stmt = stmt.order_by(stmt.selected_columns.id).limit(first + 1)
         _PAGES[kind, first, paged] = stmt
@@ -211,33 +218,67 @@ async def post_comments(
     ctx: RequestContext, post: Any, paging: PageArgs, below: Collection[str]
 ) -> Page[Any]:
     """A post's comments (the post already visible), with their authors: `comments_of` admits only
-    authors `interacts` clears, which is `can_interact`, the page's exact rule."""
-    shape = joined.shape_of(below, joined.COMMENTS) or joined.Shape(False, False, items=joined.COMMENTS)
-    return await _joined_page(ctx, "comments", post.id, paging, shape)
+    authors `interacts` clears, which is `can_interact`, the page's exact rule. Read with the post
+    already, or in a statement of their own."""
+    known = _known_pages(ctx).get(("post_comments", post.id, paging))
+    if known is not None:
+        return known
+    return await _joined_page(ctx, "comments", post.id, paging, _comments_shape(below))
+
+
+def _comments_shape(below: Collection[str]) -> joined.Shape:
+    return joined.shape_of(below, joined.COMMENTS) or joined.Shape(False, False, items=joined.COMMENTS)
+
+
+# The post's author, for `content_visible`: an alias of its own, as a page under the post joins
+# its own authors.
+_AUTHOR = User.__table__.alias("post_author")
+_POST_SEES = content_visible(_VIEWER, Post.author_id, _AUTHOR.c.is_private)
+_POST_SOURCE = Post.__table__.join(_AUTHOR, _AUTHOR.c.id == Post.author_id)
+_POST_COLUMNS = {
+    hidden: (
+        *Post.__table__.c,
+        _POST_SEES.label("sees"),
+        (hidden_comments(_VIEWER, Post.id) if hidden else null()).label("hidden"),
+    )
+    for hidden in (False, True)
+}
+# The post as the parent of its comments page, read in the page's statement (a LATERAL join).
+_POST_PARENTS = {
+    hidden: joined.Parent(_POST_COLUMNS[hidden], _POST_SOURCE, _POST_SEES, Post.id == _PARENT)
+    for hidden in (False, True)
+}
 
 
 def _post_statement(hidden: bool) -> Any:
-    return (
-        select(
-            *Post.__table__.c,
-            content_visible(_VIEWER, Post.author_id, User.is_private).label("sees"),
-            (hidden_comments(_VIEWER, Post.id) if hidden else null()).label("hidden"),
-        )
-        .join(User, User.id == Post.author_id)
-        .where(Post.id == _PARENT)
-    )
+    return select(*_POST_COLUMNS[hidden]).select_from(_POST_SOURCE).where(Post.id == _PARENT)
 
 
-async def visible_post(ctx: RequestContext, post_id: int, below: Collection[str]) -> Any | None:
+async def visible_post(
+    ctx: RequestContext, post_id: int, below: Collection[str], comments: dict[str, Any] | None = None
+) -> Any | None:
     """The post with `sees` (content_visible by its author) and, when selected, its hidden comment
-    count, in one statement; None when the domain's exact rule must decide."""
+    count, in one statement, with its comments page (`comments`: its arguments, when selected);
+    None when the domain's exact rule must decide."""
     hidden = "comment_count" in below
+    if comments is None:
+        return _post(ctx, await _one(ctx, ("post", hidden), _post_statement, {"parent": post_id}), hidden)
+    paging = page_args(comments.get("first"), comments.get("after"))
+    shape = _comments_shape(below)
+    page = _page("post_comments", paging.first, paging.after is not None)
+    values, found = await _with_page(ctx, page, shape, _POST_PARENTS[hidden], {"parent": post_id}, paging)
+    post = _post(ctx, values, hidden)
+    if post is not None:
+        _keep(ctx, "post_comments", post.id, paging, joined.JoinedPage(ctx, shape).listed(found[0], found[1]))
+    return post
+
+
+def _post(ctx: RequestContext, values: tuple[Any, ...] | None, hidden: bool) -> Any | None:
+    """The post of a row's post columns, converted (None: not found, or for the exact rule)."""
     width = len(Post.__table__.c)
-    parts = {"items": list(Post.__table__.c)}
-    statement, values = await _one(ctx, ("post", hidden), _post_statement, parts, {"parent": post_id})
     if values is None or not values[width]:
         return None
-    post: Any = joined.PostRow._make(joined.converted(values[:width], statement.converters["items"]))
+    post: Any = joined.PostRow._make(values[:width])
     if hidden:
         HiddenCommentCount(ctx).prime(post.id, values[width + 1])
     return post
