@@ -14,7 +14,8 @@ admit. Signed out, and on SQLite, the domain's functions answer throughout.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, String, bindparam, null, select
@@ -90,42 +91,50 @@ async def profile_user(
     counted = "post_count" in below
     if posts is None:
         return _user(ctx, await _one(ctx, ("user", counted), _user_statement, {"name": name}), counted)
-    paging = page_args(posts.get("first"), posts.get("after"))
-    shape = _posts_shape(below)
-    page = _page("profile", paging.first, paging.after is not None)
-    values, found = await _with_page(ctx, page, shape, _PARENTS[counted], {"name": name}, paging)
-    user = _user(ctx, values, counted)
-    if user is not None and user.sees:
-        _keep(ctx, "user_posts", user.id, paging, joined.JoinedPage(ctx, shape).listed(found[0], found[1]))
-    return user
+    page = _ChildPage("user_posts", "profile", posts, _posts_shape(below))
+    return await page.with_parent(ctx, _PARENTS[counted], {"name": name}, lambda v: _user(ctx, v, counted))
 
 
-async def _with_page(
-    ctx: RequestContext,
-    page: Any,
-    shape: joined.Shape,
-    parent: joined.Parent,
-    params: dict[str, Any],
-    paging: PageArgs,
-) -> tuple[tuple[Any, ...] | None, tuple[joined.Prepared, list[Any]]]:
-    """A parent's row (its columns, converted; None when not found) and its page's statement and
-    rows, in one statement: the page a LATERAL join of the parent (execution/joined.py)."""
-    params = {"viewer": ctx.viewer_id, "edge_viewer": ctx.viewer_id, **params}
-    if paging.after is not None:
-        params["after"] = paging.after
-    async with ctx.read() as session:
-        conn = await session.connection()
-        statement = joined.prepared(page, shape, conn.dialect, parent)
-        found = await joined.fetch(conn, statement.sql, statement.arguments(params))
-    if not found:
-        return None, (statement, found)
-    values = joined.converted(tuple(found[0])[-len(parent.columns) :], statement.converters["parent"])
-    return tuple(values), (statement, found)
+@dataclass(frozen=True)
+class _ChildPage:
+    """A parent's page read in the parent's statement: its loader's name (where the page is kept
+    for it), its selection (`_page`), its field's arguments and its shape."""
+
+    loader: str
+    kind: str
+    args: dict[str, Any]
+    shape: joined.Shape
+
+    async def with_parent(
+        self, ctx: RequestContext, parent: joined.Parent, params: dict[str, Any], make: Make
+    ) -> Any | None:
+        """The parent (`make` of its columns, converted; None when not found), its page kept when
+        the parent is shown and may show it (`sees`), in one statement: the page a LATERAL join
+        of the parent (execution/joined.py)."""
+        paging = page_args(self.args.get("first"), self.args.get("after"))
+        page = _page(self.kind, paging.first, paging.after is not None)
+        params = {"viewer": ctx.viewer_id, "edge_viewer": ctx.viewer_id, **params}
+        if paging.after is not None:
+            params["after"] = paging.after
+        async with ctx.read() as session:
+            conn = await session.connection()
+            statement = joined.prepared(page, self.shape, conn.dialect, parent)
+            found = await joined.fetch(conn, statement.sql, statement.arguments(params))
+        width = len(parent.columns)
+        row = make(
+            tuple(joined.converted(tuple(found[0])[-width:], statement.converters["parent"]))
+            if found
+            else None
+        )
+        if row is not None and getattr(row, "sees", True):  # a post `make` gives is seen already
+            listed = joined.JoinedPage(ctx, self.shape).listed(statement, found)
+            _known_pages(ctx)[self.loader, row.id, paging] = page_from_rows(
+                [(item.id, item) for item in listed], paging
+            )
+        return row
 
 
-def _keep(ctx: RequestContext, loader: str, parent: int, paging: PageArgs, listed: list[Any]) -> None:
-    """A child page read with its parent, for its loader (`profile_posts`, `post_comments`)."""
-    _known_pages(ctx)[loader, parent, paging] = page_from_rows([(item.id, item) for item in listed], paging)
+Make = Callable[[tuple[Any, ...] | None], Any]
 
 
 def _posts_shape(below: Collection[str]) -> joined.Shape:
@@ -263,14 +272,10 @@ async def visible_post(
     hidden = "comment_count" in below
     if comments is None:
         return _post(ctx, await _one(ctx, ("post", hidden), _post_statement, {"parent": post_id}), hidden)
-    paging = page_args(comments.get("first"), comments.get("after"))
-    shape = _comments_shape(below)
-    page = _page("post_comments", paging.first, paging.after is not None)
-    values, found = await _with_page(ctx, page, shape, _POST_PARENTS[hidden], {"parent": post_id}, paging)
-    post = _post(ctx, values, hidden)
-    if post is not None:
-        _keep(ctx, "post_comments", post.id, paging, joined.JoinedPage(ctx, shape).listed(found[0], found[1]))
-    return post
+    page = _ChildPage("post_comments", "post_comments", comments, _comments_shape(below))
+    return await page.with_parent(
+        ctx, _POST_PARENTS[hidden], {"parent": post_id}, lambda v: _post(ctx, v, hidden)
+    )
 
 
 def _post(ctx: RequestContext, values: tuple[Any, ...] | None, hidden: bool) -> Any | None:
