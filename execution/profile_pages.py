@@ -1,12 +1,15 @@
 """A profile (`user(username:)` with its posts) and a post's comments (`node(id:)` of a Post with
-its `comments`) near their one-statement floors, on PostgreSQL, signed in.
+its `comments`) in ONE statement each, on PostgreSQL, signed in, as their floors are.
 
-The parent (the profile's user, the post) is read in one statement with the rules its children
-ask about already answered: `interacts` (the user is clear of any block and not suspended) and
+The parent (the profile's user, the post) is read with the rules its children ask about already
+answered in SQL: `interacts` (the user is clear of any block and not suspended) and
 `content_visible` (resolvers/visibility_sql.py), the avatar, and the counts the document selects
-(the user's posts, the post's comments hidden from the viewer). Each child page then runs as one
-statement through execution/joined.py (its rows with their authors, avatars, media and hidden
-counts). Whenever a parent's SQL rule refuses (not clear, not visible, gone), the domain's own
+(the user's posts, the post's comments hidden from the viewer). When the document selects the
+parent's page (the root is given its arguments, execution/run.py), the page is a LATERAL join of
+the parent in the same statement, through execution/joined.py (its rows with their authors,
+avatars, media and hidden counts), joined only where the parent's content may be seen, and kept
+for the page's loader (`KnownPages`). A page of a parent read otherwise costs one statement of
+its own. Whenever a parent's SQL rule refuses (not clear, not visible, gone), the domain's own
 functions (strawberry's path) answer instead: the SQL forms only ever admit what the exact rules
 admit. Signed out, and on SQLite, the domain's functions answer throughout.
 """
