@@ -1,12 +1,17 @@
-"""A feed page with its authors (and their avatars) and its posts' media in ONE statement, on
-PostgreSQL, sent through the request's own connection as an asyncpg prepared statement.
+"""A page (the feed's, a profile's posts, a post's comments) with its authors (and their
+avatars), its posts' media and their hidden comment counts in ONE statement, on PostgreSQL, sent
+through the request's own connection as an asyncpg prepared statement.
 
 The page's selection stays the domain's (resolvers/feed/pages.py `feed_rows`, built once per
-shape): it becomes the subquery `page`, joined to its authors (with `interacts`, the rule the
-authors' own statement checks, composed from resolvers/visibility_sql.py) and each post's media
-as an array of rows in the author's order, as bench/request_path.py's floor does. What it read
-is kept for the child loaders (execution/rows.py `KnownUsers`, `KnownPostMedia`, `KnownMedia`),
-which then answer those keys without a statement.
+shape; the pages' `candidates`): it becomes the subquery `page`, joined to its authors (with
+`interacts`, the rule the authors' own statement checks, composed from
+resolvers/visibility_sql.py) and each post's media as an array of rows in the author's order, as
+bench/request_path.py's floor does, and each
+post's comments hidden from the viewer as a correlated count (resolvers/posts/comments.py
+`hidden_comments`). What it read is kept for the child loaders (execution/rows.py `KnownUsers`,
+`KnownPostMedia`, `KnownMedia`; `HiddenCommentCount` primed), which then answer those keys
+without a statement. Other statements of one row (a profile's user, a post) are compiled and
+sent the same way (`compile_once`, `fetch`; execution/profile_pages.py).
 
 The statement is compiled once per page shape by SQLAlchemy (its parameters in asyncpg's
 positional order) and run on the session's asyncpg connection: no per-request compile, no
@@ -30,16 +35,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.context import Reader, RequestContext
 from execution import rows
-from models import Media, Post, PostMedia, User
+from models import Comment, Media, Post, PostMedia, User
+from resolvers.posts.comments import HiddenCommentCount, hidden_comments
 from resolvers.visibility_sql import interacts
 
 PostRow = namedtuple("PostRow", [column.key for column in Post.__table__.c])  # type: ignore[misc]
+CommentRow = namedtuple("CommentRow", [column.key for column in Comment.__table__.c])  # type: ignore[misc]
 UserRow = namedtuple("UserRow", [*(column.key for column in User.__table__.c), "clear"])  # type: ignore[misc]
 PostMediaRow = namedtuple(  # type: ignore[misc]
     "PostMediaRow", ["parent_post_id", *(column.key for column in Media.__table__.c)]
 )
 _MEDIA = list(Media.__table__.c)
-_EDGE_VIEWER = bindparam("edge_viewer", type_=BigInteger)
+EDGE_VIEWER = bindparam("edge_viewer", type_=BigInteger)
 
 
 class StatementFailed(SQLAlchemyError):
@@ -61,7 +68,7 @@ def _converters(columns: Sequence[Any], dialect: Dialect) -> list[tuple[int, Con
     return found
 
 
-def _converted(values: Sequence[Any], converters: list[tuple[int, Convert]]) -> list[Any]:
+def converted(values: Sequence[Any], converters: list[tuple[int, Convert]]) -> list[Any]:
     out = list(values)
     for position, process in converters:
         out[position] = process(out[position])
@@ -69,11 +76,27 @@ def _converted(values: Sequence[Any], converters: list[tuple[int, Convert]]) -> 
 
 
 @dataclass(frozen=True)
+class Items:
+    """What a page lists: a table's rows (by `author_id`, keyed by `id`) as named tuples, in
+    which order."""
+
+    table: Any
+    row: Any
+    newest_first: bool = True
+
+
+POSTS = Items(Post.__table__, PostRow)
+COMMENTS = Items(Comment.__table__, CommentRow, newest_first=False)
+
+
+@dataclass(frozen=True)
 class Shape:
-    """Which child loads the page carries."""
+    """Which child loads the page carries (media and hidden counts: posts only)."""
 
     users: bool
     media: bool
+    hidden: bool = False
+    items: Items = POSTS
 
 
 @dataclass
@@ -82,9 +105,7 @@ class Prepared:
     names: tuple[str, ...]  # the parameters, in positional order
     defaults: dict[str, Any]  # constants of the selection (a follow state, the limit)
     binds: dict[str, Convert]  # bind processors by name
-    posts: list[tuple[int, Convert]]
-    users: list[tuple[int, Convert]]
-    media: list[tuple[int, Convert]]
+    converters: dict[str, list[tuple[int, Convert]]]  # per part of a row ("items", "users", "media")
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         values = [params[name] if name in params else self.defaults[name] for name in self.names]
@@ -94,20 +115,32 @@ class Prepared:
         ]
 
 
-_POST_WIDTH = len(Post.__table__.c)
 _USER_WIDTH = len(User.__table__.c) + 1  # with `clear`
 _AVATAR_WIDTH = len(rows.AVATAR.c)
 
 
-def statement(page: Select[Any], shape: Shape) -> Select[Any]:
-    """The page's posts, then (shape.users) the author's columns, `clear` and the avatar's
-    columns, then (shape.media) the post's media rows as one array, in position order."""
-    sub = page.with_only_columns(*Post.__table__.c).subquery("page")
+@dataclass(frozen=True, eq=False)
+class Parent:
+    """A page's one parent read in the same statement (a profile's user): its columns come last,
+    the page is a LATERAL subquery of `source` (the page's selection refers to it), joined `on`."""
+
+    columns: tuple[Any, ...]
+    source: Any
+    on: Any
+    where: Any
+
+
+def statement(page: Select[Any], shape: Shape, parent: Parent | None = None) -> Select[Any]:
+    """The page's rows, then (shape.users) the author's columns, `clear` and the avatar's
+    columns, then (shape.media) the post's media rows as one array, in position order, then
+    (shape.hidden) the post's comments hidden from the viewer, then the parent's columns."""
+    selected = page.with_only_columns(*shape.items.table.c)
+    sub = selected.subquery("page") if parent is None else selected.lateral("page")
     columns: list[Any] = list(sub.c)
-    source: Any = sub
+    source: Any = sub if parent is None else parent.source.outerjoin(sub, parent.on)
     if shape.users:
-        columns += [*User.__table__.c, interacts(_EDGE_VIEWER, User.id).label("clear"), *rows.AVATAR.c]
-        source = sub.outerjoin(User, User.id == sub.c.author_id).outerjoin(
+        columns += [*User.__table__.c, interacts(EDGE_VIEWER, User.id).label("clear"), *rows.AVATAR.c]
+        source = source.outerjoin(User, User.id == sub.c.author_id).outerjoin(
             rows.AVATAR, rows.AVATAR.c.id == User.avatar_media_id
         )
     if shape.media:
@@ -118,28 +151,39 @@ def statement(page: Select[Any], shape: Shape) -> Select[Any]:
             .scalar_subquery()
         )
         columns.append(media.label("media"))
-    return select(*columns).select_from(source).order_by(sub.c.id.desc())
+    if shape.hidden:
+        columns.append(hidden_comments(EDGE_VIEWER, sub.c.id).label("hidden"))
+    order = sub.c.id.desc() if shape.items.newest_first else sub.c.id
+    if parent is not None:
+        return select(*columns, *parent.columns).select_from(source).where(parent.where).order_by(order)
+    return select(*columns).select_from(source).order_by(order)
 
 
-# Per page selection (built once by resolvers/feed/pages.py), per shape.
-_PREPARED: weakref.WeakKeyDictionary[Select[Any], dict[Shape, Prepared]] = weakref.WeakKeyDictionary()
+# Per page selection (built once by resolvers/feed/pages.py), per shape and parent.
+_PREPARED: weakref.WeakKeyDictionary[Select[Any], dict[Any, Prepared]] = weakref.WeakKeyDictionary()
 
 
-def prepared(page: Select[Any], shape: Shape, dialect: Dialect) -> Prepared:
+def compile_once(stmt: Select[Any], dialect: Dialect, parts: Mapping[str, Sequence[Any]]) -> Prepared:
+    """The statement's SQL and positional parameters, and the converters of each part of its rows."""
+    compiled = stmt.compile(dialect=dialect)
+    defaults = compiled.construct_params(_check=False)
+    return Prepared(
+        sql=compiled.string,
+        names=tuple(compiled.positiontup or ()),
+        defaults={name: value for name, value in defaults.items() if value is not None},
+        binds={name: process for name, process in compiled._bind_processors.items() if callable(process)},
+        converters={name: _converters(list(columns), dialect) for name, columns in parts.items()},
+    )
+
+
+def prepared(page: Select[Any], shape: Shape, dialect: Dialect, parent: Parent | None = None) -> Prepared:
     by_shape = _PREPARED.setdefault(page, {})
-    found = by_shape.get(shape)
+    found = by_shape.get((shape, parent))
     if found is None:
-        compiled = statement(page, shape).compile(dialect=dialect)
-        defaults = compiled.construct_params(_check=False)
-        found = by_shape[shape] = Prepared(
-            sql=compiled.string,
-            names=tuple(compiled.positiontup or ()),
-            defaults={name: value for name, value in defaults.items() if value is not None},
-            binds={name: process for name, process in compiled._bind_processors.items() if callable(process)},
-            posts=_converters(list(Post.__table__.c), dialect),
-            users=_converters(list(User.__table__.c), dialect),
-            media=_converters(_MEDIA, dialect),
-        )
+        parts = {"items": list(shape.items.table.c), "users": list(User.__table__.c), "media": _MEDIA}
+        if parent is not None:
+            parts["parent"] = list(parent.columns)
+        found = by_shape[shape, parent] = compile_once(statement(page, shape, parent), dialect, parts)
     return found
 
 
@@ -169,9 +213,9 @@ async def fetch(conn: AsyncConnection, sql: str, arguments: list[Any]) -> list[A
             sync.dispatch.after_cursor_execute(sync, None, sql, params, context, False)
 
 
-class JoinedPosts:
-    """A `Fetch` for `feed_rows` (resolvers/feed/pages.py): the page's posts as rows, its authors
-    and media kept for the child loaders of this request."""
+class JoinedPage:
+    """A `Fetch` for `feed_rows` (resolvers/feed/pages.py) and the other pages: the page's rows,
+    its authors, media and hidden counts kept for the child loaders of this request."""
 
     def __init__(self, ctx: RequestContext, shape: Shape) -> None:
         self.ctx, self.shape = ctx, shape
@@ -183,77 +227,73 @@ class JoinedPosts:
             conn = await session.connection()
             statement = prepared(page, self.shape, conn.dialect)
             found = await fetch(conn, statement.sql, statement.arguments({**params, "edge_viewer": viewer}))
-        return self._rows(statement, found)
+        return self.listed(statement, found)
 
-    def _rows(self, statement: Prepared, found: list[Any]) -> list[Any]:
-        posts = []
+    def listed(self, statement: Prepared, found: list[Any]) -> list[Any]:
+        """The page's rows (a parent without any: one row of nulls, left out), its children kept."""
+        shape, converters = self.shape, statement.converters
+        listed = []
         users: dict[int, Any] = {}
         media_of: dict[int, list[Any]] = {}
         avatars = rows.known_media(self.ctx)
-        user_end = _POST_WIDTH + _USER_WIDTH
+        width = len(shape.items.table.c)
+        user_end = width + _USER_WIDTH
+        media_at = user_end + _AVATAR_WIDTH if shape.users else width
+        hidden_at = media_at + 1 if shape.media else media_at
+        # Signed out, nothing is hidden (`HiddenCommentCount`): the count stays its loader's.
+        hidden = HiddenCommentCount(self.ctx) if shape.hidden and self.ctx.viewer_id is not None else None
         for record in found:
             values = tuple(record)
-            post: Any = PostRow._make(_converted(values[:_POST_WIDTH], statement.posts))
-            posts.append(post)
-            if self.shape.users and values[_POST_WIDTH] is not None:
-                user: Any = UserRow._make(_converted(values[_POST_WIDTH:user_end], statement.users))
+            if values[0] is None:
+                continue
+            item: Any = shape.items.row._make(converted(values[:width], converters["items"]))
+            listed.append(item)
+            if shape.users and values[width] is not None:
+                user: Any = UserRow._make(converted(values[width:user_end], converters["users"]))
                 users[user.id] = user
                 avatar = values[user_end : user_end + _AVATAR_WIDTH]
                 if user.avatar_media_id is not None and avatar[0] is not None:
-                    avatars[user.avatar_media_id] = rows.MediaRow._make(_converted(avatar, statement.media))
-            if self.shape.media:
-                items = values[-1] or ()
-                media_of[post.id] = [
-                    PostMediaRow._make([post.id, *_converted(item, statement.media)]) for item in items
+                    avatar_row = converted(avatar, converters["media"])
+                    avatars[user.avatar_media_id] = rows.MediaRow._make(avatar_row)
+            if shape.media:
+                media_of[item.id] = [
+                    PostMediaRow._make([item.id, *converted(each, converters["media"])])
+                    for each in values[media_at] or ()
                 ]
-        if self.shape.users:
+            if hidden is not None:
+                hidden.prime(item.id, values[hidden_at])
+        if shape.users:
             rows.known_users(self.ctx).update(users)
-        if self.shape.media:
+        if shape.media:
             rows.known_post_media(self.ctx).update(media_of)
-        return posts
+        return listed
 
 
-def shape_of(below: Collection[str]) -> Shape | None:
+def shape_of(below: Collection[str], items: Items = POSTS) -> Shape | None:
     """The shape for the child loads a plan makes under the page (None: nothing to join)."""
-    shape = Shape(users="users_on_edge" in below, media="post_media" in below)
-    return shape if shape.users or shape.media else None
+    posts = items is POSTS
+    shape = Shape(
+        users="users_on_edge" in below,
+        media=posts and "post_media" in below,
+        hidden=posts and "comment_count" in below,
+        items=items,
+    )
+    return shape if shape.users or shape.media or shape.hidden else None
 
 
-# Any page statement beside the feed's (execution/message_page.py, activity_page.py): built and
-# compiled once per shape key and dialect, each row converted column by column.
+# Any other statement (execution/message_page.py, activity_page.py, profile_pages.py): built and
+# compiled once per key (everything that changes its text) and dialect, its rows converted
+# column by column.
+_COMPILED: dict[tuple[Any, str], Prepared] = {}
 
 
-@dataclass
-class Compiled:
-    sql: str
-    names: tuple[str, ...]  # the parameters, in positional order
-    defaults: dict[str, Any]
-    binds: dict[str, Convert]
-    columns: list[tuple[int, Convert]]  # result processors by position in the row
-
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [(name, params[name] if name in params else self.defaults[name]) for name in self.names]
-        return [self.binds[name](value) if name in self.binds else value for name, value in values]
-
-
-_COMPILED: dict[tuple[Any, str], Compiled] = {}
-
-
-def compiled(key: Any, build: Callable[[], Select[Any]], dialect: Dialect) -> Compiled:
-    """The statement `build()` gives for `key` (everything that changes its text), compiled once."""
+def compiled(key: Any, build: Callable[[], Select[Any]], dialect: Dialect) -> Prepared:
+    """The statement `build()` gives for `key`, compiled once (its rows are the part "row")."""
     found = _COMPILED.get((key, dialect.name))
     if found is None:
         built = build()
-        compiled_form = built.compile(dialect=dialect)
-        constants = compiled_form.construct_params(_check=False)
-        binds = compiled_form._bind_processors.items()
-        found = _COMPILED[key, dialect.name] = Compiled(
-            sql=compiled_form.string,
-            names=tuple(compiled_form.positiontup or ()),
-            defaults={name: value for name, value in constants.items() if value is not None},
-            binds={name: process for name, process in binds if callable(process)},
-            columns=_converters(list(built.selected_columns), dialect),
-        )
+        parts = {"row": list(built.selected_columns)}
+        found = _COMPILED[key, dialect.name] = compile_once(built, dialect, parts)
     return found
 
 
@@ -265,4 +305,4 @@ async def read_rows(
         conn = await session.connection()
         statement = compiled(key, build, conn.dialect)
         found = await fetch(conn, statement.sql, statement.arguments(params))
-    return [_converted(tuple(record), statement.columns) for record in found]
+    return [converted(tuple(record), statement.converters["row"]) for record in found]

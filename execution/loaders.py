@@ -16,7 +16,7 @@ from typing import Any
 
 from core.context import RequestContext
 from core.ids import from_global_id
-from execution import joined, rows
+from execution import joined, profile_pages, rows
 from resolvers.accounts.users import FollowerCount, FollowingCount, findable_user, user_by_username
 from resolvers.feed.pages import Fetch, core_posts, feed_rows
 from resolvers.feed.ranked import ranked_page
@@ -64,7 +64,7 @@ async def _feed(ctx: RequestContext, args: dict[str, Any]) -> Any:
     # PostgreSQL with their authors and media in the same statement (execution/joined.py).
     paging = page_args(first, after)
     shape = joined.shape_of(args.get(BELOW, ())) if not ctx.services.db.is_sqlite else None
-    fetch: Fetch = joined.JoinedPosts(ctx, shape) if shape is not None else core_posts
+    fetch: Fetch = joined.JoinedPage(ctx, shape) if shape is not None else core_posts
     posts = await feed_rows(ctx, paging, fetch)
     return page_from_rows([(post.id, post) for post in posts], paging)
 
@@ -83,6 +83,11 @@ async def _node(ctx: RequestContext, args: dict[str, Any]) -> Tagged | None:
     if parsed is None:
         return None
     type_name, key = parsed
+    if type_name == "Post" and profile_pages.fast(ctx):  # with the counts the document selects
+        comments = rows.below_arguments(ctx, "post_comments")
+        post = await profile_pages.visible_post(ctx, key, args.get(BELOW, ()), comments)
+        if post is not None:
+            return Tagged(type_name, post)
     found = PLANNED_NODES.get(type_name)
     if found is None:
         raise NodeNotPlanned(type_name)  # not planned: the request runs on strawberry
@@ -124,11 +129,14 @@ class PerParent(ChildLoader):
     """The domain's own function for each parent, all awaited together: the DataLoaders it uses
     batch them, so the statements do not grow with the number of parents."""
 
-    def __init__(self, fn: PerParentFn, default: Any = None) -> None:
+    def __init__(self, fn: PerParentFn, default: Any = None, alone: PerParentFn | None = None) -> None:
         self.fn = fn
         self.default = default
+        self.alone = alone  # for a single parent (a profile, a post): its page in one statement
 
     async def load(self, ctx: RequestContext, keys: Sequence[Any], args: dict[str, Any]) -> Mapping[Any, Any]:
+        if self.alone is not None and len(keys) == 1:
+            return {keys[0]: await self.alone(ctx, keys[0], args)}
         values = await asyncio.gather(*(self.fn(ctx, key, args) for key in keys))
         return dict(zip(keys, values, strict=True))
 
@@ -137,11 +145,35 @@ async def _user_posts(ctx: RequestContext, user: Any, args: dict[str, Any]) -> A
     return await author_posts(ctx, user, page_args(args.get("first"), args.get("after")), PostRowsByAuthor)
 
 
+async def _profile_posts(ctx: RequestContext, user: Any, args: dict[str, Any]) -> Any:
+    """One user's posts: in one statement when the user was read with its rules answered."""
+    if profile_pages.fast(ctx):
+        paging = page_args(args.get("first"), args.get("after"))
+        page = await profile_pages.profile_posts(ctx, user, paging, args.get(BELOW, ()))
+        if page is not None:
+            return page
+    return await _user_posts(ctx, user, args)
+
+
 async def _post_comments(ctx: RequestContext, post: Any, args: dict[str, Any]) -> Any:
     return await comments_page(ctx, post, page_args(args.get("first"), args.get("after")))
 
 
+async def _one_posts_comments(ctx: RequestContext, post: Any, args: dict[str, Any]) -> Any:
+    """One post's comments: with their authors in one statement."""
+    if profile_pages.fast(ctx):
+        paging = page_args(args.get("first"), args.get("after"))
+        return await profile_pages.post_comments(ctx, post, paging, args.get(BELOW, ()))
+    return await _post_comments(ctx, post, args)
+
+
 async def _user(ctx: RequestContext, args: dict[str, Any]) -> Any:
+    if profile_pages.fast(ctx):  # the user with its rules, counts and avatar in one statement
+        user = await profile_pages.profile_user(
+            ctx, str(args["username"]), args.get(BELOW, ()), rows.below_arguments(ctx, "user_posts")
+        )
+        if user is not None:
+            return user
     return await user_by_username(ctx, str(args["username"]))
 
 
@@ -165,8 +197,8 @@ CHILDREN: dict[str, ChildLoader] = {
     "media_by_id": MediaByIdLoader(),
     "viewer_liked": Flags(ViewerLiked),
     "viewer_saved": Flags(ViewerSaved),
-    "user_posts": PerParent(_user_posts),
-    "post_comments": PerParent(_post_comments),
+    "user_posts": PerParent(_user_posts, alone=_profile_posts),
+    "post_comments": PerParent(_post_comments, alone=_one_posts_comments),
     "comment_count": PerParent(lambda ctx, post, args: visible_comment_count(ctx, post), 0),
     "follower_count": PerParent(lambda ctx, user, args: FollowerCount(ctx).load(user.id), 0),
     "following_count": PerParent(lambda ctx, user, args: FollowingCount(ctx).load(user.id), 0),

@@ -105,13 +105,16 @@ async def _load_field(plan: FieldPlan, sources: list[Any], env: Env) -> None:
         args = _arguments(plan, env)
         if plan.below:
             args = {**args, BELOW: plan.below}  # what the root may read alongside (one statement)
-        # This root's child fields' arguments, for a node lookup that reads them alongside.
+        # This root's child fields' arguments, for a root or node lookup that reads their pages alongside.
         env.ctx.loaders[BelowArguments] = lambda loader: _below_arguments(plan, loader, env)
         env.loaded[plan.index] = await ROOTS[declaration.loader](env.ctx, args)
     elif isinstance(declaration, Child):
         keys = {key for key in map(declaration.key, sources) if key is not None}
         loader = CHILDREN[declaration.loader]
-        env.loaded[plan.index] = await loader.load(env.ctx, list(keys), _arguments(plan, env)) if keys else {}
+        args = _arguments(plan, env)
+        if plan.below:
+            args = {**args, BELOW: plan.below}  # what a child page may read alongside its rows
+        env.loaded[plan.index] = await loader.load(env.ctx, list(keys), args) if keys else {}
     elif isinstance(declaration, Pure) and inspect.iscoroutinefunction(declaration.fn):
         for source in sources:
             env.awaited[id(plan), id(source)] = await declaration.fn(source, env.ctx)

@@ -247,9 +247,15 @@ async def interacting(ctx: RequestContext, user_ids: Sequence[int]) -> list[bool
     return [can_interact(rel) for rel in await block_relationships(ctx, user_ids)]
 
 
-async def user_by_username(ctx: RequestContext, username: str) -> User | None:
+def username_key(username: str) -> str | None:
+    """The stored form of a username asked for (None: no account can have it)."""
     name = username.strip().lower()
-    if not name or len(name) > 30:
+    return name if name and len(name) <= 30 else None
+
+
+async def user_by_username(ctx: RequestContext, username: str) -> User | None:
+    name = username_key(username)
+    if name is None:
         return None
     async with ctx.read() as session:
         user = await session.scalar(select(User).where(User.username == name))

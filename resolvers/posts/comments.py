@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, delete, func, select, update
 
 from core.context import RequestContext
 from core.errors import BadInput, Conflict, Forbidden, NotFound
@@ -42,6 +42,17 @@ class CommentById(RequestLoader[int, Comment | None]):
         return None
 
 
+def hidden_from(viewer: Any) -> ColumnElement[bool]:
+    """A comment the viewer never sees: its author is in a blocked pair with them."""
+    return Comment.author_id.in_(blocked_with(viewer))
+
+
+def hidden_comments(viewer: Any, post_id: Any) -> ScalarSelect[int]:
+    """How many of a post's comments (`post_id`: an id or an outer statement's column) are
+    hidden from the viewer, as one correlated count (`HiddenCommentCount`'s rule)."""
+    return select(func.count()).where(Comment.post_id == post_id, hidden_from(viewer)).scalar_subquery()
+
+
 class HiddenCommentCount(RequestLoader[int, int]):
     """Per post, its comments by users in a blocked pair with the viewer (few: a viewer blocks few)."""
 
@@ -51,7 +62,7 @@ class HiddenCommentCount(RequestLoader[int, int]):
             return {}
         stmt = (
             select(Comment.post_id, func.count())
-            .where(Comment.post_id.in_(unique(keys)), Comment.author_id.in_(blocked_with(viewer)))
+            .where(Comment.post_id.in_(unique(keys)), hidden_from(viewer))
             .group_by(Comment.post_id)
         )
         async with self.ctx.read() as session:
@@ -59,6 +70,11 @@ class HiddenCommentCount(RequestLoader[int, int]):
 
     def default(self, key: int) -> int:
         return 0
+
+
+def comments_of(viewer: Any, parents: list[Any]) -> Select[*tuple[Any, ...]]:
+    """The comments of those posts (ids or bound parameters) the viewer may read: none across a block."""
+    return select(Comment).where(Comment.post_id.in_(parents), interacts(viewer, Comment.author_id))
 
 
 class CommentsPage(ParentPages[Comment]):
@@ -70,10 +86,8 @@ class CommentsPage(ParentPages[Comment]):
     oldest_first = True
     entity = Comment
 
-    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
-        return select(Comment).where(
-            Comment.post_id.in_(parents), interacts(self.ctx.viewer_id, Comment.author_id)
-        )
+    def candidates(self, parents: list[Any]) -> Select[*tuple[Any, ...]]:
+        return comments_of(self.ctx.viewer_id, parents)
 
     def received(self, item: Comment) -> None:
         CommentById(self.ctx).prime(item.id, item)

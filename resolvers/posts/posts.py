@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import ScalarSelect, Select, delete, func, select, update
 
 from core.context import RequestContext
 from core.errors import BadInput, Forbidden, NotFound
@@ -85,6 +85,16 @@ class PostCount(RequestLoader[int, int]):
         return 0
 
 
+def posts_of(authors: list[Any]) -> Select[*tuple[Any, ...]]:
+    """The posts of those authors (ids or bound parameters): a profile's posts."""
+    return select(Post).where(Post.author_id.in_(authors))
+
+
+def post_count_of(author_id: Any) -> ScalarSelect[int]:
+    """`PostCount` of one author (an id or an outer statement's column), as a correlated count."""
+    return select(func.count()).where(Post.author_id == author_id).scalar_subquery()
+
+
 class PostsByAuthor(ParentPages[Post]):
     """Profile pages, newest first; several authors' pages in one statement per page shape."""
 
@@ -92,8 +102,8 @@ class PostsByAuthor(ParentPages[Post]):
     parent = Post.author_id
     entity: ClassVar[type[Any] | None] = Post
 
-    def candidates(self, parents: list[int]) -> Select[*tuple[Any, ...]]:
-        return select(Post).where(Post.author_id.in_(parents))
+    def candidates(self, parents: list[Any]) -> Select[*tuple[Any, ...]]:
+        return posts_of(parents)
 
 
 class PostRowsByAuthor(PostsByAuthor):

@@ -11,10 +11,11 @@ What an item shows (its stories, hasUnseen, latestStoryAt) is current. Owners wh
 story came after the mark are left for the next refresh; stories that expire or become
 invisible meanwhile simply drop out, which never makes another owner repeat or vanish.
 
-The page is chosen in the database: one statement groups the visible live stories of the
-related accounts by owner, orders the owners by their key and keeps the page after the cursor
-(LIMIT); a second reads the page's stories with the viewer's views; the owners come from their
-loader. Visibility in SQL is `live` and `story_visible_sql`, the rules of resolvers/stories/rules.py.
+The page is chosen in the database, in one statement: the visible live stories of the related
+accounts with the viewer's views are found once (a CTE), grouped by owner, the owners ordered by
+their key and the page after the cursor kept (LIMIT), and those owners' stories read back from
+the same CTE with their owners' rows (primed into `UserById`). Visibility in SQL is `live` and
+`story_visible_sql`, the rules of resolvers/stories/rules.py.
 """
 
 from __future__ import annotations
@@ -83,20 +84,25 @@ async def stories_tray(ctx: RequestContext, first: int | None, after: str | None
     params: dict[str, Any] = {"viewer": viewer, "mark": mark, "now": now, "limit": size + 1}
     async with ctx.read() as session:
         if parsed is None:
-            owners = await session.execute(FIRST_OWNERS, params)
+            found = (await session.execute(FIRST_PAGE, params)).all()
         else:
             key = parsed[1]
             cursor = {"after_group": key.group, "after_latest": key.latest, "after_owner": key.owner_id}
-            owners = await session.execute(LATER_OWNERS, params | cursor)
-        keys = [TrayKey(*row) for row in owners]
-        page = keys[:size]
-        owner_ids = [key.owner_id for key in page]
-        rows = (await session.execute(PAGE_STORIES, params | {"owners": owner_ids})).all()
-    users = await UserById(ctx).load_many(owner_ids)
+            found = (await session.execute(LATER_PAGE, params | cursor)).all()
+    keys = sorted({TrayKey(row.grp, row.latest, row.User.id) for row in found}, key=_order)
+    page = keys[:size]
+    owner_ids = [key.owner_id for key in page]
+    owners = UserById(ctx)
+    for row in found:
+        owners.prime(row.User.id, row.User)
+    users = await owners.load_many(owner_ids)
+    on_page = set(owner_ids)
     stories: dict[int, list[Story]] = {}
     unseen: dict[int, bool] = {}
     views = ViewIdOf(ctx)
-    for story, view_id in rows:
+    for story, view_id, *_ in found:
+        if story.author_id not in on_page:
+            continue  # the owner after the page: it only tells that a next page exists
         stories.setdefault(story.author_id, []).append(story)
         unseen[story.author_id] = unseen.get(story.author_id, False) or view_id is None
         views.prime(story.id, view_id)
@@ -161,16 +167,36 @@ def _visible_live(*columns: Any) -> Select[Any]:
     )
 
 
-def _owners(after: bool) -> Select[Any]:
+def _order(key: TrayKey) -> tuple[int, int, int]:
+    return key.group, -key.latest, key.owner_id
+
+
+def _page(after: bool) -> Select[Any]:
+    """The page's owners' current visible stories, oldest first, each with the viewer's view, its
+    owner's (group, latest) as they stood at the mark, and the owner; the owner after the page
+    comes too."""
+    visible = _visible_live(Story.id, Story.author_id, StoryView.id.label("view_id")).cte("visible")
+    owners = _owners(visible, after).subquery("owners")
+    return (
+        select(Story, visible.c.view_id, owners.c.grp, owners.c.latest, User)
+        .join(visible, visible.c.id == Story.id)
+        .join(owners, owners.c.author_id == Story.author_id)
+        .join(User, User.id == Story.author_id)
+        .order_by(Story.id)
+    )
+
+
+def _owners(visible: Any, after: bool) -> Select[Any]:
     """(group, latest, owner) of the owners (after the cursor), as they stood at the mark."""
-    unseen_at_mark = func.max(case((or_(StoryView.id.is_(None), StoryView.id >= MARK), 1), else_=0))
+    view = visible.c.view_id
+    unseen_at_mark = func.max(case((or_(view.is_(None), view >= MARK), 1), else_=0))
     group = case(
-        (Story.author_id == VIEWER, literal(OWN)), (unseen_at_mark == 1, literal(UNSEEN)), else_=SEEN
+        (visible.c.author_id == VIEWER, literal(OWN)), (unseen_at_mark == 1, literal(UNSEEN)), else_=SEEN
     )
     owners = (
-        _visible_live(group.label("grp"), func.max(Story.id).label("latest"), Story.author_id)
-        .where(Story.id < MARK)
-        .group_by(Story.author_id)
+        select(group.label("grp"), func.max(visible.c.id).label("latest"), visible.c.author_id)
+        .where(visible.c.id < MARK)
+        .group_by(visible.c.author_id)
         .subquery()
     )
     grp, latest, owner = owners.c.grp, owners.c.latest, owners.c.author_id
@@ -188,14 +214,8 @@ def _owners(after: bool) -> Select[Any]:
     return stmt.order_by(grp, latest.desc(), owner).limit(bindparam("limit"))
 
 
-FIRST_OWNERS = _owners(after=False)
-LATER_OWNERS = _owners(after=True)
-# Every current visible story of the page's owners, oldest first, with the viewer's view.
-PAGE_STORIES = (
-    _visible_live(Story, StoryView.id)
-    .where(Story.author_id.in_(bindparam("owners", expanding=True)))
-    .order_by(Story.id)
-)
+FIRST_PAGE = _page(after=False)
+LATER_PAGE = _page(after=True)
 
 
 async def tray_item(ctx: RequestContext, owner_id: int) -> TrayItem | None:
