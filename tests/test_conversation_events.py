@@ -206,8 +206,8 @@ async def test_log_out_closes_the_sockets_of_that_token(api: Api) -> None:
 
 async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) -> None:
     # 50 aliases make each event ~100 kB; the alias limit is raised for that alone. The client
-    # reads raw frames and stops reading for a while: keep-alive pings (the first may come any
-    # moment after the ack) would stand where an event is expected, so they are pushed out of reach.
+    # reads raw frames and stops reading for a while: keep-alive pings (one an interval after the
+    # socket opened) would stand where an event is expected, so they are pushed out of reach.
     async with server(subscription_queue_size=4, max_aliases=60, ws_keepalive_seconds=3600) as api:
         alice, bob = await api.sign_up(), await api.sign_up()
         cid = await start(api, alice, bob)
@@ -238,9 +238,11 @@ async def test_a_slow_consumer_is_cut_off_not_buffered(server: ServerFactory) ->
                     {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"cid": cid}}}
                 )
             )
-            # Subscribed once the first message arrives; from here on the client reads nothing.
+            # Live once the server says so (a message sent before would not be delivered: the
+            # subscription starts at the live end); from the first event on the client reads nothing.
+            await api.subscribed(bob)
             await send(api, alice, cid, "x" * 2000)
-            first = json.loads(await ws.recv())
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert first["type"] == "next", first
             pubsub = api.services.pubsub
             sent = 1
