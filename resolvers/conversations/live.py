@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 
 from core.context import RequestContext
 from core.errors import BadInput, RateLimited
-from models import Conversation, Message
-from resolvers.accounts.users import relationship
+from models import Conversation, ConversationMember, Message
+from resolvers.accounts.users import RelationshipTo, relationship
 from resolvers.conversations.conversations import (
     ConversationById,
     last_seqs,
@@ -34,7 +34,7 @@ from resolvers.conversations.conversations import (
 )
 from resolvers.conversations.members import Membership
 from resolvers.conversations.messages import MessageById, messages_after, visible_messages
-from resolvers.visibility import can_interact
+from resolvers.visibility import Relationship, can_interact
 from subscriptions import InvalidEvent, Subscription, SubscriptionOverflow, parse_event, user_channel
 from subscriptions import Message as PubSubMessage
 
@@ -43,7 +43,13 @@ REPLAY_BATCH = 100
 
 @dataclass(frozen=True)
 class MessageEvent:
+    """A message to deliver, with what the catch-up read that decided it: the viewer's membership
+    (joined in the message's own statement) and the relationship to its sender (read just after,
+    for this batch). The frame reuses them (`reuse`) instead of reading them again."""
+
     message: Message
+    membership: ConversationMember
+    sender: Relationship
 
 
 @dataclass(frozen=True)
@@ -259,14 +265,16 @@ class _Stream:
         while True:
             ctx = self.ctx.fresh()
             after = self.delivered.get(conversation_id, 0)
-            rows = await messages_after(
+            read = await messages_after(
                 ctx.services, conversation_id, after, up_to, REPLAY_BATCH, self.viewer
             )
+            rows = [row for row, _ in read]
             shown = await visible_messages(ctx, rows)
-            for row, show in zip(rows, shown, strict=True):
+            for (row, membership), show in zip(read, shown, strict=True):
                 self.delivered[conversation_id] = row.seq
                 if show:
-                    yield MessageEvent(row)
+                    # Loaded by visible_messages just above: no statement.
+                    yield MessageEvent(row, membership, await relationship(ctx, row.sender_id))
             if len(rows) < REPLAY_BATCH:
                 return
 
@@ -303,3 +311,19 @@ class _Stream:
             if deadline <= now:
                 async for event in self.typing_changed(*key, False):
                     yield event
+
+
+def reuse(ctx: RequestContext, event: LiveEvent) -> None:
+    """Prime the frame's loaders (emptied for this event) with what the read that decided the event
+    loaded, and nothing older: a MessageEvent's membership and relationship to its sender.
+
+    That read is the authoritative one for the event: the message was read in the statement that
+    checked the viewer's membership, and its sender's relationship (blocks) right after; the frame
+    renders that decision and does not re-decide it (before, a block committed in between made the
+    frame a NOT_FOUND error). A removal, decline or block committed after that read takes effect
+    from the next read: the next live event, or the next batch of a replay (`catch_up` has new
+    loaders per batch). Everything else the frame shows (other users, the conversation, shared
+    posts) the frame still reads itself, with the socket's loaders emptied for this event."""
+    if isinstance(event, MessageEvent):
+        Membership(ctx).prime(event.message.conversation_id, event.membership)
+        RelationshipTo(ctx).prime(event.message.sender_id, event.sender)
