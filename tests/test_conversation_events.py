@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
+from core.context import RequestContext
+from models import Message
+from resolvers.conversations.messages import visible_messages
 from tests.harness import Api, ServerFactory, TestUser
 from tests.test_conversation_statements import SEND_SEQ, SEND_STATEMENTS
 from tests.test_conversations import BLOCK, MARK_READ, send, start
@@ -283,8 +286,42 @@ async def test_a_delivered_message_costs_a_fixed_number_of_statements(api: Api, 
             await api.gql(SEND_SEQ, {"cid": cid, "clientId": "counted"}, token=alice.token)
             assert event(await socket.next(op))["message"]["seq"] == 2
     # The send's own (tests/test_conversation_statements.py), then the delivery: the catch-up reads
-    # the message with the viewer's membership in one statement and the relationship to its sender
-    # (blocks); the frame checks the message's visibility again with the socket's loaders, emptied
-    # for each event (membership, relationship). Before issue 26's cut the catch-up read 4.
+    # the message with the viewer's membership row in one statement and the relationship to its
+    # sender (blocks); the frame reuses both (live.reuse) instead of reading them again. Before
+    # issue 26's cuts the catch-up read 4 and the frame 2 more.
     shown = [" ".join(s.split())[:150] for s in statements]
-    assert len(statements) == SEND_STATEMENTS[backend, "direct"] + 4, shown
+    assert len(statements) == SEND_STATEMENTS[backend, "direct"] + 2, shown
+
+
+async def test_a_block_committed_after_the_catch_up_read_applies_from_the_next_event(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-up's read is authoritative for the message it delivers (it read the message with the
+    membership, then the relationship to its sender); the frame renders that decision with the same
+    rows. A block committed between that read and the frame: the frame shows the message whole, as
+    read before the block (never half of it, nor an error), and every later event reads afresh."""
+    alice, bob, carol = await api.sign_up(), await api.sign_up(), await api.sign_up()
+    group = await start(api, carol, alice, bob)
+
+    async def then_block(ctx: RequestContext, rows: list[Message]) -> list[bool]:
+        shown = await visible_messages(ctx, rows)
+        if any(row.body == "raced" for row in rows):
+            await api.gql(BLOCK, {"id": alice.id}, token=bob.token)
+        return shown
+
+    monkeypatch.setattr("resolvers.conversations.live.visible_messages", then_block)
+    async with graphql_socket(api.ws_url, bob.token) as socket:
+        op = await socket.subscribe(EVENTS, {"cid": group})
+        await api.subscribed(bob)
+        await send(api, alice, group, "raced")
+        data = await socket.next(op)
+        assert event(data)["message"] == {
+            "seq": 1,
+            "body": "raced",
+            "sender": {"username": alice.username},
+            "conversation": {"id": group},
+        }
+        await send(api, alice, group, "after the block")
+        await send(api, carol, group, "still here")
+        assert event(await socket.next(op))["message"]["body"] == "still here"
+        await socket.nothing(op)

@@ -12,20 +12,21 @@ same way. Membership and blocks are checked again for every event with fresh loa
 replay reads messages only while the viewer is a member (in the same statement): a removed
 member's stream, on whatever process, delivers nothing of the conversation after the removal.
 `message_changed` and `members_changed` carry the seq they follow: messages up to it are
-delivered first, so each lands in the conversation's order.
+delivered first, so each lands in the conversation's order. What those checks read (`Seen`) goes
+with the event to its frame, which reuses it instead of reading it again (`reuse`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.context import RequestContext
 from core.errors import BadInput, RateLimited
-from models import Conversation, Message
-from resolvers.accounts.users import relationship
+from models import Conversation, ConversationMember, Message
+from resolvers.accounts.users import Blocks, BlocksOf, RelationshipTo, relationship, relationships
 from resolvers.conversations.conversations import (
     ConversationById,
     last_seqs,
@@ -34,7 +35,7 @@ from resolvers.conversations.conversations import (
 )
 from resolvers.conversations.members import Membership
 from resolvers.conversations.messages import MessageById, messages_after, visible_messages
-from resolvers.visibility import can_interact
+from resolvers.visibility import Relationship, can_interact
 from subscriptions import InvalidEvent, Subscription, SubscriptionOverflow, parse_event, user_channel
 from subscriptions import Message as PubSubMessage
 
@@ -42,8 +43,33 @@ REPLAY_BATCH = 100
 
 
 @dataclass(frozen=True)
+class Seen:
+    """What the read that decided an event loaded: the viewer's membership in its conversation and
+    the relationships to the users it is about (sender, reader, typist). The event's frame reuses
+    them (`reuse`) instead of reading them again."""
+
+    membership: ConversationMember | None
+    relationships: Mapping[int, Relationship]
+    blocks: Blocks | None  # the viewer's blocked pairs, read in the relationships' statement
+
+
+async def seen(ctx: RequestContext, conversation_id: int, *users: int) -> Seen:
+    """What `ctx` loaded while deciding an event (the rules read them through its loaders, so this
+    runs no statement: reading the relationship to another user primes the viewer's blocks)."""
+    membership = await Membership(ctx).load(conversation_id)
+    found = await relationships(ctx, users) if users else []
+    viewer = ctx.require_viewer()
+    blocks = await BlocksOf(ctx).load(viewer) if any(user != viewer for user in users) else None
+    return Seen(membership, dict(zip(users, found, strict=True)), blocks)
+
+
+@dataclass(frozen=True)
 class MessageEvent:
+    """A message to deliver; the catch-up read the viewer's membership in the message's own
+    statement and the relationship to its sender just after, for its batch."""
+
     message: Message
+    seen: Seen
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class ReadEvent:
     conversation: Conversation
     reader_id: int
     up_to_seq: int
+    seen: Seen
 
 
 @dataclass(frozen=True)
@@ -58,11 +85,13 @@ class TypingEvent:
     conversation: Conversation
     user_id: int
     is_typing: bool
+    seen: Seen
 
 
 @dataclass(frozen=True)
 class ChangedEvent:
     message: Message
+    seen: Seen
 
 
 @dataclass(frozen=True)
@@ -70,6 +99,7 @@ class MembersEvent:
     conversation: Conversation
     added: list[int]
     removed: list[int]
+    seen: Seen
 
 
 LiveEvent = MessageEvent | ReadEvent | TypingEvent | ChangedEvent | MembersEvent
@@ -189,7 +219,12 @@ class _Stream:
             ctx = self.ctx.fresh()
             conversation = await self.shared(ctx, cid, event["reader_id"])
             if conversation is not None:
-                yield ReadEvent(conversation, event["reader_id"], event["up_to_seq"])
+                yield ReadEvent(
+                    conversation,
+                    event["reader_id"],
+                    event["up_to_seq"],
+                    await seen(ctx, cid, event["reader_id"]),
+                )
         elif event["type"] == "typing_changed":
             async for live in self.typing_changed(cid, event["user_id"], event["is_typing"]):
                 yield live
@@ -220,7 +255,7 @@ class _Stream:
             return
         message = await MessageById(ctx).load(message_id)
         if message is not None and (await visible_messages(ctx, [message]))[0]:
-            yield ChangedEvent(message)
+            yield ChangedEvent(message, await seen(ctx, conversation_id, message.sender_id))
 
     async def members_changed(
         self, conversation_id: int, seq: int, added: list[int], removed: list[int]
@@ -241,9 +276,10 @@ class _Stream:
         if seq > self.delivered[conversation_id]:
             async for live in self.catch_up(conversation_id, seq):
                 yield live
-        conversation = await visible_conversation(self.ctx.fresh(), conversation_id)
+        ctx = self.ctx.fresh()
+        conversation = await visible_conversation(ctx, conversation_id)
         if conversation is not None:
-            yield MembersEvent(conversation, added, removed)
+            yield MembersEvent(conversation, added, removed, await seen(ctx, conversation_id))
 
     async def shared(self, ctx: RequestContext, conversation_id: int, user_id: int) -> Conversation | None:
         """The conversation, if the viewer is still a member and no block stands with that user."""
@@ -259,14 +295,17 @@ class _Stream:
         while True:
             ctx = self.ctx.fresh()
             after = self.delivered.get(conversation_id, 0)
-            rows = await messages_after(
+            read = await messages_after(
                 ctx.services, conversation_id, after, up_to, REPLAY_BATCH, self.viewer
             )
+            rows = [row for row, _ in read]
             shown = await visible_messages(ctx, rows)
-            for row, show in zip(rows, shown, strict=True):
+            for (row, membership), show in zip(read, shown, strict=True):
                 self.delivered[conversation_id] = row.seq
                 if show:
-                    yield MessageEvent(row)
+                    # The membership read with the message; the rest loaded by visible_messages.
+                    Membership(ctx).prime(conversation_id, membership)
+                    yield MessageEvent(row, await seen(ctx, conversation_id, row.sender_id))
             if len(rows) < REPLAY_BATCH:
                 return
 
@@ -293,9 +332,10 @@ class _Stream:
             self.typing.pop(key, None)
         if is_typing == was_typing:
             return  # a refresh, or a stop of a lapsed indicator: nothing changes for the client
-        conversation = await self.shared(self.ctx.fresh(), conversation_id, user_id)
+        ctx = self.ctx.fresh()
+        conversation = await self.shared(ctx, conversation_id, user_id)
         if conversation is not None:
-            yield TypingEvent(conversation, user_id, is_typing)
+            yield TypingEvent(conversation, user_id, is_typing, await seen(ctx, conversation_id, user_id))
 
     async def lapse_typing(self) -> AsyncIterator[LiveEvent]:
         now = self.ctx.services.clock.now()
@@ -303,3 +343,26 @@ class _Stream:
             if deadline <= now:
                 async for event in self.typing_changed(*key, False):
                     yield event
+
+
+def reuse(ctx: RequestContext, event: LiveEvent) -> None:
+    """Prime the frame's loaders (emptied for this event) with what the read that decided the event
+    loaded (`Seen`), and nothing older.
+
+    That read is the authoritative one for the event: a message was read in the statement that
+    checked the viewer's membership, and its sender's relationship (blocks) right after; a read
+    mark, typing, a change or a members event was checked the same way just before it was
+    yielded. The frame renders that decision and does not re-decide it (before, a block committed
+    in between made a message's frame a NOT_FOUND error). A removal, decline or block committed
+    after that read takes effect from the next read: the next live event, or the next batch of a
+    replay (`catch_up` has new loaders per batch). Everything else the frame shows (other users,
+    the conversation row, shared posts) the frame still reads itself, with the socket's loaders
+    emptied for this event."""
+    if isinstance(event, MessageEvent | ChangedEvent):
+        conversation_id = event.message.conversation_id
+    else:
+        conversation_id = event.conversation.id
+    Membership(ctx).prime(conversation_id, event.seen.membership)
+    RelationshipTo(ctx).prime_many(event.seen.relationships)
+    if event.seen.blocks is not None:
+        BlocksOf(ctx).prime(ctx.require_viewer(), event.seen.blocks)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal, select, union_all, update
+from sqlalchemy import and_, literal, select, union_all, update
 
 from core.context import RequestContext, Services
 from core.errors import BadInput, Conflict
@@ -310,25 +310,24 @@ async def add_message(
 
 async def messages_after(
     services: Services, conversation_id: int, after_seq: int, up_to: int | None, limit: int, member: int
-) -> list[Message]:
-    """Messages with seq in (after_seq, up_to], oldest first: what a subscriber replays. None once
-    `member` is no longer a member: read in the same statement, so a replay never runs past a removal."""
-    still_member = (
-        select(ConversationMember.user_id)
-        .where(
-            ConversationMember.conversation_id == conversation_id,
-            ConversationMember.user_id == member,
-            ConversationMember.state != DECLINED,
-        )
-        .exists()
+) -> list[tuple[Message, ConversationMember]]:
+    """Messages with seq in (after_seq, up_to], oldest first, each beside `member`'s membership row:
+    what a subscriber replays. None once `member` is no longer a member (or declined): the
+    membership is joined in the same statement, so a replay never runs past a removal, and the
+    row read with the messages is the one their delivery may show (live.py reuses it)."""
+    joined = and_(
+        ConversationMember.conversation_id == Message.conversation_id,
+        ConversationMember.user_id == member,
+        ConversationMember.state != DECLINED,
     )
     stmt = (
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.seq > after_seq, still_member)
+        select(Message, ConversationMember)
+        .join(ConversationMember, joined)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
         .order_by(Message.seq)
         .limit(limit)
     )
     if up_to is not None:
         stmt = stmt.where(Message.seq <= up_to)
     async with services.db.read() as session:
-        return list(await session.scalars(stmt))
+        return [(message, membership) for message, membership in await session.execute(stmt)]

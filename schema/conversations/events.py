@@ -141,6 +141,7 @@ class ConversationSubscription:
         ctx = info.context
         cid = decode_id(conversation_id, "Conversation") if conversation_id else None
         async for event in ctx.each_event(tracked(live.conversation_events(ctx, cid, given(after_seq)))):
+            live.reuse(ctx, event)  # what decided the event, read for it: the frame does not read it again
             yield _event_type(event)
 
 
