@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,11 @@ def pipeline_runs(calls: list[bool]) -> int:
     return calls.count(False)
 
 
+def _unsigned(data: Any) -> Any:
+    """The answer with each URL's signature left out: two requests sign at their own second."""
+    return json.loads(re.sub(r'\?[^"]*"', '"', json.dumps(data)))
+
+
 async def test_a_query_answered_once_runs_ahead_touching_no_extension(api: Api, touched: list[bool]) -> None:
     me, _ = await a_feed(api)
     touched.clear()
@@ -71,7 +77,7 @@ async def test_a_query_answered_once_runs_ahead_touching_no_extension(api: Api, 
     assert pipeline_runs(touched) == 0, touched  # no extension ran for the request
     # The whole pipeline answered it a second time, to compare (the suite's differential mode).
     assert touched == [True, True]
-    assert body["data"] == first["data"]
+    assert _unsigned(body["data"]) == _unsigned(first["data"])
     assert body["extensions"] == first["extensions"] == {"cost": {"requested": 275, "limit": 5000}}
     assert (await api.metric(FEED_REQUESTS), await api.metric(FEED_SECONDS)) == (requests + 1, seconds + 1)
 
