@@ -55,6 +55,14 @@ def id_in(column: Any, ids: Iterable[int], *, postgres: bool) -> ColumnElement[b
     return column.in_(values)  # type: ignore[no-any-return]
 
 
+def ids_in(column: Any, *, postgres: bool, name: str = "ids") -> ColumnElement[bool]:
+    """`id_in` with its ids as the named parameter `name`, given when the statement runs: a
+    statement built once per backend (one array on PostgreSQL, an expanding list on SQLite)."""
+    if postgres:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
 def skip_locked(stmt: Select[Any], db: Database) -> Select[Any]:
     """Rows a concurrent worker has claimed are skipped (PostgreSQL); SQLite has one writer anyway."""
     return stmt if db.is_sqlite else stmt.with_for_update(skip_locked=True)

@@ -6,7 +6,7 @@ declined) joined to the conversation and, laterally, to the page `MessagesPage` 
 one more than asked), then to each message's sender with `clear`: `interacts` with the viewer
 (resolvers/visibility_sql.py), which is what `visible_messages` asks of a sender. No row: not the
 viewer's conversation. The page is cut as `MessagesPage` cuts it (resolvers/conversations/
-messages.py `_page`); a message whose sender is not clear is decided by `visible_messages`
+messages.py `page_of`); a message whose sender is not clear is decided by `visible_messages`
 itself. What it read is kept for the child loaders: the page (`KnownMessagePages`), the senders
 (execution/rows.py `KnownUsers`) and their avatars (`KnownMedia`). Compiled once per page shape
 (execution/joined.py `compiled`), sent on the read session's asyncpg connection.
@@ -133,7 +133,7 @@ async def conversation_with_page(
             users[user.id] = user
             if shape.avatars and user.avatar_media_id is not None and values[_USER] is not None:
                 avatars[user.avatar_media_id] = rows.MediaRow._make(values[_USER:])
-    cut = messages._page(page, key)
+    cut = messages.page_of(page, key)
     # `interacts` is `can_interact` for anyone but the viewer: only the viewer's own messages that
     # are not clear (never, while the viewer is signed in) are left to `visible_messages`.
     hidden = {id(row) for _, row in cut.items if not clear[row.id] and row.sender_id != viewer}

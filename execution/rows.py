@@ -12,11 +12,10 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, any_, bindparam, select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import BigInteger, Select, bindparam, select
 
 from core.context import RequestContext
+from core.sql import ids_in
 from models import Media, PostMedia, User
 from resolvers.visibility_sql import interacts
 
@@ -56,14 +55,6 @@ def below_arguments(ctx: RequestContext, loader: str) -> dict[str, Any] | None:
     return found(loader) if found is not None else None
 
 
-def _in_ids(column: Any, postgres: bool) -> ColumnElement[bool]:
-    """`column IN :ids` as core/sql.py `id_in` writes it (one array on PostgreSQL), as a named
-    parameter, so each statement below is built once per backend."""
-    if postgres:
-        return column == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
-
-
 _BUILT: dict[tuple[str, bool], Select[Any]] = {}
 
 
@@ -74,7 +65,7 @@ def _users_statement(postgres: bool) -> Select[Any]:
         stmt = _BUILT["users", postgres] = (
             select(*User.__table__.c, interacts(viewer, User.id).label("clear"), *_AVATAR_COLUMNS)
             .outerjoin(AVATAR, AVATAR.c.id == User.avatar_media_id)
-            .where(_in_ids(User.id, postgres))
+            .where(ids_in(User.id, postgres=postgres))
         )
     return stmt  # type: ignore[return-value]
 
@@ -85,7 +76,7 @@ def _post_media_statement(postgres: bool) -> Select[Any]:
         stmt = _BUILT["post_media", postgres] = (
             select(PostMedia.post_id.label("parent_post_id"), *Media.__table__.c)
             .join(Media, Media.id == PostMedia.media_id)
-            .where(_in_ids(PostMedia.post_id, postgres))
+            .where(ids_in(PostMedia.post_id, postgres=postgres))
             .order_by(PostMedia.post_id, PostMedia.position)
         )
     return stmt
@@ -153,7 +144,9 @@ async def media_by_id(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int, A
     postgres = not ctx.services.db.is_sqlite
     stmt = _BUILT.get(("media", postgres))
     if stmt is None:
-        stmt = _BUILT["media", postgres] = select(*Media.__table__.c).where(_in_ids(Media.id, postgres))
+        stmt = _BUILT["media", postgres] = select(*Media.__table__.c).where(
+            ids_in(Media.id, postgres=postgres)
+        )
     async with ctx.read() as session:
         found.update((row.id, row) for row in (await session.execute(stmt, {"ids": missing})).all())
     return found

@@ -98,28 +98,22 @@ def _build_edges(postgres: bool) -> Any:
             for name, flag in (("muting_posts", Mute.posts), ("muting_stories", Mute.stories))
         ),
     ]
-    for name, table in (
-        ("blocking", Block),
-        ("close_friend", CloseFriend),
-        ("contact", Contact),
-        ("hiding_stories", StoryHide),
+    # Each table both ways: the viewer's own rows (`user_id`), then theirs naming the viewer.
+    for name, table, mine in (
+        ("blocking", Block, True),
+        ("close_friend", CloseFriend, True),
+        ("contact", Contact, True),
+        ("hiding_stories", StoryHide, True),
+        ("blocked_by", Block, False),
+        ("in_their_close_friends", CloseFriend, False),
+        ("their_contact", Contact, False),
+        ("stories_hidden_by_them", StoryHide, False),
     ):
-        # Every block of the viewer's, not only those with `others` (a viewer is in few): the same
+        own, other = (table.user_id, table.other_id) if mine else (table.other_id, table.user_id)
+        # Every block either way, not only those with `others` (a viewer is in few): the same
         # statement then answers BlocksOf, which the user rules of edges ask.
-        among = [] if table is Block else [_among(table.other_id, postgres)]
-        branches.append(
-            select(literal(name), table.other_id, literal("")).where(table.user_id == viewer, *among)
-        )
-    for name, table in (
-        ("blocked_by", Block),
-        ("in_their_close_friends", CloseFriend),
-        ("their_contact", Contact),
-        ("stories_hidden_by_them", StoryHide),
-    ):
-        among = [] if table is Block else [_among(table.user_id, postgres)]
-        branches.append(
-            select(literal(name), table.user_id, literal("")).where(table.other_id == viewer, *among)
-        )
+        among = [] if table is Block else [_among(other, postgres)]
+        branches.append(select(literal(name), other, literal("")).where(own == viewer, *among))
     return union_all(*branches)
 
 

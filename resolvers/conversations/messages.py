@@ -88,10 +88,10 @@ class MessagesPage(RequestLoader[MessagePageKey, Page[Message]]):
         for hit in hits:
             if hit.id in rows:
                 found.setdefault(hit.k, []).append(rows[hit.id])
-        return {key: _page(found.get(index, []), key) for index, key in enumerate(keys)}
+        return {key: page_of(found.get(index, []), key) for index, key in enumerate(keys)}
 
 
-def _page(rows: list[Message], key: MessagePageKey) -> Page[Message]:
+def page_of(rows: list[Message], key: MessagePageKey) -> Page[Message]:
     rows = sorted(rows, key=lambda m: m.seq, reverse=key.backward)
     more = len(rows) > key.size
     rows = rows[: key.size]
