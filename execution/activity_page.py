@@ -184,8 +184,8 @@ def _items(
         if values[actor_at] is not None:
             user: Any = joined.UserRow._make([*values[actor_at:user_end], True])
             items[row.id][1].append(users.setdefault(user.id, user))
-            if shape.avatars and user.avatar_media_id is not None and values[user_end + 2] is not None:
-                avatars[user.avatar_media_id] = rows.MediaRow._make(values[user_end + 2 :])
+            if shape.avatars:
+                rows.keep_avatar(avatars, user, values[user_end + 2 :])
     kept: list[tuple[int, ActivityItem | None]] = []
     for row, actors, total, extra in items.values():
         ok = extra["ok"]

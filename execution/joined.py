@@ -252,9 +252,7 @@ class JoinedPage:
                 user: Any = UserRow._make(converted(values[width:user_end], converters["users"]))
                 users[user.id] = user
                 avatar = values[user_end : user_end + _AVATAR_WIDTH]
-                if user.avatar_media_id is not None and avatar[0] is not None:
-                    avatar_row = converted(avatar, converters["media"])
-                    avatars[user.avatar_media_id] = rows.MediaRow._make(avatar_row)
+                rows.keep_avatar(avatars, user, avatar, lambda raw: converted(raw, converters["media"]))
             if shape.media:
                 media_of[item.id] = [
                     PostMediaRow._make([item.id, *converted(each, converters["media"])])

@@ -131,8 +131,8 @@ async def conversation_with_page(
         if senders and values[_MESSAGE] is not None:
             user: Any = joined.UserRow._make(values[_MESSAGE:_USER])
             users[user.id] = user
-            if shape.avatars and user.avatar_media_id is not None and values[_USER] is not None:
-                avatars[user.avatar_media_id] = rows.MediaRow._make(values[_USER:])
+            if shape.avatars:
+                rows.keep_avatar(avatars, user, values[_USER:])
     cut = messages.page_of(page, key)
     # `interacts` is `can_interact` for anyone but the viewer: only the viewer's own messages that
     # are not clear (never, while the viewer is signed in) are left to `visible_messages`.

@@ -155,9 +155,7 @@ def _user(ctx: RequestContext, values: tuple[Any, ...] | None, counted: bool) ->
     if user.deleted_at is not None or not user.clear:
         return None
     rows.known_users(ctx)[user.id] = user
-    avatar = values[width:]
-    if user.avatar_media_id is not None and avatar[0] is not None:
-        rows.known_media(ctx)[user.avatar_media_id] = rows.MediaRow._make(avatar)
+    rows.keep_avatar(rows.known_media(ctx), user, values[width:])
     if counted:
         PostCount(ctx).prime(user.id, user.post_count)
     return user

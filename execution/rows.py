@@ -87,6 +87,18 @@ def known_media(ctx: RequestContext) -> dict[int, Any]:
     return known
 
 
+def keep_avatar(
+    known: dict[int, Any],
+    user: Any,
+    avatar: Sequence[Any],
+    convert: Callable[[Sequence[Any]], Sequence[Any]] = tuple,
+) -> None:
+    """The user's avatar media row read in the same statement as the user (all None: none),
+    kept in `known_media` for `media_by_id`; `convert` turns the raw values into the row's."""
+    if user.avatar_media_id is not None and avatar and avatar[0] is not None:
+        known[user.avatar_media_id] = MediaRow._make(convert(avatar))
+
+
 def known_users(ctx: RequestContext) -> dict[int, Any]:
     known: dict[int, Any] = ctx.loaders.setdefault(KnownUsers, {})
     return known
@@ -118,8 +130,7 @@ async def users_on_edge(ctx: RequestContext, ids: Sequence[int]) -> Mapping[int,
     async with ctx.read() as session:
         for row in (await session.execute(stmt, params)).all():
             found[row.id] = row
-            if row.avatar_media_id is not None and row[width] is not None:
-                known[row.avatar_media_id] = MediaRow._make(row[width:])
+            keep_avatar(known, row, row[width:])
     return found
 
 
